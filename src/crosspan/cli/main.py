@@ -1,0 +1,38 @@
+"""The ``crosspan`` command: each command group lives in its own module with a ``register(app)`` function."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from crosspan import __version__
+
+app = typer.Typer(
+    name="crosspan",
+    help="Cross-sequence and cross-center MRI pancreas segmentation: data, synthesis, training, evaluation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# One module per command group; each exposes register(app).
+COMMAND_MODULES = ("data", "export", "synth", "preprocess", "train", "predict", "evaluate", "report",
+                   "benchmark", "demo")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"crosspan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """crosspan command line."""
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"crosspan.cli.{_name}").register(app)

@@ -1,0 +1,1 @@
+"""Data layer: image I/O, dataset layouts, catalog, checks, transfer protocols, export."""

@@ -1,0 +1,50 @@
+"""Manifest CSV, the documented generic path.
+
+Columns ``case_id, patient_id, center, sequence, image, label, split`` (``label``, ``split`` and
+``patient_id`` optional; a missing patient ID means one scan per patient). Paths are relative to the
+manifest's folder; the check flags paths that escape it.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from crosspan.data.errors import CrosspanError
+from crosspan.data.layouts.base import UNKNOWN, Layout, ScanEntry, canonical_sequence, register
+
+REQUIRED = ("case_id", "sequence", "image")
+
+
+@register
+class Manifest(Layout):
+    name = "manifest"
+    description = "manifest CSV: case_id, patient_id, center, sequence, image, label, split"
+
+    def detect(self, root: Path) -> bool:
+        return root.is_file() and root.suffix.lower() == ".csv"
+
+    def scan(self, root: Path) -> list[ScanEntry]:
+        base = root.parent
+        with root.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            cols = [c.strip() for c in (reader.fieldnames or [])]
+            missing = [c for c in REQUIRED if c not in cols]
+            if missing:
+                raise CrosspanError(root, f"manifest lacks column(s) {', '.join(missing)}",
+                                    "add columns case_id, patient_id, center, sequence, image, label, split")
+            entries = []
+            for row in reader:
+                row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+                label = row.get("label", "")
+                entries.append(ScanEntry(
+                    case_id=row["case_id"],
+                    patient_id=row.get("patient_id") or row["case_id"],
+                    center=row.get("center") or UNKNOWN,
+                    sequence=canonical_sequence(row["sequence"]),
+                    image=base / row["image"],
+                    label=(base / label) if label else None,
+                    split=row.get("split", ""),
+                    extra={"raw_image": row["image"], "raw_label": label, "root": str(base)},
+                ))
+        return entries
