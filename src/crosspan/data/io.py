@@ -25,8 +25,9 @@ IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
 class ImageProperties:
     """Geometry of a volume in numpy (z, y, x) order.
 
-    ``spacing`` and ``origin`` are per array axis; ``direction`` is the 3x3 direction cosine matrix of
-    SimpleITK reordered to array axes (row i = physical direction of array axis i).
+    Everything is SimpleITK's geometry with every axis reversed: ``spacing`` per array axis, ``origin`` and
+    physical coordinates as (z, y, x) of ITK's LPS space, ``direction`` the 3x3 cosine matrix with row i the
+    physical direction (z, y, x components) of array axis i. Identity means ITK's identity.
     """
 
     shape: tuple[int, ...]
@@ -59,7 +60,7 @@ class ImageProperties:
     def sitk_direction(self) -> tuple[float, ...]:
         """The direction matrix in SimpleITK (x, y, z) order, flattened row-major."""
         n = len(self.shape)
-        m = np.asarray(self.direction, dtype=float).reshape(n, n)[::-1].T  # rows: array axes -> columns: itk
+        m = np.asarray(self.direction, dtype=float).reshape(n, n).T[::-1, ::-1]
         return tuple(m.ravel())
 
     def voxel_volume_ml(self) -> float:
@@ -96,8 +97,9 @@ def orientation_code(sitk_direction: tuple[float, ...]) -> str:
 def properties_from_sitk(img: sitk.Image) -> ImageProperties:
     dim = img.GetDimension()
     d = np.asarray(img.GetDirection(), dtype=float).reshape(dim, dim)
-    # SimpleITK column j = physical direction of itk axis j; array axis i = itk axis (dim-1-i)
-    direction = d.T[::-1].ravel()
+    # SimpleITK column j = physical direction of itk axis j; array axis i = itk axis (dim-1-i), and the
+    # physical components are reversed too
+    direction = d[::-1, ::-1].T.ravel()
     return ImageProperties(
         shape=tuple(reversed(img.GetSize())),
         spacing=tuple(reversed(img.GetSpacing())),
@@ -175,7 +177,7 @@ def read_header(path: str | Path) -> ImageProperties:
         shape=tuple(reversed(reader.GetSize())),
         spacing=tuple(reversed(reader.GetSpacing())),
         origin=tuple(reversed(reader.GetOrigin())),
-        direction=tuple(float(v) for v in d.T[::-1].ravel()),
+        direction=tuple(float(v) for v in d[::-1, ::-1].T.ravel()),
     )
 
 

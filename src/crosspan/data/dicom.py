@@ -1,0 +1,157 @@
+"""DICOM series ingestion with de-identification.
+
+A folder holding one series is read with SimpleITK's ``ImageSeriesReader`` (slices sorted by position). Only
+geometry and voxels are kept: outputs are NIfTI written from the array and its geometry, so no DICOM header
+field reaches any output. The case ID comes from the user's mapping (original PatientID -> case ID) or from a
+salted hash of the PatientID and SeriesInstanceUID; the salt never leaves the user's machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import SimpleITK as sitk
+
+from crosspan.data.errors import CrosspanError
+
+#: header fields read for routing only (never written out)
+ROUTING_TAGS = {"patient": "0010|0020", "series_uid": "0020|000e", "study_uid": "0020|000d",
+                "description": "0008|103e", "protocol": "0018|1030"}
+#: fields that identify a patient; tested to never appear in any output
+IDENTIFYING_TAGS = {"0010|0010": "PatientName", "0010|0020": "PatientID", "0010|0030": "PatientBirthDate",
+                    "0008|0050": "AccessionNumber", "0008|0080": "InstitutionName",
+                    "0008|0081": "InstitutionAddress", "0008|0090": "ReferringPhysicianName",
+                    "0020|000d": "StudyInstanceUID", "0020|000e": "SeriesInstanceUID"}
+
+SEQUENCE_RULES = [(re.compile(r"(?i)opp|out.?of.?phase|\bop\b"), "OOP"), (re.compile(r"(?i)in.?phase|\bip\b"), "IP"),
+                  (re.compile(r"(?i)t2|haste|ssfse|ss-fse|fse"), "T2"),
+                  (re.compile(r"(?i)t1|vibe|lava|thrive|venous|portal"), "T1")]
+
+
+@dataclass
+class SeriesInfo:
+    folder: Path
+    patient_key: str
+    series_uid: str
+    sequence_hint: str
+
+
+def read_dicom_series(folder: str | Path) -> tuple[sitk.Image, SeriesInfo]:
+    """Read the (first) series in ``folder``; routing info is returned separately and never written."""
+    folder = Path(folder)
+    reader = sitk.ImageSeriesReader()
+    ids = reader.GetGDCMSeriesIDs(str(folder))
+    if not ids:
+        raise CrosspanError(folder, "no DICOM series found in the folder", "point to a folder holding one series")
+    files = reader.GetGDCMSeriesFileNames(str(folder), ids[0])
+    reader.SetFileNames(files)
+    reader.MetaDataDictionaryArrayUpdateOn()
+    reader.LoadPrivateTagsOff()
+    try:
+        img = reader.Execute()
+    except RuntimeError as exc:
+        raise CrosspanError(folder, "unreadable DICOM series", "re-export the series (complete, one per folder)") \
+            from exc
+
+    def tag(key: str) -> str:
+        return reader.GetMetaData(0, key).strip() if reader.HasMetaDataKey(0, key) else ""
+
+    desc = f"{tag(ROUTING_TAGS['description'])} {tag(ROUTING_TAGS['protocol'])}"
+    clean = sitk.Image(img)  # drop the metadata dictionary
+    for key in clean.GetMetaDataKeys():
+        clean.EraseMetaData(key)
+    return clean, SeriesInfo(folder, tag(ROUTING_TAGS["patient"]), tag(ROUTING_TAGS["series_uid"]) or ids[0],
+                             guess_sequence(desc))
+
+
+def guess_sequence(description: str) -> str:
+    for pattern, seq in SEQUENCE_RULES:
+        if pattern.search(description):
+            return seq
+    return "unknown"
+
+
+def salted_id(salt: str, *parts: str, length: int = 10) -> str:
+    digest = hashlib.sha256(("\x1f".join([salt, *parts])).encode()).hexdigest()
+    return digest[:length]
+
+
+def load_mapping(path: Path | None) -> dict[str, str]:
+    """CSV with columns ``patient_id_original, case_id`` (optionally ``center``), read as original -> case."""
+    if path is None:
+        return {}
+    with Path(path).open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        cols = reader.fieldnames or []
+        if "patient_id_original" not in cols or "case_id" not in cols:
+            raise CrosspanError(path, "mapping lacks columns patient_id_original, case_id",
+                                "write a CSV with header patient_id_original,case_id")
+        return {r["patient_id_original"]: r["case_id"] for r in reader}
+
+
+def find_series_folders(root: Path) -> list[Path]:
+    """Every folder under ``root`` that directly holds DICOM files (``.dcm`` or files with a DICM preamble)."""
+    out = []
+    for d in sorted([root, *[p for p in root.rglob("*") if p.is_dir()]]):
+        files = [f for f in d.iterdir() if f.is_file()]
+        if any(f.suffix.lower() == ".dcm" or _has_dicm(f) for f in files[:5]):
+            out.append(d)
+    return out
+
+
+def _has_dicm(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(128)
+            return fh.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
+def ingest_dicom(root: Path, out: Path, salt: str | None = None, mapping: Path | None = None,
+                 center: str = "unknown", sequence: str | None = None) -> Path:
+    """Convert every series under ``root`` to NIfTI in ``out/images`` and write ``out/manifest.csv``.
+
+    Patients are renamed through ``mapping`` (original PatientID -> case ID) or a salted hash (``salt``
+    required then). Returns the manifest path. Writes nothing unless every series converts.
+    """
+    from crosspan.data.io import properties_from_sitk, write_image
+    from crosspan.utils.atomic import atomic_dir
+
+    names = load_mapping(mapping)
+    if not names and not salt:
+        raise CrosspanError(root, "no case-ID mapping and no salt given",
+                            "pass --mapping map.csv (patient_id_original,case_id) or --salt SECRET")
+    folders = find_series_folders(Path(root))
+    if not folders:
+        raise CrosspanError(root, "no DICOM series found", "point to a folder with one sub-folder per series")
+    series = [read_dicom_series(f) for f in folders]
+    rows = []
+    used: dict[str, int] = {}
+    with atomic_dir(out) as tmp:
+        for img, info in series:
+            if names:
+                if info.patient_key not in names:
+                    raise CrosspanError(info.folder, "patient of this series is not in the mapping",
+                                        "add a row for it to the mapping CSV")
+                patient = names[info.patient_key]
+            else:
+                patient = salted_id(salt or "", info.patient_key)
+            seq = sequence or info.sequence_hint
+            base = f"{patient}_{seq}"
+            used[base] = used.get(base, 0) + 1
+            case = base if used[base] == 1 else f"{base}{used[base]}"
+            arr = sitk.GetArrayFromImage(img)
+            rel = f"images/{case}_0000.nii.gz"
+            write_image(arr, properties_from_sitk(img), tmp / rel)
+            rows.append({"case_id": case, "patient_id": patient, "center": center, "sequence": seq,
+                         "image": rel, "label": "", "split": ""})
+        with (tmp / "manifest.csv").open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return out / "manifest.csv"
