@@ -1,0 +1,1 @@
+"""The report: one self-contained HTML page with figures, plus Markdown and LaTeX tables."""
