@@ -1,9 +1,100 @@
-"""`crosspan report` commands (not implemented yet)."""
+"""`crosspan analyze` (statistics tables) and `crosspan report` (one self-contained HTML page)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from crosspan.cli.common import console, handle_errors
+
+out_console = Console()
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return "" if pd.isna(v) else f"{v:.3f}"
+    return str(v)
+
+
+def _print_table(title: str, df: pd.DataFrame, columns: list[str], limit: int = 30) -> None:
+    cols = [c for c in columns if c in df.columns]
+    if df.empty or not cols:
+        return
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for c in cols:
+        table.add_column(c, justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
+    for _, row in df.head(limit).iterrows():
+        table.add_row(*(_fmt(row[c]) for c in cols))
+    out_console.print(table)
+
+
+@handle_errors
+def analyze_cmd(
+    results: list[Path] = typer.Argument(..., help="Per-case results CSV(s) from `crosspan evaluate`."),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder for the analysis tables."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and subsampling draws."),
+    n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap replicates for confidence intervals."),
+    n_draws: int = typer.Option(1000, "--n-draws", help="Subsamples per test size for the sampling variance."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print the tables."),
+) -> None:
+    """Domain-aware statistics of per-case results: CIs by patient, domain matrix, sampling variance,
+    detectable gaps, source-vs-target correlation, paired Wilcoxon tests with Holm correction."""
+    from crosspan.evaluation.analysis import analyze, write_analysis
+    from crosspan.evaluation.stats import load_results
+
+    df, skipped = load_results(results)
+    a = analyze(df, skipped, seed=seed, n_boot=n_boot, n_draws=n_draws)
+    paths = write_analysis(a, output)
+    if not quiet:
+        _print_table("Dice by transfer type (95 % CI, patients resampled)", a.by_transfer,
+                     ["method", "transfer", "n", "n_patients", "dice_mean", "dice_ci_low", "dice_ci_high", "oracle"])
+        _print_table("Domain gaps vs the smallest detectable gap", a.gaps,
+                     ["method", "domain", "transfer", "gap", "detectable_gap", "below_detectable"])
+        _print_table("Paired Wilcoxon tests (Holm)", a.paired,
+                     ["transfer", "method_a", "method_b", "n_cases", "mean_diff", "win_rate_a", "p_holm"])
+        for target, c in a.correlation.get("targets", {}).items():  # type: ignore[union-attr]
+            p, s = c["pearson"], c["spearman"]
+            out_console.print(f"in-domain vs {target} over {c['n_runs']} runs: Pearson r {p['r']:.2f} "
+                              f"[{p['ci_low']:.2f}, {p['ci_high']:.2f}], Spearman {s['rho']:.2f} "
+                              f"[{s['ci_low']:.2f}, {s['ci_high']:.2f}]")
+        if not a.skipped.empty:
+            out_console.print(f"skipped: {', '.join(sorted(a.skipped['method'].astype(str).unique()))}")
+    console.print(f"wrote {len(paths)} files to {output}")
+
+
+@handle_errors
+def report_cmd(
+    results: list[Path] = typer.Argument(..., help="Per-case results CSV(s) from `crosspan evaluate`."),
+    output: Path = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write."),
+    catalog: Path | None = typer.Option(None, "--catalog", help="Catalog CSV or dataset (images, labels)."),
+    pred_dir: Path | None = typer.Option(None, "--pred-dir", help="Folder of <case_id>.nii.gz predictions."),
+    montage_method: str | None = typer.Option(None, "--montage-method",
+                                              help="Method whose predictions are in --pred-dir (default: the "
+                                                   "method with most matching cases)."),
+    title: str = typer.Option("crosspan report", "--title", help="Page title."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and subsampling draws."),
+    n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap replicates for confidence intervals."),
+) -> None:
+    """One self-contained HTML report (figures embedded) plus report.md and report.tex tables beside it."""
+    from crosspan.evaluation.analysis import analyze
+    from crosspan.evaluation.stats import load_results
+    from crosspan.report.html import write_report
+
+    if (catalog is None) != (pred_dir is None):
+        console.print("[yellow]note:[/] overlay montages need both --catalog and --pred-dir; skipping them")
+    df, skipped = load_results(results)
+    a = analyze(df, skipped, seed=seed, n_boot=n_boot)
+    paths = write_report(df, a, output, title=title, catalog=catalog if pred_dir else None,
+                         pred_dir=pred_dir if catalog else None, montage_method=montage_method,
+                         sources=[str(p) for p in results])
+    console.print(f"wrote {', '.join(str(p) for p in paths)}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add ``analyze`` and ``report`` to the root app."""
+    app.command("analyze")(analyze_cmd)
+    app.command("report")(report_cmd)

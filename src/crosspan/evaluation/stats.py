@@ -56,7 +56,8 @@ def prepare_results(df: pd.DataFrame, source: str | Path = "results table") -> p
     """Check the columns, fill optional ones, add ``domain`` and fill ``transfer`` where unknown."""
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
-        raise CrosspanError(source, f"missing column(s) {', '.join(missing)} (has {', '.join(map(str, df.columns))})",
+        has = ", ".join(map(str, df.columns[:10])) + (", ..." if len(df.columns) > 10 else "")
+        raise CrosspanError(source, f"missing column(s) {', '.join(missing)} (has {has})",
                             "pass the per-case table written by `crosspan evaluate`")
     df = df.copy()
     for col, default in OPTIONAL_DEFAULTS.items():
