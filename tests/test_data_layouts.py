@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import data_builders as db
 import pytest
 
+import data_builders as db
 from crosspan.data.catalog import COLUMNS, build_catalog, catalog_from, load_catalog, save_catalog
 from crosspan.data.errors import CrosspanError
 from crosspan.data.layouts import detect_layout, scan_dataset

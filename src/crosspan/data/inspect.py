@@ -49,6 +49,26 @@ def apply_label_map(label: np.ndarray, mapping: dict[int, int]) -> np.ndarray:
     return out
 
 
+def nifti_integrity(path: Path) -> tuple[str | None, int]:
+    """(problem, non-finite voxel count) of a NIfTI file read fully with nibabel.
+
+    ITK's NIfTI reader silently turns NaN into 0 and may accept a truncated gzip stream, so the check reads
+    NIfTI voxels once more with nibabel, which raises on both.
+    """
+    name = str(path).lower()
+    if not (name.endswith(".nii") or name.endswith(".nii.gz")):
+        return None, 0
+    import nibabel as nib
+
+    try:
+        data = np.asanyarray(nib.load(str(path)).dataobj)
+    except Exception as exc:  # noqa: BLE001 - EOFError, zlib.error, ValueError from short buffers
+        return f"unreadable or truncated image ({type(exc).__name__}: {str(exc)[:120]})", 0
+    if np.issubdtype(data.dtype, np.floating):
+        return None, int(np.count_nonzero(~np.isfinite(data)))
+    return None, 0
+
+
 def inspect_scan(entry: ScanEntry, require_label: bool = True, label_map: dict[int, int] | None = None,
                  fix_label_geometry: bool = False) -> Inspection:
     """Read ``entry``'s image and label; gather statistics and every problem (never raises for bad data)."""
@@ -60,13 +80,17 @@ def inspect_scan(entry: ScanEntry, require_label: bool = True, label_map: dict[i
         res.problems.append(Problem(img_path, err.problem, err.fix, code="unreadable"))
         return res
     res.props = props
-    res.stats.update(_image_stats(image, props))
-    if image.ndim != 3:
+    broken, nonfinite = nifti_integrity(Path(entry.image))
+    if broken:
+        res.problems.append(Problem(img_path, broken, "re-export or re-download the file", code="unreadable"))
+        return res
+    if image.ndim != 3 or len(props.shape) != 3:
         res.problems.append(Problem(img_path, f"image is {image.ndim}D (shape {image.shape}), a 3D volume is needed",
                                     "export a single 3D volume (split 4D series, stack 2D slices)", code="ndim"))
         return res
+    res.stats.update(_image_stats(image, props))
     if np.issubdtype(image.dtype, np.floating):
-        bad = int(np.count_nonzero(~np.isfinite(image)))
+        bad = max(nonfinite, int(np.count_nonzero(~np.isfinite(image))))
         if bad:
             res.problems.append(Problem(img_path, f"{bad} NaN/Inf voxels",
                                         "re-export the image or replace non-finite voxels", code="nonfinite"))
@@ -77,6 +101,10 @@ def inspect_scan(entry: ScanEntry, require_label: bool = True, label_map: dict[i
                                         code="missing_label"))
         return res
     lbl_path = str(entry.label)
+    broken, _ = nifti_integrity(Path(entry.label))
+    if broken:
+        res.problems.append(Problem(lbl_path, broken, "re-export or re-download the file", code="unreadable"))
+        return res
     try:
         label, lprops = read_image(entry.label)
     except CrosspanError as err:
@@ -118,7 +146,7 @@ def _image_stats(image: np.ndarray, props: ImageProperties) -> dict[str, Any]:
         sample = sample[:: sample.size // 1_000_000]
     p = np.percentile(sample, [0.5, 50, 99.5]) if sample.size else [np.nan] * 3
     stats: dict[str, Any] = {"orientation": props.orientation, "ndim": image.ndim}
-    for i, axis in enumerate("zyx"[-image.ndim:] if image.ndim <= 3 else "tzyx"):
+    for i, axis in enumerate("zyx"):
         stats[f"shape_{axis}"] = int(image.shape[i])
         stats[f"spacing_{axis}"] = round(float(props.spacing[i]), 5)
     stats.update(p0_5=float(p[0]), p50=float(p[1]), p99_5=float(p[2]))
