@@ -1,10 +1,13 @@
 # Two commands set up everything on a fresh machine: `make demo` and `make test`.
-PY ?= python3.11
+# They create .venv with pip and constraints.txt (torch==2.14.1, torchvision==0.29.1 from the local wheel index),
+# and install Debian's chromium (for the HTML-report test) when it is missing and we are root.
+PY ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_OUT ?= demo_output
 
-.PHONY: venv demo test lint clean
+.PHONY: venv system-deps demo test lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,15 +17,24 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/crosspan demo -o demo_output
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing Debian chromium (headless report checks)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; the report browser test will fail in CI"; \
+	  else echo "note: chromium missing and not root; install Debian's chromium for the report test"; fi; \
+	fi
 
-test: $(STAMP)
-	$(BIN)/ruff check src tests
+demo: $(STAMP)
+	$(BIN)/crosspan demo -o $(DEMO_OUT)
+
+test: $(STAMP) system-deps
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) demo_output .pytest_cache
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache
