@@ -1,9 +1,41 @@
-"""`crosspan predict` commands (not implemented yet)."""
+"""`crosspan predict`: masks in the source geometry from a trained run folder."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from crosspan.cli.common import console, handle_errors
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("predict")(predict_cmd)
+
+
+@handle_errors
+def predict_cmd(
+    run_dir: Path = typer.Argument(..., help="Run folder written by `crosspan train`."),
+    source: Path = typer.Argument(..., help="Image file, folder of images, DICOM series, catalog CSV or dataset."),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder for <case_id>.nii.gz masks."),
+    overlap: float = typer.Option(0.5, "--overlap", help="Sliding-window overlap."),
+    tta: bool = typer.Option(False, "--tta", help="Mirror test-time augmentation (8 flips)."),
+    post: str = typer.Option("lcc", "--postprocess", help="lcc | none | min-volume:ML."),
+    save_probabilities: bool = typer.Option(False, "--save-probabilities", help="Also write probabilities/."),
+    cases: str = typer.Option("test", "--cases", help="For a catalog: which split (test, val, train) or all."),
+    splits: Path = typer.Option(None, "--splits", help="Splits JSON: predict its test cases."),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
+    amp: str = typer.Option("none", "--amp", help="bf16 | fp16 | none."),
+    threads: int = typer.Option(0, "--threads", help="CPU threads for torch (0: default)."),
+) -> None:
+    """Sliding-window prediction, post-processing, written in the exact source geometry."""
+    import torch
+
+    from crosspan.inference.predict import predict
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    written = predict(run_dir, source, output, overlap, tta, post, save_probabilities, cases,
+                      str(splits) if splits else None, device, amp)
+    console.print(f"wrote {len(written)} masks -> {output}")

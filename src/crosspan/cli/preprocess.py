@@ -1,9 +1,38 @@
-"""`crosspan preprocess` commands (not implemented yet)."""
+"""`crosspan preprocess`: plan (spacing, normalization, patch) + resumable cache of preprocessed arrays."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from crosspan.cli.common import console, handle_errors, split_list
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("preprocess")(preprocess_cmd)
+
+
+@handle_errors
+def preprocess_cmd(
+    data: Path = typer.Argument(..., help="Catalog CSV, dataset folder or manifest."),
+    output: Path = typer.Option(..., "-o", "--output", help="Plan folder (plan.json, catalog.csv, cache/)."),
+    train_domains: str = typer.Option(None, "--train-domains",
+                                      help="Training domains CENTER:SEQ (e.g. A:T1,B:T1); rows by their split column."),
+    splits: Path = typer.Option(None, "--splits", help="Splits JSON from `crosspan data splits` (overrides domains)."),
+    fold: int = typer.Option(0, "--fold", help="Fold of the splits JSON."),
+    cases: str = typer.Option("all", "--cases", help="Cache 'all' catalog rows (default) or only 'split' cases."),
+    spacing: str = typer.Option(None, "--spacing", help="Force the target spacing z,y,x in mm."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes."),
+) -> None:
+    """Derive the plan from the training rows and cache every case (a cached, unchanged case is skipped)."""
+    from crosspan.preprocess.run import preprocess
+
+    sp = [float(v) for v in split_list(spacing)] if spacing else None
+    plan = preprocess(data, output, split_list(train_domains) or None, splits, fold, workers,
+                      "all" if cases == "all" else "split", sp)
+    console.print(f"plan: spacing {plan['target_spacing']} mm, patch {plan['patch_size']} "
+                  f"(cpu {plan['patch_size_cpu']}), {len(plan['cases']['train'])} train / "
+                  f"{len(plan['cases']['val'])} val cases, domains {', '.join(plan['train_domains'])}")
+    console.print(f"cache: {plan['summary']} -> {output / 'cache'}")

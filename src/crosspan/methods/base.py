@@ -43,6 +43,16 @@ class Method(nn.Module):
     def update(self, labeled: Batch, unlabeled: Batch | None = None) -> dict[str, float]:
         raise NotImplementedError
 
+    def setup_training(self, total_steps: int, amp: str = "none") -> None:
+        """Called once by the engine before the first ``update`` (optimizer, LR schedule, mixed precision)."""
+
+    def training_state(self) -> dict[str, Any]:
+        """Optimizer/scaler/schedule state for a checkpoint (network weights travel in ``state_dict``)."""
+        return {}
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`training_state` returned."""
+
     @torch.no_grad()
     def predict(self, image: torch.Tensor) -> torch.Tensor:
         """Class probabilities (B, 2, ...) for an image batch; the default runs the network and a softmax."""

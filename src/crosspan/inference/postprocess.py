@@ -1,0 +1,34 @@
+"""Post-processing of binary masks: largest connected component, or components above a volume."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from crosspan.data.errors import CrosspanError
+
+
+def parse_postprocess(text: str) -> tuple[str, float]:
+    """``lcc`` | ``none`` | ``min-volume:ML``."""
+    if text in ("lcc", "none"):
+        return text, 0.0
+    if text.startswith("min-volume:"):
+        try:
+            return "min-volume", float(text.split(":", 1)[1])
+        except ValueError:
+            pass
+    raise CrosspanError(None, f"bad --postprocess '{text}'", "use lcc, none or min-volume:ML (e.g. min-volume:2)")
+
+
+def postprocess(mask: np.ndarray, mode: str, voxel_ml: float, min_ml: float = 0.0) -> np.ndarray:
+    """Apply ``mode`` to a binary mask (26-connectivity)."""
+    mask = mask.astype(bool)
+    if mode == "none" or not mask.any():
+        return mask.astype(np.uint8)
+    lab, n = ndimage.label(mask, structure=np.ones((3, 3, 3), bool))
+    sizes = np.bincount(lab.ravel())[1:]
+    if mode == "lcc":
+        keep = {int(np.argmax(sizes)) + 1}
+    else:
+        keep = {i + 1 for i, s in enumerate(sizes) if s * voxel_ml >= min_ml}
+    return np.isin(lab, list(keep)).astype(np.uint8)

@@ -1,0 +1,110 @@
+"""`crosspan predict`: a self-contained run folder + images -> masks in the exact source geometry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from crosspan.data.errors import CrosspanError
+from crosspan.data.io import ImageProperties, is_image_file, read_sitk, strip_image_suffix, write_image
+from crosspan.inference.postprocess import parse_postprocess, postprocess
+from crosspan.inference.sliding import predict_volume
+from crosspan.methods.base import Method
+from crosspan.preprocess.cache import preprocess_image
+from crosspan.preprocess.geometry import to_source_grid
+from crosspan.training.checkpoint import load_weights
+from crosspan.utils.parallel import progress_bar
+
+
+def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[Method, dict[str, Any], dict[str, Any]]:
+    """Method with trained weights, ``model.json`` and ``plan.json`` of a run folder."""
+    from crosspan.training.loop import build_method
+
+    run_dir = Path(run_dir)
+    for name in ("model.json", "plan.json"):
+        if not (run_dir / name).is_file():
+            raise CrosspanError(run_dir / name, "missing", "point at a run folder written by `crosspan train`")
+    model = json.loads((run_dir / "model.json").read_text())
+    plan = json.loads((run_dir / "plan.json").read_text())
+    method = build_method(model)
+    weights = run_dir / "model_final.pt"
+    if not weights.is_file():
+        weights = run_dir / "checkpoint_last.pt"
+    method.load_state_dict(load_weights(weights))
+    return method.to(device).eval(), model, plan
+
+
+def collect_inputs(source: str | Path, cases: str = "test", splits: str | Path | None = None,
+                   fold: int = 0) -> list[tuple[str, str]]:
+    """``(case_id, image path)`` pairs from a file, a folder of images, a DICOM series, a catalog or dataset."""
+    source = Path(source)
+    if not source.exists():
+        raise CrosspanError(source, "input does not exist", "give an image, a folder, a catalog CSV or a dataset")
+    if source.is_file() and is_image_file(source):
+        return [(_case_name(source), str(source))]
+    if source.is_dir():
+        files = sorted(p for p in source.iterdir() if is_image_file(p))
+        if files and not any(p.is_dir() for p in source.iterdir()):
+            return [(_case_name(p), str(p)) for p in files]
+        if not files and _looks_dicom(source):
+            return [(source.name, str(source))]
+    from crosspan.data.catalog import catalog_from
+
+    cat = catalog_from(source, progress=False)
+    if splits:
+        doc = json.loads(Path(splits).read_text())
+        keep = set(doc["splits"][fold]["test"])
+        cat = cat[cat["case_id"].isin(keep)]
+    elif cases != "all":
+        cat = cat[cat["split"] == cases]
+    return [(str(c), str(i)) for c, i in zip(cat["case_id"], cat["image"], strict=True)]
+
+
+def _case_name(path: Path) -> str:
+    name = strip_image_suffix(path.name)
+    return name[:-5] if name.endswith("_0000") else name
+
+
+def _looks_dicom(folder: Path) -> bool:
+    files = [p for p in folder.iterdir() if p.is_file()]
+    return bool(files) and all(p.suffix.lower() in (".dcm", "") for p in files[:20])
+
+
+def predict_case(method: Method, model: dict[str, Any], plan: dict[str, Any], image: str, out_dir: Path,
+                 case_id: str, overlap: float = 0.5, tta: bool = False, post: str = "lcc",
+                 save_probabilities: bool = False, device: str = "cpu", amp: str = "none") -> Path:
+    """Predict one image and write ``out_dir/<case_id>.nii.gz`` in the source geometry."""
+    img = read_sitk(image)
+    pre = preprocess_image(img, plan)
+    prob = predict_volume(method, pre.image, model["patch_size"], overlap, tta, device, amp)
+    source = ImageProperties.from_dict(pre.meta["source"])
+    fg = to_source_grid(prob[1], ImageProperties.from_dict(pre.meta["preprocessed"]), source, is_label=False)
+    mode, min_ml = parse_postprocess(post)
+    mask = postprocess(fg > 0.5, mode, source.voxel_volume_ml(), min_ml)
+    out = write_image(mask.astype(np.uint8), source, out_dir / f"{case_id}.nii.gz")
+    if save_probabilities:
+        write_image(fg.astype(np.float32), source, out_dir / "probabilities" / f"{case_id}.nii.gz")
+    return out
+
+
+def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overlap: float = 0.5, tta: bool = False,
+            post: str = "lcc", save_probabilities: bool = False, cases: str = "test", splits: str | None = None,
+            device: str = "cpu", amp: str = "none", progress: bool = True) -> list[Path]:
+    parse_postprocess(post)
+    method, model, plan = load_run(run_dir, device)
+    items = collect_inputs(source, cases, splits)
+    if not items:
+        raise CrosspanError(source, f"no images to predict (cases={cases})", "use --cases all or check the input")
+    out_dir = Path(out_dir)
+    written = []
+    with progress_bar(disable=not progress) as bar, torch.inference_mode():
+        task = bar.add_task("predicting", total=len(items))
+        for case_id, image in items:
+            written.append(predict_case(method, model, plan, image, out_dir, case_id, overlap, tta, post,
+                                        save_probabilities, device, amp))
+            bar.advance(task)
+    return written

@@ -1,0 +1,1 @@
+"""Preprocessing: plan (fingerprint), reorientation, resampling, normalization, cache."""

@@ -1,0 +1,123 @@
+"""Preprocess one case (reorient, crop to the body, resample, normalize) and the resumable on-disk cache.
+
+Per case the cache holds ``<case>.npy`` (float32 image, memory-mapped at training), ``<case>_seg.npy`` (uint8
+label, when labeled), ``<case>_fg.npy`` (a sample of foreground voxel coordinates for oversampling) and
+``<case>.json`` (source geometry, crop box, preprocessed geometry, the source file's size/mtime and the plan
+hash). A case whose JSON matches the current source file and plan hash is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import SimpleITK as sitk
+
+from crosspan.data.errors import CrosspanError
+from crosspan.data.io import properties_from_sitk, read_sitk
+from crosspan.preprocess.geometry import crop, props_of, reorient, resample_to_spacing
+from crosspan.preprocess.normalize import bbox, body_mask, zscore
+from crosspan.utils.atomic import atomic_path, write_json
+from crosspan.utils.seeding import rng
+
+MAX_FG_POINTS = 5000
+
+
+@dataclass
+class Preprocessed:
+    image: np.ndarray  # (z, y, x) float32, normalized
+    label: np.ndarray | None  # (z, y, x) uint8
+    meta: dict[str, Any]  # source/preprocessed geometry, crop box
+
+
+def _stat(path: str | Path) -> list[float]:
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(p.iterdir())
+        return [float(sum(f.stat().st_size for f in files)), max((f.stat().st_mtime for f in files), default=0.0)]
+    st = p.stat()
+    return [float(st.st_size), float(st.st_mtime)]
+
+
+def preprocess_image(img: sitk.Image, plan: dict[str, Any], label: sitk.Image | None = None,
+                     label_path: str | Path | None = None) -> Preprocessed:
+    """Apply the plan to one SimpleITK image (and its label)."""
+    source = properties_from_sitk(img)
+    img_o = reorient(sitk.Cast(img, sitk.sitkFloat32), plan["orientation"])
+    arr = sitk.GetArrayFromImage(img_o)
+    mask = body_mask(arr) if plan.get("crop") == "body" else np.ones(arr.shape, bool)
+    box = bbox(mask)
+    img_c = resample_to_spacing(crop(img_o, box), plan["target_spacing"], is_label=False)
+    mask_img = sitk.GetImageFromArray(mask.astype(np.uint8))
+    mask_img.CopyInformation(img_o)
+    mask_c = sitk.GetArrayFromImage(resample_to_spacing(crop(mask_img, box), plan["target_spacing"], True)) > 0
+    norm = plan["normalization"]
+    image = zscore(sitk.GetArrayFromImage(img_c), mask_c if norm.get("mask") == "body" else None,
+                   tuple(norm.get("clip_percentiles", (0.5, 99.5))))
+    seg = None
+    if label is not None:
+        if tuple(label.GetSize()) != tuple(img.GetSize()):
+            raise CrosspanError(label_path, f"label size {label.GetSize()} differs from image {img.GetSize()}",
+                                "resample the label onto its image or fix the dataset")
+        lab = sitk.Cast(label, sitk.sitkUInt8)
+        lab.CopyInformation(img)  # voxel arrays agree; headers may drift (PanSegData), the image's wins
+        lab_c = resample_to_spacing(crop(reorient(lab, plan["orientation"]), box), plan["target_spacing"], True)
+        seg = sitk.GetArrayFromImage(lab_c).astype(np.uint8)
+        if seg.max(initial=0) > 1:
+            raise CrosspanError(label_path, f"label values {sorted(np.unique(seg).tolist())[:6]} beyond 0/1",
+                                "map labels to 0 background / 1 pancreas (`crosspan data catalog --label-map`)")
+    meta = {"source": source.to_dict(), "source_orientation": source.orientation, "crop_bbox": box,
+            "preprocessed": props_of(img_c).to_dict()}
+    return Preprocessed(image=image, label=seg, meta=meta)
+
+
+def _save_npy(arr: np.ndarray, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        np.save(tmp, arr)
+
+
+def cache_paths(cache_dir: str | Path, case_id: str) -> dict[str, Path]:
+    d = Path(cache_dir)
+    return {"image": d / f"{case_id}.npy", "label": d / f"{case_id}_seg.npy", "fg": d / f"{case_id}_fg.npy",
+            "meta": d / f"{case_id}.json"}
+
+
+def is_cached(job: dict[str, Any]) -> bool:
+    import json
+
+    p = cache_paths(job["cache_dir"], job["case_id"])
+    if not (p["meta"].is_file() and p["image"].is_file()):
+        return False
+    try:
+        meta = json.loads(p["meta"].read_text())
+    except ValueError:
+        return False
+    want_label = bool(job.get("label"))
+    return (meta.get("plan_hash") == job["plan_hash"] and meta.get("image_stat") == _stat(job["image"])
+            and meta.get("has_label") == want_label and (not want_label or p["label"].is_file()))
+
+
+def cache_case(job: dict[str, Any]) -> dict[str, Any]:
+    """Worker: preprocess one catalog row into the cache unless already there. Returns a summary row."""
+    case_id = job["case_id"]
+    if is_cached(job):
+        return {"case_id": case_id, "status": "cached"}
+    img = read_sitk(job["image"])
+    lab = read_sitk(job["label"]) if job.get("label") else None
+    pre = preprocess_image(img, job["plan"], lab, job.get("label"))
+    p = cache_paths(job["cache_dir"], case_id)
+    _save_npy(pre.image, p["image"])
+    if pre.label is not None:
+        _save_npy(pre.label, p["label"])
+        fg = np.argwhere(pre.label > 0).astype(np.int32)
+        if len(fg) > MAX_FG_POINTS:
+            fg = fg[rng(case_id, "fg").choice(len(fg), MAX_FG_POINTS, replace=False)]
+        _save_npy(fg, p["fg"])
+    meta = dict(pre.meta, case_id=case_id, plan_hash=job["plan_hash"], image=str(job["image"]),
+                image_stat=_stat(job["image"]), has_label=pre.label is not None, shape=list(pre.image.shape),
+                pid=os.getpid())
+    write_json(p["meta"], meta)  # written last: its presence marks the case complete
+    return {"case_id": case_id, "status": "done"}

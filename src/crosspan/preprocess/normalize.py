@@ -1,0 +1,51 @@
+"""Intensity normalization for MRI: body mask, percentile clipping, per-image z-score (nnU-Net's MRI scheme)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from skimage.filters import threshold_otsu
+
+
+def body_mask(image: np.ndarray) -> np.ndarray:
+    """Foreground (body) mask: Otsu threshold on a smoothed copy, largest component, holes filled per slice."""
+    img = image.astype(np.float32, copy=False)
+    lo, hi = np.percentile(img, [1.0, 99.5])
+    if hi <= lo:
+        return np.ones(img.shape, dtype=bool)
+    sm = ndimage.uniform_filter(np.clip(img, lo, hi), size=3)
+    try:
+        thr = threshold_otsu(sm[::2, ::2, ::2]) * 0.5
+    except ValueError:
+        return np.ones(img.shape, dtype=bool)
+    mask = sm > thr
+    lab, n = ndimage.label(mask)
+    if n == 0:
+        return np.ones(img.shape, dtype=bool)
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    mask = lab == int(np.argmax(sizes))
+    return ndimage.binary_fill_holes(mask)
+
+
+def bbox(mask: np.ndarray, margin: int = 2) -> list[tuple[int, int]]:
+    """Bounding box (end exclusive) of ``mask`` with ``margin`` voxels, clipped to the array."""
+    if not mask.any():
+        return [(0, s) for s in mask.shape]
+    out = []
+    for ax in range(mask.ndim):
+        other = tuple(a for a in range(mask.ndim) if a != ax)
+        idx = np.flatnonzero(mask.any(axis=other))
+        out.append((max(0, int(idx[0]) - margin), min(mask.shape[ax], int(idx[-1]) + 1 + margin)))
+    return out
+
+
+def zscore(image: np.ndarray, mask: np.ndarray | None, clip: tuple[float, float] = (0.5, 99.5)) -> np.ndarray:
+    """Clip to the ``clip`` percentiles (inside ``mask``), then z-score with the masked mean and std."""
+    img = image.astype(np.float32, copy=False)
+    vals = img[mask] if mask is not None and mask.any() else img.ravel()
+    lo, hi = np.percentile(vals, clip)
+    img = np.clip(img, lo, hi)
+    vals = np.clip(vals, lo, hi)
+    mean, std = float(vals.mean()), float(vals.std())
+    return ((img - mean) / max(std, 1e-8)).astype(np.float32)

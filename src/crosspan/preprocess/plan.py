@@ -1,0 +1,119 @@
+"""The plan (nnU-Net's "fingerprint" + "plans", Isensee et al., Nature Methods 2021) as plain JSON.
+
+Derived from the training rows of a catalog: target spacing (median; for anisotropic data the low-resolution
+axis takes the 10th percentile), normalization, crop, patch size and the case lists of the split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crosspan.data.errors import CrosspanError
+from crosspan.preprocess.geometry import CANONICAL, canonical_spacing
+
+PLAN_VERSION = 1
+#: voxel budgets of the default patch: GPU-sized (nnunet preset) and CPU-sized (tiny preset)
+PATCH_BUDGET = 128**3
+PATCH_BUDGET_CPU = 48**3
+
+
+def target_spacing(spacings: np.ndarray, aniso_ratio: float = 3.0) -> list[float]:
+    """Median spacing per axis; if max/min of the median > ``aniso_ratio`` the coarse axis takes the 10th
+    percentile of its spacings (but not finer than the other axes), as nnU-Net does."""
+    spacings = np.asarray(spacings, dtype=float).reshape(-1, 3)
+    target = np.median(spacings, axis=0)
+    worst = int(np.argmax(target))
+    others = [i for i in range(3) if i != worst]
+    if target[worst] / max(float(np.min(target)), 1e-8) > aniso_ratio:
+        p10 = float(np.percentile(spacings[:, worst], 10))
+        target[worst] = max(p10, float(np.max(target[others])) + 1e-5)
+    return [round(float(s), 6) for s in target]
+
+
+def patch_size(median_shape: list[float], spacing: list[float], budget: int, multiple: int = 16) -> list[int]:
+    """nnU-Net-style patch: start at the median shape, shrink the physically longest axis until the voxel
+    count fits ``budget``, round to a multiple of ``multiple`` (at least ``multiple``)."""
+    patch = [float(max(s, multiple)) for s in median_shape]
+    while np.prod(patch) > budget:
+        mm = [p * s for p, s in zip(patch, spacing, strict=True)]
+        ax = int(np.argmax(mm))
+        patch[ax] = max(multiple, patch[ax] * 0.9)
+        if all(p <= multiple for p in patch):
+            break
+    return [int(max(multiple, round(p / multiple) * multiple)) for p in patch]
+
+
+def select_rows(catalog: pd.DataFrame, splits: dict[str, Any] | None, train_domains: list[str] | None,
+                fold: int = 0) -> dict[str, list[str]]:
+    """Case lists (train/val/test/unlabeled) from a splits document, or from domain filters + the catalog's
+    ``split`` column."""
+    if splits is not None:
+        folds = splits.get("splits") or []
+        if not folds or fold >= len(folds):
+            raise CrosspanError(None, f"splits document has no fold {fold}", "pick --fold within its splits")
+        f = folds[fold]
+        out = {k: list(f.get(k, [])) for k in ("train", "val", "test", "unlabeled")}
+        out["train_domains"] = list(f.get("train_domains", []))
+        return out
+    from crosspan.data.domains import domain_mask, domains_in
+
+    mask = domain_mask(catalog, train_domains) if train_domains else pd.Series(True, index=catalog.index)
+    sub = catalog[mask]
+    out = {k: sub.loc[sub["split"] == k, "case_id"].astype(str).tolist() for k in ("train", "val", "test")}
+    out["unlabeled"] = []
+    out["train_domains"] = domains_in(sub[sub["split"] == "train"])
+    return out
+
+
+def _canonical_rows(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    sp, sh = [], []
+    for _, r in rows.iterrows():
+        o = str(r.get("orientation", "") or "")
+        s = (float(r["spacing_z"]), float(r["spacing_y"]), float(r["spacing_x"]))
+        n = (float(r["shape_z"]), float(r["shape_y"]), float(r["shape_x"]))
+        sp.append(canonical_spacing(s, o))
+        sh.append(canonical_spacing(n, o))  # the same permutation applies to the shape
+    return np.asarray(sp), np.asarray(sh)
+
+
+def make_plan(catalog: pd.DataFrame, cases: dict[str, list[str]], clip: tuple[float, float] = (0.5, 99.5),
+              spacing: list[float] | None = None) -> dict[str, Any]:
+    """The plan for the training rows named in ``cases['train']``."""
+    train = catalog[catalog["case_id"].astype(str).isin(cases["train"])]
+    if train.empty:
+        raise CrosspanError(None, "no training cases selected", "check --train-domains / --splits against the catalog")
+    sp, sh = _canonical_rows(train)
+    tgt = list(spacing) if spacing else target_spacing(sp)
+    median_mm = np.median(sh * sp, axis=0)
+    median_shape = [float(m / t) for m, t in zip(median_mm, tgt, strict=True)]
+    return {
+        "version": PLAN_VERSION,
+        "orientation": CANONICAL,
+        "target_spacing": tgt,
+        "median_shape": [round(m, 1) for m in median_shape],
+        "normalization": {"scheme": "zscore", "mask": "body", "clip_percentiles": list(clip)},
+        "crop": "body",
+        "patch_size": patch_size(median_shape, tgt, PATCH_BUDGET),
+        "patch_size_cpu": patch_size(median_shape, tgt, PATCH_BUDGET_CPU),
+        "train_domains": cases.get("train_domains", []),
+        "cases": {k: cases.get(k, []) for k in ("train", "val", "test", "unlabeled")},
+    }
+
+
+def plan_hash(plan: dict[str, Any]) -> str:
+    """Hash of the fields that change preprocessed arrays (a cached case with another hash is redone)."""
+    keys = {k: plan[k] for k in ("version", "orientation", "target_spacing", "normalization", "crop")}
+    return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_plan(plan_dir: str | Path) -> dict[str, Any]:
+    path = Path(plan_dir) / "plan.json"
+    if not path.is_file():
+        raise CrosspanError(path, "no plan.json here", "run `crosspan preprocess DATA -o PLAN_DIR` first")
+    return json.loads(path.read_text())

@@ -1,0 +1,43 @@
+"""`crosspan preprocess` as a function: plan + cache for a catalog."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from crosspan.data.catalog import catalog_from, save_catalog
+from crosspan.preprocess.cache import cache_case
+from crosspan.preprocess.plan import make_plan, plan_hash, select_rows
+from crosspan.utils.atomic import write_json
+from crosspan.utils.parallel import pmap
+
+
+def preprocess(data: str | Path, out: str | Path, train_domains: list[str] | None = None,
+               splits: str | Path | None = None, fold: int = 0, workers: int = 1, cases: str = "all",
+               spacing: list[float] | None = None, progress: bool = True) -> dict[str, Any]:
+    """Write ``out/plan.json``, ``out/catalog.csv`` and ``out/cache/``; returns the plan with a summary."""
+    out = Path(out)
+    catalog = catalog_from(data, progress=progress)
+    doc = json.loads(Path(splits).read_text()) if splits else None
+    sel = select_rows(catalog, doc, train_domains, fold)
+    plan = make_plan(catalog, sel, spacing=spacing)
+    plan["source"] = str(data)
+    h = plan_hash(plan)
+    plan["plan_hash"] = h
+    save_catalog(catalog, out / "catalog.csv")
+    write_json(out / "plan.json", plan)
+    rows = catalog if cases == "all" else catalog[catalog["case_id"].isin(
+        [c for k in ("train", "val", "test", "unlabeled") for c in sel.get(k, [])])]
+    jobs = [_job(r, plan, h, out / "cache") for _, r in rows.iterrows()]
+    results = pmap(cache_case, jobs, workers=workers, description="preprocessing", progress=progress)
+    summary = pd.DataFrame(results)
+    plan["summary"] = summary["status"].value_counts().to_dict() if not summary.empty else {}
+    return plan
+
+
+def _job(row: pd.Series, plan: dict[str, Any], h: str, cache_dir: Path) -> dict[str, Any]:
+    return {"case_id": str(row["case_id"]), "image": str(row["image"]), "label": str(row.get("label") or ""),
+            "plan": plan, "plan_hash": h, "cache_dir": str(cache_dir)}

@@ -1,0 +1,1 @@
+"""Training engine: patch sampling, spatial augmentation, checkpoints, the loop."""

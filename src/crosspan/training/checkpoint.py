@@ -1,0 +1,66 @@
+"""Checkpoints: model, optimizer/scheduler/scaler, RNG states and step, written atomically; loaded with
+``weights_only=True``."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from crosspan.data.errors import CrosspanError
+from crosspan.methods.base import Method
+from crosspan.utils.atomic import atomic_path
+
+
+def rng_state() -> dict[str, Any]:
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"python": random.getstate(), "torch": torch.get_rng_state(),
+             "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                       "has_gauss": int(has_gauss), "cached": float(cached)}}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(_tuples(state["python"]))
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _tuples(x: Any) -> Any:
+    return tuple(_tuples(v) for v in x) if isinstance(x, (list, tuple)) else x
+
+
+def save_checkpoint(path: str | Path, method: Method, step: int, extra: dict[str, Any] | None = None) -> None:
+    state = {"step": step, "method": method.state_dict(), "training": method.training_state(),
+             "rng": rng_state(), "extra": extra or {}}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: str | Path, method: Method) -> int:
+    """Restore ``method`` and the RNGs from ``path``; returns the step to continue from."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001
+        raise CrosspanError(path, f"unreadable checkpoint ({type(exc).__name__})", "delete it to restart") from exc
+    method.load_state_dict(state["method"])
+    method.load_training_state(state["training"])
+    set_rng_state(state["rng"])
+    return int(state["step"])
+
+
+def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    path = Path(path)
+    if not path.is_file():
+        raise CrosspanError(path, "no weights file", "train the model first (`crosspan train`)")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return state.get("method", state) if isinstance(state, dict) and "method" in state else state

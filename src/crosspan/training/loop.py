@@ -1,0 +1,169 @@
+"""The training loop: plan + cache -> Method.update -> checkpoints, validation, JSONL log, final weights.
+
+The engine talks to the method only through the Method interface (``setup_training``, ``update``, ``predict``,
+``state_dict``, ``training_state``), so DG/SSL methods need no engine change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from crosspan.data.errors import CrosspanError
+from crosspan.inference.sliding import dice, predict_volume
+from crosspan.methods.base import Method, get_method
+from crosspan.models import build_network, network_config
+from crosspan.preprocess.plan import load_plan
+from crosspan.training.augment import spatial_augment
+from crosspan.training.checkpoint import load_checkpoint, save_checkpoint
+from crosspan.training.sampling import PatchSampler, Prefetcher, open_case
+from crosspan.utils.atomic import atomic_path, write_json
+from crosspan.utils.parallel import progress_bar
+from crosspan.utils.seeding import derive_seed
+
+
+@dataclass
+class TrainConfig:
+    plan_dir: str
+    run_dir: str
+    method: str = "erm"
+    network: str = "tiny"
+    steps: int = 1000
+    batch_size: int = 2
+    patch: list[int] | None = None
+    seed: int = 0
+    hparams: dict[str, Any] = field(default_factory=dict)
+    val_every: int = 0
+    val_cases: int = 4
+    ckpt_every: int = 100
+    resume: bool = False
+    deterministic: bool = False
+    device: str = "cpu"
+    amp: str = "none"
+    compile: bool = False
+    threads: int = 0
+    mirror: bool = False
+    progress: bool = True
+
+
+def build_method(model: dict[str, Any]) -> Method:
+    """Network + method from a ``model.json`` document."""
+    net = build_network(model["network_config"])
+    return get_method(model["method"])(net, model["train_domains"], model["hparams"])
+
+
+def _model_doc(cfg: TrainConfig, plan: dict[str, Any], patch: list[int]) -> dict[str, Any]:
+    cls = get_method(cfg.method)
+    net_cfg = network_config(cfg.network, patch, plan["target_spacing"])
+    from crosspan.methods.base import resolve_hparams
+
+    return {"network": cfg.network, "network_config": net_cfg, "method": cfg.method,
+            "hparams": resolve_hparams(cls, cfg.hparams), "train_domains": sorted(plan["train_domains"]),
+            "patch_size": patch, "target_spacing": plan["target_spacing"], "seed": cfg.seed, "steps": cfg.steps,
+            "batch_size": cfg.batch_size, "plan_dir": str(Path(cfg.plan_dir).resolve())}
+
+
+def _setup_torch(cfg: TrainConfig) -> torch.device:
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    if cfg.deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+    elif cfg.device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True
+    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
+        raise CrosspanError(None, "CUDA requested but not available", "use --device cpu")
+    torch.manual_seed(derive_seed(cfg.seed, "torch"))
+    np.random.seed(derive_seed(cfg.seed, "numpy"))
+    return torch.device(cfg.device)
+
+
+def _log(run_dir: Path, row: dict[str, Any]) -> None:
+    with (run_dir / "log.jsonl").open("a") as fh:
+        fh.write(json.dumps(row) + "\n")
+
+
+def validate(method: Method, cases: list, patch: list[int], device: torch.device, amp: str) -> float:
+    scores = []
+    for c in cases:
+        prob = predict_volume(method, np.asarray(c.image), patch, overlap=0.25, device=device, amp=amp)
+        scores.append(dice(prob.argmax(0), np.asarray(c.label)))
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Train (or resume) into ``cfg.run_dir``; returns a summary."""
+    run_dir, plan_dir = Path(cfg.run_dir), Path(cfg.plan_dir)
+    plan = load_plan(plan_dir)
+    device = _setup_torch(cfg)
+    ckpt = run_dir / "checkpoint_last.pt"
+    if (run_dir / "model.json").is_file() and cfg.resume:
+        model = json.loads((run_dir / "model.json").read_text())
+    elif (run_dir / "model.json").is_file() and ckpt.is_file():
+        raise CrosspanError(run_dir, "run folder already has a checkpoint", "pass --resume, or use another -o")
+    else:
+        default = plan["patch_size_cpu"] if cfg.network == "tiny" else plan["patch_size"]
+        model = _model_doc(cfg, plan, list(cfg.patch or default))
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(run_dir / "plan.json", plan)
+        write_json(run_dir / "model.json", model)
+    patch, steps = model["patch_size"], int(model["steps"])
+    domains = model["train_domains"]
+    method = build_method(model).to(device)
+    if device.type == "cuda":
+        method.network.to(memory_format=torch.channels_last_3d)
+    method.setup_training(steps, cfg.amp)
+    start = load_checkpoint(ckpt, method) if cfg.resume and ckpt.is_file() else 0
+    if cfg.compile:
+        method.network.compile()
+
+    catalog = _catalog(plan_dir)
+    cache = plan_dir / "cache"
+    train_cases = [open_case(cache, c, domains.index(catalog.get(c, domains[0])) if catalog.get(c) in domains else 0)
+                   for c in plan["cases"]["train"]]
+    val_cases = [open_case(cache, c) for c in plan["cases"]["val"][: cfg.val_cases]] if cfg.val_every else []
+    sampler = PatchSampler(train_cases, patch, int(model["batch_size"]), int(model["seed"]))
+    loader = Prefetcher(sampler, start, steps)
+    t0, last = time.time(), {}
+    with progress_bar(disable=not cfg.progress) as bar:
+        task = bar.add_task(f"training {model['method']}", total=steps, completed=start)
+        for step, b in loader:
+            g = torch.Generator().manual_seed(derive_seed(model["seed"], "augment", step))
+            img, lab = spatial_augment(torch.from_numpy(b["image"]), torch.from_numpy(b["label"]).long(), g,
+                                       mirror=cfg.mirror)
+            batch = {"image": img.to(device), "label": lab.to(device), "domain": torch.from_numpy(b["domain"])}
+            if device.type == "cuda":
+                batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last_3d)
+            method.train()
+            last = method.update(batch, None)
+            done = step + 1
+            row = {"step": done, "time": round(time.time() - t0, 3), **{k: float(v) for k, v in last.items()}}
+            if cfg.val_every and val_cases and (done % cfg.val_every == 0 or done == steps):
+                row["val_dice"] = validate(method, val_cases, patch, device, cfg.amp)
+            _log(run_dir, row)
+            if done % cfg.ckpt_every == 0 or done == steps:
+                save_checkpoint(ckpt, method, done)
+            bar.update(task, completed=done, description=f"training {model['method']} loss {last.get('loss', 0):.3f}")
+    loader.close()
+    with atomic_path(run_dir / "model_final.pt") as tmp:
+        torch.save(method.state_dict(), tmp)
+    return {"run_dir": str(run_dir), "steps": steps, "started_at": start, "seconds": time.time() - t0, **last,
+            "config": asdict(cfg), "pid": os.getpid()}
+
+
+def _catalog(plan_dir: Path) -> dict[str, str]:
+    """case_id -> domain ``CENTER:SEQUENCE`` from the plan's catalog copy."""
+    from crosspan.data.catalog import load_catalog
+
+    path = plan_dir / "catalog.csv"
+    if not path.is_file():
+        return {}
+    df = load_catalog(path)
+    return {str(c): f"{ce}:{s}" for c, ce, s in zip(df["case_id"], df["center"], df["sequence"], strict=True)}

@@ -1,0 +1,123 @@
+"""Patch sampling from the memory-mapped cache with foreground oversampling (nnU-Net: a third of the patches
+are centred on a foreground voxel).
+
+Every batch is a pure function of ``(seed, step)``, so a resumed run draws the same batches as an uninterrupted
+one and the sampler needs no state beyond the step.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from crosspan.data.errors import CrosspanError
+from crosspan.preprocess.cache import cache_paths
+from crosspan.utils.seeding import rng
+
+
+@dataclass
+class CaseArrays:
+    case_id: str
+    image: np.ndarray  # memory-mapped (z, y, x) float32
+    label: np.ndarray | None
+    fg: np.ndarray  # (n, 3) foreground coordinates
+    domain: int
+
+
+def open_case(cache_dir: str | Path, case_id: str, domain: int = 0, need_label: bool = True) -> CaseArrays:
+    p = cache_paths(cache_dir, case_id)
+    if not p["meta"].is_file():
+        raise CrosspanError(p["meta"], f"case '{case_id}' is not in the cache",
+                            "run `crosspan preprocess` for this catalog (it caches every case)")
+    meta = json.loads(p["meta"].read_text())
+    if need_label and not meta.get("has_label"):
+        raise CrosspanError(p["meta"], f"case '{case_id}' has no label", "training and validation cases need labels")
+    image = np.load(p["image"], mmap_mode="r")
+    label = np.load(p["label"], mmap_mode="r") if meta.get("has_label") else None
+    fg = np.load(p["fg"]) if p["fg"].is_file() else np.zeros((0, 3), np.int32)
+    return CaseArrays(case_id, image, label, fg, domain)
+
+
+def extract(arr: np.ndarray, start: np.ndarray, size: tuple[int, ...], fill: float = 0.0) -> np.ndarray:
+    """``arr[start:start+size]`` with out-of-bounds parts filled with ``fill``."""
+    out = np.full(size, fill, dtype=arr.dtype)
+    src, dst = [], []
+    for s, n, dim in zip(start, size, arr.shape, strict=True):
+        lo, hi = max(0, int(s)), min(dim, int(s) + n)
+        src.append(slice(lo, max(lo, hi)))
+        dst.append(slice(lo - int(s), lo - int(s) + max(0, hi - lo)))
+    out[tuple(dst)] = arr[tuple(src)]
+    return out
+
+
+class PatchSampler:
+    """Draw ``batch_size`` patches per step; each is foreground-centred with probability ``fg_fraction``."""
+
+    def __init__(self, cases: list[CaseArrays], patch: list[int], batch_size: int, seed: int,
+                 fg_fraction: float = 1 / 3) -> None:
+        if not cases:
+            raise CrosspanError(None, "no training cases", "the plan's train list is empty")
+        self.cases, self.patch, self.batch_size = cases, tuple(int(p) for p in patch), batch_size
+        self.seed, self.fg_fraction = seed, fg_fraction
+
+    def _start(self, case: CaseArrays, g: np.random.Generator, force_fg: bool) -> np.ndarray:
+        shape, patch = np.asarray(case.image.shape), np.asarray(self.patch)
+        if force_fg and len(case.fg):
+            centre = case.fg[g.integers(len(case.fg))]
+            start = centre - patch // 2 + g.integers(-(patch // 4), patch // 4 + 1)
+        else:
+            start = np.array([g.integers(0, max(1, d - p + 1)) if d >= p else -((p - d) // 2)
+                              for d, p in zip(shape, patch, strict=True)])
+        hi = np.maximum(shape - patch, 0)
+        lo = np.minimum(shape - patch, 0) // 2
+        return np.clip(start, lo, hi)
+
+    def batch(self, step: int) -> dict[str, np.ndarray]:
+        g = rng(self.seed, "batch", step)
+        n_fg = int(np.floor(self.batch_size * self.fg_fraction + g.random()))
+        images, labels, domains = [], [], []
+        for i in range(self.batch_size):
+            case = self.cases[int(g.integers(len(self.cases)))]
+            start = self._start(case, g, force_fg=i >= self.batch_size - n_fg)
+            images.append(extract(case.image, start, self.patch, 0.0))
+            assert case.label is not None
+            labels.append(extract(case.label, start, self.patch, 0))
+            domains.append(case.domain)
+        return {"image": np.stack(images)[:, None].astype(np.float32), "label": np.stack(labels)[:, None],
+                "domain": np.asarray(domains, dtype=np.int64)}
+
+
+class Prefetcher:
+    """A background thread that builds the batches of steps ``start..stop-1`` in order."""
+
+    def __init__(self, sampler: PatchSampler, start: int, stop: int, depth: int = 3) -> None:
+        self.sampler, self.start, self.stop = sampler, start, stop
+        self.q: queue.Queue = queue.Queue(maxsize=depth)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self._stop = threading.Event()
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            for step in range(self.start, self.stop):
+                if self._stop.is_set():
+                    return
+                self.q.put((step, self.sampler.batch(step)))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+            self.q.put((None, exc))
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        for _ in range(self.start, self.stop):
+            step, item = self.q.get()
+            if step is None:
+                raise item
+            yield step, item
+
+    def close(self) -> None:
+        self._stop.set()
