@@ -63,20 +63,26 @@ def spearman_bootstrap(x: np.ndarray, y: np.ndarray, n_boot: int = 2000, seed: i
     return {"rho": float(rho), "p": float(p), "ci_low": float(lo), "ci_high": float(hi)}
 
 
-def source_target_correlation(df: pd.DataFrame, metric: str = "dice", n_boot: int = 2000,
-                              seed: int = 0) -> dict[str, object]:
-    """In-domain vs cross-center / cross-sequence / cross-both mean metric across runs."""
+def source_target_correlation(df: pd.DataFrame, metric: str = "dice", n_boot: int = 2000, seed: int = 0,
+                              include_oracle: bool = False) -> dict[str, object]:
+    """In-domain vs cross-center / cross-sequence / cross-both mean metric across runs.
+
+    Oracle runs (ground-truth-derived test-time information) are listed among the points but left out of the
+    statistics unless ``include_oracle``.
+    """
     runs = run_means(df, metric)
     out: dict[str, object] = {"metric": metric, "unit": "one point per run (method x run x seed x train domains)",
-                              "targets": {}}
+                              "include_oracle": include_oracle, "targets": {}}
     for target in ("cross-center", "cross-sequence", "cross-both"):
         if "in-domain" not in runs or target not in runs:
             continue
         pts = runs.dropna(subset=["in-domain", target])
-        x, y = pts["in-domain"].to_numpy(float), pts[target].to_numpy(float)
+        used = pts if include_oracle else pts[~pts["oracle"]]
+        x, y = used["in-domain"].to_numpy(float), used[target].to_numpy(float)
         fit = np.polyfit(x, y, 1) if len(x) >= 2 and np.std(x) > 0 else [math.nan, math.nan]
         out["targets"][target] = {  # type: ignore[index]
-            "n_runs": len(x), "pearson": pearson_fisher(x, y), "spearman": spearman_bootstrap(x, y, n_boot, seed),
+            "n_runs": len(x), "n_oracle_excluded": len(pts) - len(used), "pearson": pearson_fisher(x, y),
+            "spearman": spearman_bootstrap(x, y, n_boot, seed),
             "fit": {"slope": float(fit[0]), "intercept": float(fit[1])},
             "points": [{"method": m, "run": r, "seed": s, "train_domains": t, "source": float(a), "target": float(b),
                         "oracle": bool(o)} for m, r, s, t, a, b, o in

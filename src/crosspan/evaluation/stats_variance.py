@@ -44,11 +44,18 @@ def sample_size_grid(n_max: int, n_min: int = 2) -> list[int]:
     return sorted({int(v) for v in grid} | {n_max})
 
 
+def per_case(df: pd.DataFrame, metric: str = "dice") -> pd.DataFrame:
+    """One row per method x case x transfer (runs and seeds averaged): repeated runs are not new test cases."""
+    return df.groupby(["method", "domain", "transfer", "case_id"], sort=True)[metric].mean().reset_index()
+
+
 def sampling_variance(df: pd.DataFrame, metric: str = "dice", n_draws: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Per method x target domain: ``SD(n)`` of the mean metric for test sizes up to the available count.
 
-    Also gives the analytic ``sd / sqrt(n)`` for comparison; ``n_available`` marks the real test size.
+    Also gives the analytic ``sd / sqrt(n)`` for comparison; ``n_available`` marks the real test size (distinct
+    cases; runs are averaged per case first).
     """
+    df = per_case(df, metric)
     rows = []
     for (method, domain), g in df.groupby(["method", "domain"], sort=True):
         v = pd.to_numeric(g[metric], errors="coerce").to_numpy(dtype=float)
@@ -72,7 +79,9 @@ def domain_gaps(df: pd.DataFrame, metric: str = "dice", n_draws: int = 1000, see
     """Per method: the gap between its in-domain mean and each target domain's mean, with the MDG and a flag.
 
     Methods without in-domain rows use their best domain as the reference (``reference`` column says which).
+    Runs are averaged per case first, so ``n`` counts distinct test cases.
     """
+    df = per_case(df, metric)
     rows = []
     for method, g in df.groupby("method", sort=True):
         values = {d: pd.to_numeric(x[metric], errors="coerce").dropna().to_numpy(dtype=float)

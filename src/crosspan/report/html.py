@@ -1,0 +1,183 @@
+"""The report page: one self-contained HTML file (inline CSS, figures as base64 PNG, no script, no external URL)
+plus ``report.md`` and ``report.tex`` with the same tables beside it."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from crosspan import __version__
+from crosspan.evaluation.analysis import Analysis
+from crosspan.report import figures
+from crosspan.report.style import CSS
+from crosspan.report.tables import (
+    aggregate_table,
+    gap_table,
+    paired_table,
+    skipped_table,
+    to_html,
+    to_latex,
+    to_markdown,
+)
+from crosspan.utils.atomic import write_text
+
+CONVENTION = ("Dice, IoU, precision and recall on binary masks; HD95, ASSD and NSD in millimetres with voxel spacing "
+              "in array-axis order, following the DeepMind <code>surface-distance</code> convention (surfel-area "
+              "weighted surface distances; HD95 = the larger of the two directed 95th percentiles; ASSD = mean of "
+              "the two directed means; NSD = surface Dice at tolerance τ).")
+EMPTY_POLICY = ("Empty masks: both empty → Dice 1, distances 0; one empty → Dice 0, NSD 0, distances = the volume "
+                "diagonal (flagged).")
+
+
+def _img(data: bytes | None, alt: str) -> str:
+    if data is None:
+        return '<p class="muted">Not enough data for this figure.</p>'
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+
+
+def _section(anchor: str, title: str, what: str, body: str) -> str:
+    return (f'<section id="{anchor}"><h2>{html.escape(title)}</h2><p class="what"><b>What this shows:</b> '
+            f"{what}</p>{body}</section>")
+
+
+def _tolerance(df: pd.DataFrame) -> str:
+    if "tolerance_mm" not in df.columns:
+        return "τ = 2 mm (default; the table has no tolerance_mm column)"
+    vals = sorted(pd.to_numeric(df["tolerance_mm"], errors="coerce").dropna().unique())
+    return "τ = " + ", ".join(f"{v:g}" for v in vals) + " mm" if vals else "τ unknown"
+
+
+def _cards(df: pd.DataFrame) -> str:
+    items = [("methods", df["method"].nunique()), ("target domains", df["domain"].nunique()),
+             ("test cases", df["case_id"].nunique()), ("patients", df["patient_id"].nunique()),
+             ("runs", df[["method", "run", "seed"]].drop_duplicates().shape[0]), ("scored rows", len(df))]
+    return '<div class="cards">' + "".join(f'<div class="card"><div class="big">{v}</div><div>{k}</div></div>'
+                                           for k, v in items) + "</div>"
+
+
+def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", montage: bytes | None = None,
+                 montage_note: str = "", sources: Sequence[str] = ()) -> tuple[str, str, str]:
+    """Return ``(html, markdown, latex)`` of the report."""
+    oracle_methods = sorted(df.loc[df["oracle"], "method"].unique())
+    t_transfer = aggregate_table(a.by_transfer, ["method", "transfer"])
+    t_domain = aggregate_table(a.summary, ["method", "domain", "transfer"])
+    t_gaps, t_paired, t_skip = gap_table(a.gaps), paired_table(a.paired), skipped_table(a.skipped)
+    n_boot, alpha = a.params.get("n_boot", 2000), float(a.params.get("alpha", 0.05))  # type: ignore[arg-type]
+    power = float(a.params.get("power", 0.8))  # type: ignore[arg-type]
+    notes = []
+    if oracle_methods:
+        notes.append(f'<div class="note oracle"><span class="badge oracle">oracle</span> '
+                     f'{html.escape(", ".join(oracle_methods))}: these results use ground-truth-derived information at '
+                     "test time (e.g. prompts from the true mask, or test-domain model selection). They are upper "
+                     "bounds, not comparable to fully automatic methods.</div>")
+    if not t_skip.empty:
+        names = ", ".join(sorted(t_skip["Method"].astype(str).unique()))
+        notes.append(f'<div class="note skipped"><span class="badge muted">skipped</span> {html.escape(names)}: '
+                     "could not run (see the table at the end); they are absent from every statistic.</div>")
+    sections = [
+        _section("transfer", "Performance by transfer type",
+                 f"mean Dice per method and transfer type with 95 % bootstrap CIs ({n_boot} replicates) in which "
+                 "whole patients are resampled, so several scans of one patient do not narrow the interval.",
+                 to_html(t_transfer)),
+        _section("matrix", "Train × test domain matrix",
+                 "mean Dice of each method (and its training domains) on every test domain "
+                 "(center:sequence). Bright = good; a dark column is a domain nobody transfers to.",
+                 figures_img(figures.heatmap(a.matrix, set(oracle_methods), figures.domain_order(df)),
+                             "domain matrix heatmap")),
+        _section("domains", "Dice per target domain",
+                 "one point per test case (runs averaged), box = quartiles, by method; background tint = transfer "
+                 "type (blue in-domain, orange cross-center, red cross-sequence, violet cross-both).",
+                 figures_img(figures.domain_boxes(df), "per-domain box plots")
+                 + f"<details><summary>Table per method × domain</summary>{to_html(t_domain)}</details>"),
+        _section("variance", "Test-set sampling variance (PancreasDG finding i)",
+                 "how much the mean Dice of a domain moves between test sets of n cases (n cases drawn with "
+                 "replacement, 1000 draws); the open circle marks the test size available. Below: each domain's gap "
+                 "to the in-domain mean against the smallest gap detectable at that test size, "
+                 f"MDG = (z<sub>{1 - alpha / 2:.3g}</sub> + z<sub>{power:.2g}</sub>) · √(SD<sub>ref</sub>(n)² + "
+                 "SD<sub>domain</sub>(n)²). Gaps flagged <span class=\"badge warn\">below detectable</span> may be "
+                 "sampling noise, not domain shift.",
+                 figures_img(figures.sample_size_curve(a.variance), "sample size curve") + to_html(t_gaps)),
+        _section("correlation", "Source vs target performance (PancreasDG finding ii)",
+                 "each point is one run (method × run × seed); in-domain mean Dice against its cross-domain mean "
+                 "Dice, least-squares line dashed; Pearson r with Fisher-z CI, Spearman ρ with bootstrap CI. Oracle "
+                 "runs (hollow) are shown but left out of the fit and the coefficients.",
+                 figures_img(figures.correlation_scatter(a.correlation), "source vs target scatter")),
+        _section("paired", "Paired comparison of methods",
+                 "two methods on the very same cases (runs averaged per case): Wilcoxon signed-rank test, p-values "
+                 "Holm-corrected over all pairs within a transfer type, and how often each method wins.",
+                 to_html(t_paired)),
+    ]
+    if montage is not None or montage_note:
+        sections.append(_section("overlays", "Predictions against ground truth",
+                                 "best, median and worst case of each target domain: ground truth in "
+                                 '<span style="color:#2ecc40;font-weight:600">green</span>, prediction in '
+                                 '<span style="color:#ff3b30;font-weight:600">red</span>, on the axial slice with '
+                                 f"the largest ground truth. {html.escape(montage_note)}",
+                                 figures_img(montage, "overlay montage") if montage is not None else ""))
+    if not t_skip.empty:
+        sections.append(_section("skipped", "Skipped methods", "methods that produced no predictions.",
+                                 to_html(t_skip)))
+    nav = "".join(f'<a href="#{k}">{v}</a>' for k, v in [("transfer", "Transfer"), ("matrix", "Matrix"),
+                                                          ("domains", "Domains"), ("variance", "Sampling"),
+                                                          ("correlation", "Correlation"), ("paired", "Paired tests")])
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    src = ", ".join(html.escape(Path(s).name) for s in sources) or "in-memory table"
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title><style>{CSS}</style></head>
+<body><header><div class="wrap"><h1>{html.escape(title)}</h1>
+<p class="sub">Cross-center and cross-sequence pancreas segmentation · {src} · {when} · crosspan {__version__}</p>
+<nav>{nav}</nav></div></header>
+<main class="wrap">
+<div class="convention"><b>Metric convention.</b> {CONVENTION} NSD tolerance {_tolerance(df)}. {EMPTY_POLICY}
+Confidence intervals: 95 % percentile bootstrap over patients (seed {a.params.get("seed", 0)}).</div>
+{_cards(df)}{"".join(notes)}{"".join(sections)}
+</main><footer class="wrap">Generated by <code>crosspan report</code>. Tables also in report.md and report.tex.
+</footer></body></html>
+"""
+    md = [f"# {title}\n", f"Metric convention: {html.unescape(_strip_tags(CONVENTION))} NSD {_tolerance(df)}.\n"]
+    if oracle_methods:
+        md.append(f"**Oracle** (ground-truth-derived test-time information): {', '.join(oracle_methods)}.\n")
+    tex = ["% Tables generated by crosspan report; needs \\usepackage{booktabs}", ""]
+    for name, table in [("Dice by transfer type (95 % CI, patients resampled)", t_transfer),
+                        ("Dice per method and target domain", t_domain),
+                        ("Domain gaps vs the smallest detectable gap", t_gaps),
+                        ("Paired Wilcoxon tests, Holm-corrected", t_paired), ("Skipped methods", t_skip)]:
+        if name.startswith("Skipped") and table.empty:
+            continue
+        md.append(f"## {name}\n\n{to_markdown(table)}")
+        tex.append(to_latex(table, name))
+    return page, "\n".join(md), "\n".join(tex)
+
+
+def figures_img(data: bytes | None, alt: str) -> str:
+    return f'<figure>{_img(data, alt)}</figure>'
+
+
+def _strip_tags(text: str) -> str:
+    return text.replace("<code>", "").replace("</code>", "")
+
+
+def write_report(df: pd.DataFrame, a: Analysis, output: str | Path, title: str = "crosspan report",
+                 catalog: Path | None = None, pred_dir: Path | None = None, montage_method: str | None = None,
+                 sources: Sequence[str] = ()) -> list[Path]:
+    """Build everything in memory, then write ``output`` and ``report.md`` / ``report.tex`` beside it atomically."""
+    montage, note = None, ""
+    if catalog is not None and pred_dir is not None:
+        from crosspan.report.montage import montage_from
+
+        method, picks, montage = montage_from(df, Path(catalog), Path(pred_dir), montage_method)
+        note = (f"Method: {method}; {len(picks)} cases." if montage is not None
+                else f"No prediction in {pred_dir} matches a scored case.")
+    page, md, tex = build_report(df, a, title, montage, note, sources)
+    out = Path(output)
+    out = out if out.suffix.lower() == ".html" else out.with_name(out.name + ".html")
+    paths = [out, out.with_suffix(".md"), out.with_suffix(".tex")]
+    for path, text in zip(paths, (page, md, tex), strict=True):
+        write_text(path, text)
+    return paths
