@@ -1,9 +1,78 @@
-"""`crosspan synth` commands (not implemented yet)."""
+"""`crosspan synth`: physics-based synthetic multi-center, multi-sequence pancreas MRI cohort."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from crosspan.cli.common import console, handle_errors, split_list
+
+synth_app = typer.Typer(help="Synthetic abdominal MRI cohort (T1 venous, T2 HASTE, OOP/IP) with pancreas labels.",
+                        no_args_is_help=True)
+
+SET_HELP = ("Shift dial: override one parameter, e.g. T1.TE=2.0, scanner.snr=20, B.T2.TR=1800 (repeatable). "
+            "Keys: scanner.KEY, SEQUENCE.KEY or CENTER.SEQUENCE.KEY.")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    app.add_typer(synth_app, name="synth")
+
+
+def _centers(centers_file: Path | None, sets: list[str] | None, overrides_file: Path | None) -> dict:
+    from crosspan.synth.scanner import apply_overrides, load_centers, parse_overrides
+
+    return apply_overrides(load_centers(centers_file), parse_overrides(sets or [], overrides_file))
+
+
+@synth_app.command("cohort")
+@handle_errors
+def cohort_cmd(
+    output: Path = typer.Argument(..., help="Output folder (CrossPan release layout); replaced atomically."),
+    patients: int = typer.Option(12, "--patients", "-n", help="Number of patients (one anatomy each)."),
+    centers: str = typer.Option("A,B,C", "--centers", help="Comma-separated center presets (see `synth centers`)."),
+    sequences: str = typer.Option("T1,T2,OOP", "--sequences", help="Comma-separated sequences: T1, T2, OOP, IP."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same files."),
+    shape: str = typer.Option("default", "--shape", help="Volume size: default (~1.5 mm in-plane) or small."),
+    workers: int = typer.Option(None, "--workers", help="Worker processes (default: CPU count)."),
+    tissue_maps: bool = typer.Option(False, "--tissue-maps", help="Also write tissue label maps to OUT/tissues/."),
+    centers_file: Path = typer.Option(None, "--centers-file", help="YAML file of extra or replaced center presets."),
+    set_: list[str] = typer.Option(None, "--set", help=SET_HELP),
+    overrides: Path = typer.Option(None, "--overrides", help="YAML file of overrides (same keys as --set)."),
+) -> None:
+    """Generate N patients rendered at their center as every requested sequence, with pancreas labels."""
+    from crosspan.synth.cohort import write_cohort
+
+    cfg = _centers(centers_file, set_, overrides)
+    out = write_cohort(output, patients, cfg, split_list(centers), split_list(sequences), seed, size=shape,
+                       workers=workers, tissue_maps=tissue_maps)
+    console.print(f"cohort: {patients} patients x {len(split_list(sequences))} sequences -> {out}")
+
+
+@synth_app.command("preview")
+@handle_errors
+def preview_cmd(
+    cohort: Path = typer.Argument(..., help="Cohort folder written by `crosspan synth cohort`."),
+    output: Path = typer.Option(Path("preview.png"), "-o", "--output", help="PNG to write."),
+    patient: int = typer.Option(0, "--patient", help="Which patient of each center to show (index)."),
+) -> None:
+    """Draw a montage (sequences x centers) of the axial slice through the pancreas with the label contour."""
+    from crosspan.synth.preview import draw_preview
+
+    console.print(f"preview -> {draw_preview(cohort, output, patient)}")
+
+
+@synth_app.command("centers")
+@handle_errors
+def centers_cmd(
+    centers_file: Path = typer.Option(None, "--centers-file", help="YAML file of extra or replaced presets."),
+    set_: list[str] = typer.Option(None, "--set", help=SET_HELP),
+) -> None:
+    """List the center presets: field, SNR, and per sequence TR/TE/FA and voxel spacing."""
+    for name, c in _centers(centers_file, set_, None).items():
+        typer.echo(f"{name}: {c.get('description', '')}")
+        typer.echo(f"   field {c['field']} T, snr {c['snr']}, b1 {c.get('b1')}, bias {c.get('bias')}, "
+                   f"r1 {c.get('r1')}, gain {c.get('gain')}")
+        for s, p in c["sequences"].items():
+            extra = ", ".join(f"{k} {v}" for k, v in p.items() if k not in ("kind", "spacing", "matrix"))
+            typer.echo(f"   {s:4s} {p.get('kind', 'spgr'):5s} {extra}; spacing {p['spacing']} matrix {p.get('matrix')}")

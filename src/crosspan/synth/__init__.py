@@ -1,0 +1,1 @@
+"""Physics-based synthetic abdominal MRI: anatomy -> tissue label map -> render(sequence, scanner) -> image."""
