@@ -1,0 +1,53 @@
+"""RandConv (Xu et al., "Robust and generalizable visual representation learning via random convolutions",
+ICLR 2021), in 3D.
+
+With probability ``p`` per sample the image passes through a conv3d with fresh Kaiming-normal weights
+(N(0, 1/(C k^3))) and a kernel size drawn from {1, 3, 5, 7}, is mixed with the input by alpha ~ U(0, 1)
+("RandConv_mix"), and is re-standardized. Differences: 3D kernels; one kernel size per call but weights and alpha
+per sample (one grouped convolution); the optional multi-view KL consistency of the paper is not used. On a
+single-channel MRI a 1x1x1 kernel is a scalar, so after re-standardization it gives either the image or its
+inversion (a negative weight).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from crosspan.methods.base import register_method
+from crosspan.methods.dg.augment_base import AugmentMethod, bshape, coin, where, zscore
+
+
+def random_conv(x: torch.Tensor, kernel_size: int) -> torch.Tensor:
+    """A per-sample random conv3d (C -> C channels), Kaiming-normal weights, 'same' padding (reflect)."""
+    b, c = x.shape[:2]
+    k = kernel_size
+    w = torch.randn(b * c, c, k, k, k, device=x.device, dtype=x.dtype) / (c * k**3) ** 0.5
+    pad = k // 2
+    y = x.reshape(1, b * c, *x.shape[2:])
+    if pad:
+        y = F.pad(y, [pad] * 6, mode="reflect")
+    return F.conv3d(y, w, groups=b).reshape(x.shape)
+
+
+@register_method
+class RandConv(AugmentMethod):
+    name = "randconv"
+    default_hparams: ClassVar[dict[str, Any]] = {**AugmentMethod.default_hparams, "p": 0.5, "kernel_sizes": "1,3,5,7",
+                                                 "mix": True}
+    forward_passes = 1
+
+    def augment(self, image: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        b = image.shape[0]
+        m = coin(b, self.hparams["p"], image)
+        if not m.any():
+            return image
+        sizes = [int(s) for s in str(self.hparams["kernel_sizes"]).split(",")]
+        k = sizes[int(torch.randint(len(sizes), (1,)))]
+        y = random_conv(image, k)
+        if self.hparams["mix"]:
+            alpha = bshape(torch.rand(b, device=image.device, dtype=image.dtype))
+            y = alpha * image + (1 - alpha) * y
+        return where(m, zscore(y), image)
