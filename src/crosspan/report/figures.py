@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import io
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -15,6 +19,19 @@ PALETTE = ["#3b6fb6", "#e07b39", "#3a9e6f", "#c9463d", "#8c62aa", "#8c6d31", "#d
 TRANSFER_COLORS = {"in-domain": "#e8f1fb", "cross-center": "#fff4e0", "cross-sequence": "#fde8e8",
                    "cross-both": "#f1e8fb", "unknown": "#f2f2f2"}
 DPI = 110
+F = TypeVar("F", bound=Callable[..., Any])
+RC = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "xtick.labelsize": 8.5, "ytick.labelsize": 8.5}
+
+
+def _small_fonts(fn: F) -> F:
+    """Draw with the report's font sizes (rcParams are read when artists are created)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with matplotlib.rc_context(RC):
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _style(ax) -> None:  # noqa: ANN001 (matplotlib Axes)
@@ -41,6 +58,7 @@ def domain_order(df: pd.DataFrame) -> list[str]:
     return sorted(kind.index, key=lambda d: (rank.get(kind[d], 9), d))
 
 
+@_small_fonts
 def heatmap(matrix: pd.DataFrame, oracle_methods: set[str], order: list[str] | None = None) -> bytes:
     """Train domains (per method) x test domain mean Dice, annotated; columns in ``order`` when given."""
     piv = matrix_pivot(matrix)
@@ -54,13 +72,14 @@ def heatmap(matrix: pd.DataFrame, oracle_methods: set[str], order: list[str] | N
     ax.set_yticks(range(piv.shape[0]), labels)
     for (i, j), v in np.ndenumerate(piv.to_numpy(float)):
         if np.isfinite(v):
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=9, color="white" if v < 0.6 else "black")
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8.5, color="white" if v < 0.6 else "black")
     ax.set_xlabel("test domain (center:sequence)")
     ax.set_ylabel("method | training domains")
     fig.colorbar(im, ax=ax, label="mean Dice", fraction=0.04, pad=0.02)
     return png(fig)
 
 
+@_small_fonts
 def domain_boxes(df: pd.DataFrame, seed: int = 0) -> bytes:
     """Per-case Dice (runs averaged per case) by target domain, one box + strip per method."""
     per_case = df.groupby(["method", "domain", "case_id"], sort=True)["dice"].mean().reset_index()
@@ -95,6 +114,7 @@ def domain_boxes(df: pd.DataFrame, seed: int = 0) -> bytes:
     return png(fig)
 
 
+@_small_fonts
 def correlation_scatter(corr: dict[str, object]) -> bytes | None:
     """In-domain vs cross-domain mean Dice per run with the least-squares line and r / rho with CIs."""
     targets = corr.get("targets", {})
@@ -127,6 +147,7 @@ def correlation_scatter(corr: dict[str, object]) -> bytes | None:
     return png(fig)
 
 
+@_small_fonts
 def sample_size_curve(variance: pd.DataFrame) -> bytes | None:
     """SD of the mean Dice versus test size n, per method (panels) and target domain (lines)."""
     if variance.empty:

@@ -12,7 +12,7 @@ header .sub { margin: 0 0 14px; opacity: .85; font-size: 13px; }
 nav a { color: #fff; text-decoration: none; margin-right: 18px; font-size: 13px; opacity: .9;
   border-bottom: 1px solid rgba(255,255,255,.35); }
 nav a:hover { opacity: 1; border-bottom-color: #fff; }
-main { padding-top: 18px; }
+main.wrap { padding-top: 20px; }
 .convention { background:#fff; border:1px solid var(--line); border-left:4px solid var(--accent); border-radius:8px;
   padding: 12px 16px; font-size: 13px; color: #344054; }
 .cards { display:flex; gap:12px; flex-wrap:wrap; margin:16px 0; }

@@ -34,7 +34,7 @@ def aggregate_table(agg: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     rows = []
     for _, r in agg.iterrows():
         row = {k.capitalize(): r[k] for k in keys}
-        row.update({"n (patients)": f"{r['n']} ({r['n_patients']})", "Runs": r["n_runs"],
+        row.update({"n rows (patients)": f"{r['n']} ({r['n_patients']})", "Runs": r["n_runs"],
                     "Dice mean [95 % CI]": _ci(r, "dice"), "Dice SD": _num(r["dice_sd"]),
                     "Dice median": _num(r["dice_median"])})
         if "nsd_mean" in r:
