@@ -96,6 +96,17 @@ def test_report_is_self_contained_with_all_figures(report: Path) -> None:
     assert "Method: unet; 6 cases" in page  # montage: best / median / worst of both domains
 
 
+def test_montage_picks_best_median_worst(tmp_path: Path) -> None:
+    from crosspan.evaluation.stats import prepare_results
+    from crosspan.report.montage import pick_cases
+
+    _, pred_dir, own = _dataset(tmp_path)
+    method, picks = pick_cases(prepare_results(own), pred_dir)
+    t1 = picks[picks["domain"] == "U:T1"].set_index("pick")["case_id"]
+    assert method == "unet" and list(t1.index) == ["best", "median", "worst"]
+    assert (t1["best"], t1["median"], t1["worst"]) == ("U00_T1", "U01_T1", "U02_T1")  # shift 0, 1, 2 voxels
+
+
 def test_report_markdown_and_latex_tables(report: Path) -> None:
     md = report.with_suffix(".md").read_text()
     tex = report.with_suffix(".tex").read_text()

@@ -176,3 +176,16 @@ def test_selection_rules_pick_different_runs() -> None:
     assert (orc["run"], orc["checkpoint"], orc["oracle"]) == ("r2", 2, True)  # last checkpoint only
     with pytest.raises(CrosspanError):
         select_model(t, "best-guess")
+
+
+def test_domain_matrix_and_variance_count_distinct_cases() -> None:
+    from crosspan.evaluation.stats import domain_matrix
+
+    df = prepare_results(example_results(patients_per_center=5, seeds=3))
+    m = domain_matrix(df).set_index(["method", "test_domain"])
+    want = df[(df["method"] == "erm") & (df["domain"] == "A:OOP")]["dice"].mean()
+    assert m.loc[("erm", "A:OOP"), "mean_dice"] == pytest.approx(want) and m.loc[("erm", "A:OOP"), "n"] == 15
+    var = sampling_variance(df, n_draws=100)
+    assert var.loc[var["method"] == "erm", "n_available"].max() == 5  # 3 runs of 5 cases are still 5 cases
+    gaps = domain_gaps(df, n_draws=100)
+    assert set(gaps["n_reference"]) == {10} and set(gaps["n_domain"]) == {5}
