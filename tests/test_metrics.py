@@ -135,7 +135,7 @@ def medpy_pooled_hd95(pred: np.ndarray, gt: np.ndarray, spacing: tuple[float, ..
 
 
 def test_medpy_pooled_hd95_differs_when_one_direction_has_outliers() -> None:
-    """A prediction = ground truth + a distant false-positive blob holding ~6-9 % of the predicted surface.
+    """A prediction = ground truth + a distant false-positive blob holding over 5 % of the predicted surface.
     Ours (max of directed 95th percentiles) reports the blob's distance; pooling both directions halves its share
     to under 5 %, so the pooled HD95 stays near 0 (documented in docs/evaluation.md)."""
     shape = (40, 64, 64)
@@ -148,7 +148,7 @@ def test_medpy_pooled_hd95_differs_when_one_direction_has_outliers() -> None:
     ref = reference(pred, gt, spacing, 2.0)["hd95"]
     pooled = medpy_pooled_hd95(pred, gt, spacing)
     assert ours == pytest.approx(ref, abs=1e-6)
-    assert ours > 30.0 and pooled < 3.0, (ours, pooled)  # ~37 mm versus ~0 mm
+    assert ours > 30.0 and pooled < 3.0, (ours, pooled)  # 41.6 mm versus 0.0 mm
     # on a symmetric error (a shift) both agree within a voxel diagonal
     shifted = np.roll(gt, 2, axis=2)
     assert abs(compute_metrics(shifted, gt, spacing)["hd95"] - medpy_pooled_hd95(shifted, gt, spacing)) < 3.6
