@@ -180,4 +180,5 @@ def write_report(df: pd.DataFrame, a: Analysis, output: str | Path, title: str =
     paths = [out, out.with_suffix(".md"), out.with_suffix(".tex")]
     for path, text in zip(paths, (page, md, tex), strict=True):
         write_text(path, text)
+        path.chmod(0o644)  # mkstemp creates 0600; a report is meant to be shared
     return paths
