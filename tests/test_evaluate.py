@@ -159,3 +159,22 @@ def test_help_and_no_test_split(dataset: tuple[Path, pd.DataFrame], tmp_path: Pa
     cat2 = cat.assign(split="train")
     with pytest.raises(Exception, match="no test cases"):
         evaluate_predictions(cat2, tmp_path, "m", progress=False)
+
+
+def test_label_named_predictions_never_cross_sequences(dataset: tuple[Path, pd.DataFrame], tmp_path: Path) -> None:
+    root, cat = dataset
+    pred = tmp_path / "pred"
+    write_predictions(cat, pred, name="label")  # pred/T1/A_0003.nii.gz, pred/T2/A_0003.nii.gz, ...
+    for f in (pred / "T2").iterdir():
+        f.unlink()
+    with pytest.raises(EvaluationErrors) as err:  # T2 cases must not take the T1 file of the same name
+        evaluate_predictions(cat, pred, "m", workers=1, progress=False)
+    text = " ".join(p.problem for p in err.value.problems)
+    assert "no prediction for 2 case(s)" in text and "A_0003_T2" in text and "B_0003_T2" in text
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for f in (pred / "T1").iterdir():
+        f.rename(flat / f.name)
+    with pytest.raises(EvaluationErrors) as err:  # a flat folder: one file would serve both sequences
+        evaluate_predictions(cat, flat, "m", workers=1, progress=False)
+    assert any("matches several cases" in p.problem and "A_0003_T1" in p.problem for p in err.value.problems)

@@ -66,12 +66,15 @@ def index_predictions(pred_dir: Path) -> dict[str, list[Path]]:
     return index
 
 
-def match_prediction(index: dict[str, list[Path]], pred_dir: Path, case_id: str, label: str,
-                     sequence: str) -> tuple[Path | None, Problem | None]:
-    """The prediction of one case: by case ID, else by the label's file name (in a folder named ``sequence``)."""
+def match_prediction(index: dict[str, list[Path]], pred_dir: Path, case_id: str, label: str, sequence: str,
+                     sequences: set[str] = frozenset()) -> tuple[Path | None, Problem | None]:
+    """The prediction of one case: by case ID, else by the label's file name. A match by label name inside a
+    folder named after another sequence (of ``sequences``) is rejected; one inside ``sequence`` is preferred."""
     for key, by_label in ((case_id, False), (strip_image_suffix(Path(label).name), True)):
         found = index.get(key, [])
-        if by_label and len(found) > 1:
+        if by_label:
+            folders = [set(p.relative_to(pred_dir).parts[:-1]) for p in found]
+            found = [p for p, f in zip(found, folders, strict=True) if not (f & (set(sequences) - {sequence}))]
             in_seq = [p for p in found if sequence in p.relative_to(pred_dir).parts[:-1]]
             found = in_seq or found
         if len(found) == 1:
@@ -81,6 +84,16 @@ def match_prediction(index: dict[str, list[Path]], pred_dir: Path, case_id: str,
             return None, Problem(str(pred_dir), f"several predictions match case {case_id} ({names})",
                                  "keep one file per case")
     return None, None
+
+
+def shared_predictions(matches: dict[str, Path]) -> list[Problem]:
+    """Problems for files matched by more than one case (same file name in several sequences)."""
+    users: dict[Path, list[str]] = {}
+    for cid, path in matches.items():
+        users.setdefault(path, []).append(cid)
+    return [Problem(str(path), f"one prediction matches several cases ({', '.join(sorted(c)[:4])})",
+                    "name predictions <case_id>.nii.gz, or put them in per-sequence folders (PRED/T1/<case>.nii.gz)")
+            for path, c in users.items() if len(c) > 1]
 
 
 def _resample_onto(pred: np.ndarray, pprops: ImageProperties, gt: np.ndarray, lprops: ImageProperties) -> np.ndarray:
@@ -203,15 +216,19 @@ def evaluate_predictions(catalog: pd.DataFrame, pred_dir: str | Path, method: st
                 for cid in no_label["case_id"]]
     rows = rows[rows["label"].astype(str).str.len() > 0]
     index = index_predictions(pred_dir)
-    jobs, missing = [], []
+    jobs, missing, matches = [], [], {}
+    sequences = {str(s) for s in catalog["sequence"]}
     for r in rows.itertuples(index=False):
-        path, problem = match_prediction(index, pred_dir, str(r.case_id), str(r.label), str(r.sequence))
+        path, problem = match_prediction(index, pred_dir, str(r.case_id), str(r.label), str(r.sequence), sequences)
         if problem is not None:
             problems.append(problem)
         elif path is None:
             missing.append(str(r.case_id))
+        else:
+            matches[str(r.case_id)] = path
         jobs.append(CaseJob(str(r.case_id), _resolve(str(r.label), base), str(path) if path else None,
                             float(tolerance_mm), resample_pred, pred_label))
+    problems += shared_predictions(matches)
     if missing and not allow_missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         problems.append(Problem(str(pred_dir), f"no prediction for {len(missing)} case(s): {shown}",
