@@ -1,9 +1,117 @@
-"""`crosspan benchmark` commands (not implemented yet)."""
+"""``crosspan benchmark``: run a benchmark spec (resumable), show its status, collect its results."""
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import typer
+from rich.table import Table
+
+from crosspan.cli.common import console, fail, handle_errors
+
+bench_app = typer.Typer(help="Run a benchmark spec: methods x protocols x seeds x label ratios, resumable, "
+                             "locally, on Ray or on Slurm.", no_args_is_help=True)
+
+SPEC_HELP = "Benchmark spec YAML (see docs/benchmark.md and benchmarks/specs/)."
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add ``crosspan benchmark`` to the root app."""
+    app.add_typer(bench_app, name="benchmark")
+
+
+def _plan(spec_path: Path, executor: str | None = None, jobs: int | None = None):  # noqa: ANN202
+    from crosspan.bench.jobs import build_plan
+    from crosspan.bench.spec import EXECUTORS, load_spec
+
+    spec = load_spec(spec_path)
+    changes = {}
+    if executor:
+        if executor not in EXECUTORS:
+            raise fail(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
+        changes["kind"] = executor
+    if jobs:
+        changes["jobs"] = jobs
+    if changes:
+        spec = dataclasses.replace(spec, executor=dataclasses.replace(spec.executor, **changes))
+    return build_plan(spec)
+
+
+@bench_app.command("run")
+@handle_errors
+def run_cmd(
+    spec_path: Path = typer.Argument(..., help=SPEC_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List done / incomplete / pending jobs; run nothing."),
+    executor: str = typer.Option(None, "--executor", help="Override the spec's executor: local, ray or slurm."),
+    jobs: int = typer.Option(None, "--jobs", "-j", help="Override the number of parallel jobs (local executor)."),
+    collect: bool = typer.Option(True, "--collect/--no-collect", help="Collect results and write the report at "
+                                                                      "the end."),
+) -> None:
+    """Run every unfinished stage and job of SPEC. Finished jobs (their `done` marker) are skipped; unfinished
+    ones restart at their first unfinished step, and training resumes from its checkpoint."""
+    from crosspan.bench.sweep import run_plan, status_table
+
+    plan = _plan(spec_path, executor, jobs)
+    console.print(status_table(plan))
+    if dry_run:
+        return
+    tally = run_plan(plan, console=console)
+    console.print(f"benchmark {plan.spec.name}: " + ", ".join(f"{v} {k}" for k, v in sorted(tally.items()) if v))
+    if tally.get("failed") or tally.get("busy"):
+        console.print("[yellow]some jobs did not finish; fix them and run the same command again[/]")
+        raise typer.Exit(1)
+    if collect:
+        _collect(plan, report=True)
+
+
+@bench_app.command("status")
+@handle_errors
+def status_cmd(
+    spec_path: Path = typer.Argument(..., help=SPEC_HELP),
+    output: Path = typer.Option(None, "-o", "--output", help="Also write the status as CSV."),
+) -> None:
+    """List every stage and job of SPEC: done, incomplete (with the failed step) or pending."""
+    import pandas as pd
+
+    from crosspan.bench.sweep import status_rows, status_table
+    from crosspan.utils.atomic import atomic_path
+
+    plan = _plan(spec_path)
+    console.print(status_table(plan))
+    if output:
+        with atomic_path(output) as tmp:
+            pd.DataFrame(status_rows(plan)).to_csv(tmp, index=False)
+        console.print(f"status -> {output}")
+
+
+@bench_app.command("collect")
+@handle_errors
+def collect_cmd(
+    spec_path: Path = typer.Argument(..., help=SPEC_HELP),
+    output: Path = typer.Option(None, "-o", "--output", help="Results CSV (default: <spec output>/results.csv)."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Write report.html with `crosspan report`."),
+) -> None:
+    """Gather every finished job's per-case results into one table (no duplicate rows) and write the report."""
+    _collect(_plan(spec_path), report=report, output=output)
+
+
+def _collect(plan, report: bool, output: Path | None = None) -> None:  # noqa: ANN001 - Plan
+    from crosspan.bench.collect import collect_results, summary, write_report
+
+    table, missing, path = collect_results(plan, output)
+    console.print(f"results: {len(table)} rows from {len(plan.method_jobs) - len(missing)} job(s) -> {path}")
+    if missing:
+        console.print(f"[yellow]{len(missing)} job(s) not finished yet[/] (e.g. {missing[0]}); "
+                      "run `crosspan benchmark run` to finish them")
+    means = summary(table, plan.spec.evaluation.metrics)
+    if not means.empty:
+        t = Table(title="mean per method x protocol", title_justify="left")
+        for col in means.columns:
+            t.add_column(str(col))
+        for row in means.itertuples(index=False):
+            t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+        console.print(t)
+    if report and len(table):
+        ok, message = write_report(plan, path)
+        console.print(f"report -> {message}" if ok else f"[yellow]report skipped:[/] {message}")

@@ -1,0 +1,1 @@
+"""Benchmark orchestration: spec -> jobs (command lines in hashed folders) -> executors -> collected results."""

@@ -1,0 +1,77 @@
+"""Gather every finished job's per-case ``results.csv`` into one table (no duplicate rows) and write the report."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+
+from crosspan.bench import commands
+from crosspan.bench.jobs import DONE, Plan
+from crosspan.bench.runner import resolve_executable
+from crosspan.data.errors import CrosspanError
+from crosspan.utils.atomic import atomic_path
+
+KEY = ["case_id", "method", "run", "seed", "split", "label_ratio"]
+
+
+def collect_results(plan: Plan, output: Path | None = None) -> tuple[pd.DataFrame, list[str], Path]:
+    """Concatenate finished jobs' tables, tagged with protocol, split, label ratio and job; duplicates (same case,
+    method, run, seed, split, label ratio) keep the last row. Returns (table, unfinished job ids, CSV path)."""
+    output = output or plan.spec.output / "results.csv"
+    frames, missing = [], []
+    for job in plan.method_jobs:
+        path = Path(job.info["results"])
+        if not (job.path / DONE).exists() or not path.exists():
+            missing.append(job.id)
+            continue
+        try:
+            df = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise CrosspanError(path, f"unreadable results table ({err})",
+                                f"delete {job.path / DONE} and {path}, then run the benchmark again") from None
+        if "case_id" not in df.columns:
+            raise CrosspanError(path, "no case_id column", "the evaluate step must write `crosspan evaluate` tables")
+        df["protocol"] = job.info["protocol"]
+        df["split"] = job.info["split"]
+        df["label_ratio"] = job.info["label_ratio"]
+        df["job"] = job.id
+        for col, value in (("method", job.info["method"]), ("seed", job.info["seed"]), ("run", job.id)):
+            if col not in df.columns:
+                df[col] = value
+        frames.append(df)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*KEY, "protocol", "job"])
+    table = table.drop_duplicates(subset=KEY, keep="last").reset_index(drop=True)
+    with atomic_path(output) as tmp:
+        table.to_csv(tmp, index=False)
+    return table, missing, output
+
+
+def write_report(plan: Plan, results_csv: Path, output: Path | None = None) -> tuple[bool, str]:
+    """Run ``crosspan report`` on the collected table; returns (ok, message)."""
+    output = output or plan.spec.output / "report.html"
+    argv = [*resolve_executable(plan.spec.executable),
+            *commands.report(str(results_csv), str(output), f"{plan.spec.name} benchmark")]
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    except OSError as err:
+        return False, f"could not start the report command {argv[0]}: {err}"
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        return False, f"`crosspan report` failed (exit {proc.returncode}): {' | '.join(tail)}"
+    return True, str(output)
+
+
+def summary(table: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
+    """Mean of each metric per method x protocol x label ratio (x transfer type when present)."""
+    cols = [m for m in metrics if m in table.columns]
+    if table.empty or not cols:
+        return pd.DataFrame()
+    keys = [k for k in ("method", "protocol", "label_ratio", "transfer") if k in table.columns]
+    out = table.groupby(keys, dropna=False)[cols].mean().reset_index()
+    out.insert(len(keys), "n", table.groupby(keys, dropna=False).size().to_numpy())
+    return out
+
+
+__all__ = ["KEY", "collect_results", "summary", "write_report"]

@@ -1,0 +1,97 @@
+"""The exact ``crosspan`` command lines a benchmark runs: the one module to align with the real CLIs.
+
+Every function returns the arguments after the executable (``crosspan`` by default; a spec's ``executable``
+replaces it, e.g. ``[apptainer, exec, crosspan.sif, crosspan]``). Paths are absolute strings.
+"""
+
+from __future__ import annotations
+
+from crosspan.bench.spec import Method, Protocol, Synthetic, Training
+
+
+def ratio_tag(ratio: float) -> str:
+    """0.1 -> ``r10``; 1.0 -> ``r100``."""
+    return f"r{int(round(ratio * 100))}"
+
+
+def split_names(protocol: Protocol) -> list[tuple[str, str, float]]:
+    """Names of the splits ``crosspan data splits`` writes (mirrors :mod:`crosspan.data.protocols`): ``fold<i>``
+    for in-domain, ``split0`` for cross-center / cross-sequence, ``official``; ``-r<pct>`` below 100 % labels.
+    A protocol's ``splits`` list restricts the base names. Returns (name, base name, label ratio) triples."""
+    if protocol.splits:
+        bases = list(protocol.splits)
+    elif protocol.protocol == "in-domain":
+        bases = [f"fold{i}" for i in range(protocol.folds)]
+    elif protocol.protocol == "official":
+        bases = ["official"]
+    else:
+        bases = ["split0"]
+    return [(b if r >= 1.0 else f"{b}-{ratio_tag(r)}", b, r) for b in bases for r in protocol.label_ratios]
+
+
+def synth_cohort(output: str, syn: Synthetic) -> list[str]:
+    return ["synth", "cohort", "-o", output, "--patients", str(syn.patients), "--centers", syn.centers,
+            "--sequences", ",".join(syn.sequences), "--seed", str(syn.seed), "--size", str(syn.size)]
+
+
+def catalog(dataset: str, output: str) -> list[str]:
+    return ["data", "catalog", dataset, "-o", output]
+
+
+def splits(catalog_csv: str, protocol: Protocol, output: str) -> list[str]:
+    args = ["data", "splits", catalog_csv, "-p", protocol.protocol, "--train", ",".join(protocol.train),
+            "--targets", ",".join(protocol.targets),
+            "--label-ratios", ",".join(f"{r:g}" for r in protocol.label_ratios),
+            "--seed", str(protocol.seed), "-o", output]
+    if protocol.unlabeled:
+        args += ["--unlabeled", ",".join(protocol.unlabeled)]
+    if protocol.protocol == "in-domain":
+        args += ["--folds", str(protocol.folds)]
+    if protocol.val_fraction is not None:
+        args += ["--val-fraction", f"{protocol.val_fraction:g}"]
+    if protocol.test_fraction is not None:
+        args += ["--test-fraction", f"{protocol.test_fraction:g}"]
+    return args
+
+
+def preprocess(data: str, plan_dir: str, splits_json: str) -> list[str]:
+    return ["preprocess", data, "-o", plan_dir, "--splits", splits_json]
+
+
+def hp_args(hp: dict[str, object]) -> list[str]:
+    out: list[str] = []
+    for key in sorted(hp):
+        out += ["--hp", f"{key}={hp[key]}"]
+    return out
+
+
+def train(plan_dir: str, run_dir: str, method: Method, training: Training, seed: int, splits_json: str,
+          split: str) -> list[str]:
+    args = ["train", plan_dir, "-o", run_dir, "--method", method.method, "--network",
+            method.network or training.network, "--steps", str(method.steps or training.steps), "--seed", str(seed),
+            *hp_args(method.hp), "--splits", splits_json, "--split", split, "--resume"]
+    if training.batch_size:
+        args += ["--batch-size", str(training.batch_size)]
+    if training.patch:
+        args += ["--patch", ",".join(map(str, training.patch))]
+    return args
+
+
+def predict(run_dir: str | None, data: str, pred_dir: str, method: Method, splits_json: str, split: str) -> list[str]:
+    """Trained methods predict from their run folder; zero-shot methods name the method instead."""
+    head = ["predict", run_dir] if run_dir else ["predict", "--method", method.method, *hp_args(method.hp)]
+    return [*head, data, "-o", pred_dir, "--splits", splits_json, "--split", split, "--cases", "test"]
+
+
+def evaluate(data: str, pred_dir: str, method: str, run: str, seed: int, splits_json: str, split: str,
+             tolerance: float, output: str) -> list[str]:
+    return ["evaluate", data, "--pred", pred_dir, "--method", method, "--run", run, "--seed", str(seed),
+            "--splits", splits_json, "--fold", split, "--tolerance", f"{tolerance:g}", "-o", output]
+
+
+def report(results_csv: str, output: str, title: str) -> list[str]:
+    return ["report", results_csv, "-o", output, "--title", title]
+
+
+__all__ = ["catalog", "evaluate", "hp_args", "predict", "preprocess", "ratio_tag", "report", "split_names",
+           "splits", "synth_cohort", "train"]

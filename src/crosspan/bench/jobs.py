@@ -1,0 +1,202 @@
+"""A benchmark as jobs: shared stages (cohort, catalog, splits + preprocessing per protocol), then one job per
+method x protocol x split (fold, label ratio) x seed. Each job is a list of command lines in a folder named by a
+hash of its arguments (DomainBed's sweep idea: every run a command line, its folder a hash of its arguments)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crosspan.bench import commands
+from crosspan.bench.spec import Protocol, Spec
+
+DONE = "done"
+EVENTS = "events.jsonl"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command line (arguments after the executable); its marker ``steps/<name>.done`` is written on success."""
+
+    name: str
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A folder, its command lines and the arguments its name hashes. ``kind`` is ``stage`` or ``job``."""
+
+    id: str
+    kind: str
+    dir: str
+    steps: tuple[Step, ...]
+    info: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.dir)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Waves of jobs: each wave starts once the previous one finished (stages first, then the method jobs)."""
+
+    spec: Spec
+    waves: tuple[tuple[Job, ...], ...]
+
+    @property
+    def jobs(self) -> list[Job]:
+        return [j for wave in self.waves for j in wave]
+
+    @property
+    def method_jobs(self) -> list[Job]:
+        return [j for j in self.jobs if j.kind == "job"]
+
+
+def arg_hash(args: dict[str, Any]) -> str:
+    """sha256 of the stable JSON of ``args`` (sorted keys), first 12 hex digits."""
+    text = json.dumps(args, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _job(kind: str, prefix: str, root: Path, args: dict[str, Any], steps: list[Step], info: dict[str, Any]) -> Job:
+    jid = f"{prefix}-{arg_hash(args)}"
+    return Job(id=jid, kind=kind, dir=str(root / jid), steps=tuple(steps), info=info, args=args)
+
+
+def _s(name: str, args: list[str]) -> Step:
+    return Step(name, tuple(args))
+
+
+def build_plan(spec: Spec) -> Plan:
+    """Every stage and job of ``spec`` (pure: nothing is read or written)."""
+    out = spec.output
+    waves: list[tuple[Job, ...]] = []
+    if spec.synthetic is not None:
+        syn_args = {"stage": "cohort", "synthetic": asdict(spec.synthetic)}
+        cohort = _job("stage", "cohort", out / "stages", syn_args, [], {"stage": "cohort"})
+        data_dir = str(cohort.path / "data")
+        cohort = Job(cohort.id, "stage", cohort.dir, (_s("synth", commands.synth_cohort(data_dir, spec.synthetic)),),
+                     cohort.info, cohort.args)
+        waves.append((cohort,))
+        data_args: dict[str, Any] = syn_args
+        dataset = data_dir
+    else:
+        assert spec.dataset is not None
+        data_args = {"dataset": str(spec.dataset)}
+        dataset = str(spec.dataset)
+    if dataset.endswith(".csv"):
+        catalog_csv = dataset
+    else:
+        cat = _job("stage", "catalog", out / "stages", {"stage": "catalog", **data_args}, [], {"stage": "catalog"})
+        catalog_csv = str(cat.path / "catalog.csv")
+        waves.append((Job(cat.id, "stage", cat.dir, (_s("catalog", commands.catalog(dataset, catalog_csv)),),
+                          cat.info, cat.args),))
+    stages, jobs = [], []
+    for proto in spec.protocols:
+        stage, splits_json, plan_dir = _protocol_stage(spec, proto, catalog_csv, data_args)
+        stages.append(stage)
+        jobs.extend(_method_jobs(spec, proto, stage, catalog_csv, splits_json, plan_dir))
+    waves.append(tuple(stages))
+    waves.append(tuple(jobs))
+    return Plan(spec=spec, waves=tuple(w for w in waves if w))
+
+
+def _protocol_stage(spec: Spec, proto: Protocol, catalog_csv: str,
+                    data_args: dict[str, Any]) -> tuple[Job, str, str]:
+    args = {"stage": "protocol", "protocol": asdict(proto), **data_args}
+    probe = _job("stage", f"protocol-{proto.name}", spec.output / "stages", args, [], {"stage": "protocol"})
+    splits_json = str(probe.path / "splits.json")
+    plan_dir = str(probe.path / "plan")
+    needs_plan = any(not m.zero_shot for m in spec.methods)
+    steps = [_s("splits", commands.splits(catalog_csv, proto, splits_json))]
+    if needs_plan:
+        steps.append(_s("preprocess", commands.preprocess(catalog_csv, plan_dir, splits_json)))
+    stage = Job(probe.id, "stage", probe.dir, tuple(steps), {"stage": "protocol", "protocol": proto.name}, args)
+    return stage, splits_json, plan_dir
+
+
+def _method_jobs(spec: Spec, proto: Protocol, stage: Job, catalog_csv: str, splits_json: str,
+                 plan_dir: str) -> list[Job]:
+    jobs = []
+    names = commands.split_names(proto)
+    several = len({base for _, base, _ in names}) > 1
+    for method in spec.methods:
+        for split, base_split, ratio in names:
+            for seed in spec.seeds:
+                args = {"method": asdict(method), "protocol_stage": stage.id, "split": split, "seed": seed,
+                        "label_ratio": ratio, "evaluation": {"tolerance": spec.evaluation.tolerance}}
+                if not method.zero_shot:
+                    args["training"] = asdict(spec.training)
+                base = "-".join(p for p in [method.name, proto.name, base_split if several else "", f"s{seed}",
+                                            commands.ratio_tag(ratio)] if p)
+                probe = _job("job", base.replace("/", "_"), spec.output / "jobs", args, [], {})
+                run_dir, pred_dir = str(probe.path / "run"), str(probe.path / "pred")
+                results = str(probe.path / "results.csv")
+                steps = []
+                if not method.zero_shot:
+                    steps.append(_s("train", commands.train(plan_dir, run_dir, method, spec.training, seed,
+                                                            splits_json, split)))
+                steps.append(_s("predict", commands.predict(None if method.zero_shot else run_dir, catalog_csv,
+                                                            pred_dir, method, splits_json, split)))
+                steps.append(_s("evaluate", commands.evaluate(catalog_csv, pred_dir, method.name, probe.id, seed,
+                                                              splits_json, split, spec.evaluation.tolerance,
+                                                              results)))
+                info = {"method": method.name, "protocol": proto.name, "split": split, "seed": seed,
+                        "label_ratio": ratio, "results": results}
+                jobs.append(Job(probe.id, "job", probe.dir, tuple(steps), info, args))
+    return jobs
+
+
+# --- status -------------------------------------------------------------------------------------------------
+
+
+def step_marker(job: Job, step: Step | str) -> Path:
+    name = step if isinstance(step, str) else step.name
+    return job.path / "steps" / f"{name}.done"
+
+
+def read_events(job: Job) -> list[dict[str, Any]]:
+    """The job's JSONL events; a line cut short by a kill is skipped."""
+    path = job.path / EVENTS
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text().splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return events
+
+
+def job_status(job: Job) -> str:
+    """``done`` (marker written), ``incomplete`` (started, not finished) or ``pending`` (never started)."""
+    if (job.path / DONE).exists():
+        return "done"
+    if (job.path / EVENTS).exists() or any(step_marker(job, s).exists() for s in job.steps):
+        return "incomplete"
+    return "pending"
+
+
+def steps_done(job: Job) -> int:
+    return sum(step_marker(job, s).exists() for s in job.steps)
+
+
+def last_failure(job: Job) -> str | None:
+    """``step (exit N)`` when the last event of the job is a failure."""
+    events = read_events(job)
+    if events and events[-1].get("event") == "failed":
+        return f"{events[-1].get('step')} (exit {events[-1].get('returncode')})"
+    return None
+
+
+__all__ = ["DONE", "EVENTS", "Job", "Plan", "Step", "arg_hash", "build_plan", "job_status", "last_failure",
+           "read_events", "step_marker", "steps_done"]

@@ -1,0 +1,338 @@
+"""Benchmark spec: a YAML file naming the dataset, protocols, methods, seeds, label ratios, budget and executor.
+
+Every problem is reported as a :class:`CrosspanError` naming the spec file, the problem and the fix.
+Relative paths in the spec are relative to the spec file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crosspan.data.errors import CrosspanError
+from crosspan.evaluation.metrics import METRICS
+
+PROTOCOLS = ("in-domain", "cross-center", "cross-sequence", "official")
+EXECUTORS = ("local", "ray", "slurm")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+TOP_KEYS = {"name", "output", "dataset", "protocols", "methods", "seeds", "label_ratios", "training", "evaluation",
+            "executor", "executable"}
+DATASET_KEYS = {"path", "synthetic"}
+SYNTH_KEYS = {"patients", "centers", "sequences", "seed", "size"}
+PROTOCOL_KEYS = {"name", "protocol", "train", "targets", "label_ratios", "unlabeled", "seed", "folds", "splits",
+                 "val_fraction", "test_fraction"}
+METHOD_KEYS = {"name", "method", "hp", "network", "steps", "zero_shot"}
+TRAINING_KEYS = {"steps", "batch_size", "patch", "network"}
+EVALUATION_KEYS = {"tolerance", "metrics"}
+EXECUTOR_KEYS = {"kind", "jobs", "threads_per_job", "address", "partition", "time", "gpus_per_job", "cpus_per_job",
+                 "cluster", "extra"}
+
+
+@dataclass(frozen=True)
+class Synthetic:
+    patients: int = 12
+    centers: str = "3"
+    sequences: tuple[str, ...] = ("T1", "T2", "OOP")
+    seed: int = 0
+    size: int = 48
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    protocol: str
+    train: tuple[str, ...]
+    targets: tuple[str, ...] = ("*:*",)
+    label_ratios: tuple[float, ...] = (1.0,)
+    unlabeled: tuple[str, ...] = ()
+    seed: int = 0
+    folds: int = 5
+    splits: tuple[str, ...] = ()
+    val_fraction: float | None = None
+    test_fraction: float | None = None
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    method: str
+    hp: dict[str, Any] = field(default_factory=dict)
+    network: str | None = None
+    steps: int | None = None
+    zero_shot: bool = False
+
+
+@dataclass(frozen=True)
+class Training:
+    steps: int = 1000
+    batch_size: int | None = None
+    patch: tuple[int, ...] | None = None
+    network: str = "tiny"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    tolerance: float = 2.0
+    metrics: tuple[str, ...] = ("dice", "nsd", "hd95")
+
+
+@dataclass(frozen=True)
+class Executor:
+    kind: str = "local"
+    jobs: int | None = None
+    threads_per_job: int = 1
+    address: str | None = None
+    partition: str | None = None
+    time: int = 60
+    gpus_per_job: float = 0
+    cpus_per_job: int | None = None
+    cluster: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def workers(self) -> int:
+        """Parallel jobs: the spec's ``jobs``, else ``max(1, cpu_count // threads_per_job)``."""
+        if self.jobs:
+            return self.jobs
+        return max(1, (os.cpu_count() or 1) // max(1, self.threads_per_job))
+
+
+@dataclass(frozen=True)
+class Spec:
+    path: Path
+    name: str
+    output: Path
+    dataset: Path | None
+    synthetic: Synthetic | None
+    protocols: tuple[Protocol, ...]
+    methods: tuple[Method, ...]
+    seeds: tuple[int, ...]
+    training: Training
+    evaluation: Evaluation
+    executor: Executor
+    executable: tuple[str, ...] = ("crosspan",)
+
+
+class _Check:
+    """Collects context (spec file) so every error names the file and the key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: str, problem: str, fix: str) -> CrosspanError:
+        return CrosspanError(self.path, f"{where}: {problem}" if where else problem, fix)
+
+    def mapping(self, value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(where, f"expected a mapping, got {type(value).__name__}", f"write `{where}:` as key: value")
+        unknown = sorted(set(map(str, value)) - allowed)
+        if unknown:
+            raise self.fail(where, f"unknown key(s) {', '.join(unknown)}",
+                            f"use only {', '.join(sorted(allowed))} (see docs/benchmark.md)")
+        return value
+
+    def int_(self, value: Any, where: str, minimum: int = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(where, f"expected an integer >= {minimum}, got {value!r}", f"set {where} to a number")
+        return value
+
+    def number(self, value: Any, where: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise self.fail(where, f"expected a non-negative number, got {value!r}", f"set {where} to a number")
+        return float(value)
+
+    def strings(self, value: Any, where: str) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+            raise self.fail(where, f"expected a list of strings, got {value!r}", f"write {where}: [A:T1, B:T1]")
+        return tuple(str(v) for v in value)
+
+    def name(self, value: Any, where: str) -> str:
+        if not isinstance(value, str) or not _NAME.match(value):
+            raise self.fail(where, f"invalid name {value!r}", "use letters, digits, '.', '_', '+' or '-'")
+        return value
+
+    def ratios(self, value: Any, where: str) -> tuple[float, ...]:
+        items = value if isinstance(value, list) else [value]
+        out = []
+        for v in items:
+            r = self.number(v, where)
+            r = r / 100.0 if r > 1 else r
+            if not 0 < r <= 1:
+                raise self.fail(where, f"label ratio {v!r} outside (0, 100]", "write percentages like 5, 10, 100")
+            out.append(r)
+        if not out:
+            raise self.fail(where, "empty list", "give at least one label ratio, e.g. [100]")
+        return tuple(dict.fromkeys(out))
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a benchmark spec YAML."""
+    path = Path(path)
+    if not path.is_file():
+        raise CrosspanError(path, "spec file not found", "pass the path of a benchmark YAML (see benchmarks/specs/)")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise CrosspanError(path, f"not valid YAML ({str(err).splitlines()[0]})", "fix the YAML syntax") from None
+    return parse_spec(raw, path)
+
+
+def parse_spec(raw: Any, path: Path) -> Spec:
+    """Validate a parsed spec mapping; ``path`` is used in errors and to resolve relative paths."""
+    c = _Check(path)
+    top = c.mapping(raw, "spec", TOP_KEYS)
+    for key in ("name", "output", "dataset", "protocols", "methods"):
+        if key not in top:
+            raise c.fail("", f"missing required key `{key}`", "see the example in docs/benchmark.md")
+    base = path.parent
+    dataset, synthetic = _dataset(c, top["dataset"], base)
+    ratios = c.ratios(top.get("label_ratios", [100]), "label_ratios")
+    protocols = _protocols(c, top["protocols"], ratios)
+    methods = _methods(c, top["methods"])
+    seeds_raw = top.get("seeds", [0])
+    seeds = tuple(c.int_(s, "seeds") for s in (seeds_raw if isinstance(seeds_raw, list) else [seeds_raw]))
+    if not seeds:
+        raise c.fail("seeds", "empty list", "give at least one seed, e.g. [0]")
+    executable = top.get("executable", "crosspan")
+    exe = tuple(executable.split()) if isinstance(executable, str) else c.strings(executable, "executable")
+    if not exe:
+        raise c.fail("executable", "empty", "leave it out (default: crosspan)")
+    return Spec(path=path, name=c.name(top["name"], "name"), output=_path(c, top["output"], "output", base),
+                dataset=dataset, synthetic=synthetic, protocols=protocols, methods=methods, seeds=seeds,
+                training=_training(c, top.get("training")), evaluation=_evaluation(c, top.get("evaluation")),
+                executor=_executor(c, top.get("executor")), executable=exe)
+
+
+def _path(c: _Check, value: Any, where: str, base: Path) -> Path:
+    if not isinstance(value, str) or not value:
+        raise c.fail(where, f"expected a path, got {value!r}", f"set {where} to a folder path")
+    p = Path(os.path.expandvars(os.path.expanduser(value)))
+    return p if p.is_absolute() else (base / p).resolve()
+
+
+def _dataset(c: _Check, value: Any, base: Path) -> tuple[Path | None, Synthetic | None]:
+    if isinstance(value, str):
+        value = {"path": value}
+    d = c.mapping(value, "dataset", DATASET_KEYS)
+    if ("path" in d) == ("synthetic" in d):
+        raise c.fail("dataset", "give exactly one of `path` or `synthetic`",
+                     "write `dataset: data/crosspan` or `dataset: {synthetic: {patients: 12}}`")
+    if "path" in d:
+        p = _path(c, d["path"], "dataset.path", base)
+        if not p.exists():
+            raise c.fail("dataset.path", f"{p} does not exist", "point it at a dataset folder or catalog CSV")
+        return p, None
+    s = c.mapping(d["synthetic"], "dataset.synthetic", SYNTH_KEYS)
+    centers = s.get("centers", 3)
+    centers_s = str(c.int_(centers, "dataset.synthetic.centers", 1)) if isinstance(centers, int) else \
+        ",".join(c.strings(centers, "dataset.synthetic.centers"))
+    return None, Synthetic(patients=c.int_(s.get("patients", 12), "dataset.synthetic.patients", 1),
+                           centers=centers_s,
+                           sequences=c.strings(s.get("sequences", ["T1", "T2", "OOP"]), "dataset.synthetic.sequences"),
+                           seed=c.int_(s.get("seed", 0), "dataset.synthetic.seed"),
+                           size=c.int_(s.get("size", 48), "dataset.synthetic.size", 8))
+
+
+def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[Protocol, ...]:
+    if not isinstance(value, list) or not value:
+        raise c.fail("protocols", "expected a non-empty list", "list protocols as `- {name: ..., protocol: ...}`")
+    out = []
+    for i, item in enumerate(value):
+        w = f"protocols[{i}]"
+        p = c.mapping(item, w, PROTOCOL_KEYS)
+        for key in ("name", "protocol", "train"):
+            if key not in p:
+                raise c.fail(w, f"missing `{key}`", "each protocol needs name, protocol and train")
+        if p["protocol"] not in PROTOCOLS:
+            raise c.fail(f"{w}.protocol", f"unknown protocol {p['protocol']!r}", f"use one of {', '.join(PROTOCOLS)}")
+        fractions = {k: c.number(p[k], f"{w}.{k}") for k in ("val_fraction", "test_fraction") if k in p}
+        out.append(Protocol(name=c.name(p["name"], f"{w}.name"), protocol=p["protocol"],
+                            train=c.strings(p["train"], f"{w}.train"),
+                            targets=c.strings(p.get("targets", ["*:*"]), f"{w}.targets"),
+                            label_ratios=c.ratios(p["label_ratios"], f"{w}.label_ratios") if "label_ratios" in p
+                            else ratios,
+                            unlabeled=c.strings(p.get("unlabeled", []), f"{w}.unlabeled"),
+                            seed=c.int_(p.get("seed", 0), f"{w}.seed"),
+                            folds=c.int_(p.get("folds", 5), f"{w}.folds", 2),
+                            splits=c.strings(p.get("splits", []), f"{w}.splits"), **fractions))
+    _unique(c, [p.name for p in out], "protocols")
+    return tuple(out)
+
+
+def _methods(c: _Check, value: Any) -> tuple[Method, ...]:
+    if not isinstance(value, list) or not value:
+        raise c.fail("methods", "expected a non-empty list", "list methods as `- {name: erm, method: erm}`")
+    out = []
+    for i, item in enumerate(value):
+        w = f"methods[{i}]"
+        if isinstance(item, str):
+            item = {"name": item, "method": item}
+        m = c.mapping(item, w, METHOD_KEYS)
+        if "method" not in m and "name" not in m:
+            raise c.fail(w, "missing `method`", "each method needs a `method` (registry name)")
+        hp = c.mapping(m.get("hp"), f"{w}.hp", set(map(str, m.get("hp") or {})))
+        zero = m.get("zero_shot", False)
+        if not isinstance(zero, bool):
+            raise c.fail(f"{w}.zero_shot", f"expected true/false, got {zero!r}", "write zero_shot: true")
+        out.append(Method(name=c.name(m.get("name", m.get("method")), f"{w}.name"),
+                          method=c.name(m.get("method", m.get("name")), f"{w}.method"), hp=dict(hp),
+                          network=m.get("network"),
+                          steps=c.int_(m["steps"], f"{w}.steps", 1) if "steps" in m else None, zero_shot=zero))
+    _unique(c, [m.name for m in out], "methods")
+    return tuple(out)
+
+
+def _training(c: _Check, value: Any) -> Training:
+    t = c.mapping(value, "training", TRAINING_KEYS)
+    patch = t.get("patch")
+    if patch is not None:
+        items = patch if isinstance(patch, list) else [patch] * 3
+        if len(items) != 3:
+            raise c.fail("training.patch", f"expected 3 sizes (z, y, x), got {patch!r}", "write patch: [64, 64, 64]")
+        patch = tuple(c.int_(v, "training.patch", 1) for v in items)
+    return Training(steps=c.int_(t.get("steps", 1000), "training.steps", 1),
+                    batch_size=c.int_(t["batch_size"], "training.batch_size", 1) if "batch_size" in t else None,
+                    patch=patch, network=str(t.get("network", "tiny")))
+
+
+def _evaluation(c: _Check, value: Any) -> Evaluation:
+    e = c.mapping(value, "evaluation", EVALUATION_KEYS)
+    metrics = c.strings(e.get("metrics", ["dice", "nsd", "hd95"]), "evaluation.metrics")
+    bad = [m for m in metrics if m not in METRICS]
+    if bad:
+        raise c.fail("evaluation.metrics", f"unknown metric(s) {', '.join(bad)}", f"use {', '.join(METRICS)}")
+    return Evaluation(tolerance=c.number(e.get("tolerance", 2.0), "evaluation.tolerance"), metrics=metrics)
+
+
+def _executor(c: _Check, value: Any) -> Executor:
+    e = c.mapping(value, "executor", EXECUTOR_KEYS)
+    kind = e.get("kind", "local")
+    if kind not in EXECUTORS:
+        raise c.fail("executor.kind", f"unknown executor {kind!r}", f"use one of {', '.join(EXECUTORS)}")
+    return Executor(kind=kind, jobs=c.int_(e["jobs"], "executor.jobs", 1) if "jobs" in e else None,
+                    threads_per_job=c.int_(e.get("threads_per_job", 1), "executor.threads_per_job", 1),
+                    address=e.get("address"), partition=e.get("partition"),
+                    time=c.int_(e.get("time", 60), "executor.time (minutes)", 1),
+                    gpus_per_job=c.number(e.get("gpus_per_job", 0), "executor.gpus_per_job"),
+                    cpus_per_job=c.int_(e["cpus_per_job"], "executor.cpus_per_job", 1) if "cpus_per_job" in e
+                    else None, cluster=e.get("cluster"),
+                    extra=dict(c.mapping(e.get("extra"), "executor.extra", set(map(str, e.get("extra") or {})))))
+
+
+def _unique(c: _Check, names: list[str], where: str) -> None:
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise c.fail(where, f"duplicate name(s) {', '.join(dup)}", "give every entry its own name")
+
+
+__all__ = ["EXECUTORS", "PROTOCOLS", "Evaluation", "Executor", "Method", "Protocol", "Spec", "Synthetic", "Training",
+           "load_spec", "parse_spec"]

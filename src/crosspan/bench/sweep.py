@@ -1,0 +1,120 @@
+"""Run a plan wave by wave on an executor, skipping finished jobs; one runner per output folder at a time."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from crosspan.bench.executors import JobExecutor, make_executor
+from crosspan.bench.jobs import EVENTS, Job, Plan, job_status, last_failure, steps_done
+from crosspan.bench.runner import append_event
+from crosspan.data.errors import CrosspanError
+from crosspan.utils.atomic import write_text
+from crosspan.utils.parallel import progress_bar
+
+ORDER = {"done": 0, "incomplete": 1, "pending": 2}
+
+
+@contextlib.contextmanager
+def runner_lock(output: Path) -> Iterator[None]:
+    """An exclusive lock on ``output/.runner.lock`` (released by the kernel even on ``kill -9``)."""
+    output.mkdir(parents=True, exist_ok=True)
+    fh = open(output / ".runner.lock", "w")  # noqa: SIM115
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CrosspanError(output, "another `crosspan benchmark run` is using this output folder",
+                                "wait for it to finish, or stop that process first") from None
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield
+    finally:
+        fh.close()
+
+
+def status_rows(plan: Plan) -> list[dict[str, Any]]:
+    """One row per stage and job, done first, then incomplete, then pending."""
+    rows = []
+    for job in plan.jobs:
+        st = job_status(job)
+        info = job.info
+        rows.append({"id": job.id, "kind": job.kind, "status": st, "steps": f"{steps_done(job)}/{len(job.steps)}",
+                     "method": info.get("method", ""), "protocol": info.get("protocol", ""),
+                     "split": info.get("split", ""), "seed": info.get("seed", ""),
+                     "label_ratio": info.get("label_ratio", ""), "note": last_failure(job) or "" if st != "done"
+                     else ""})
+    return sorted(rows, key=lambda r: (ORDER[r["status"]], r["kind"] != "stage"))
+
+
+def status_table(plan: Plan) -> Table:
+    rows = status_rows(plan)
+    counts = Counter(r["status"] for r in rows)
+    table = Table(title=f"{plan.spec.name}: {counts['done']} done, {counts['incomplete']} incomplete, "
+                        f"{counts['pending']} pending ({plan.spec.output})", title_justify="left")
+    colors = {"done": "green", "incomplete": "yellow", "pending": "dim"}
+    table.add_column("status")
+    table.add_column("job (method-protocol-[split-]seed-labels-hash)", overflow="fold")
+    table.add_column("steps")
+    table.add_column("note")
+    for r in rows:
+        table.add_row(f"[{colors[r['status']]}]{r['status']}[/]", r["id"], r["steps"], r["note"])
+    return table
+
+
+def run_plan(plan: Plan, executor: JobExecutor | None = None, console: Console | None = None,
+             progress: bool = True) -> Counter:
+    """Run every unfinished stage and job; returns counts of results (ok, skipped, failed, busy).
+
+    Raises :class:`CrosspanError` when a shared stage fails (nothing after it can run)."""
+    spec = plan.spec
+    executor = executor or make_executor(spec.executor, spec.output)
+    tally: Counter = Counter()
+    with runner_lock(spec.output):
+        write_text(spec.output / "spec.yaml", spec.path.read_text())
+        events = spec.output / EVENTS
+        append_event(events, {"event": "run-started", "pid": os.getpid(), "executor": spec.executor.kind,
+                              "jobs": len(plan.jobs)})
+        todo_total = sum(job_status(j) != "done" for j in plan.jobs)
+        tally["skipped"] = len(plan.jobs) - todo_total
+        with progress_bar(disable=not progress) as bar:
+            task = bar.add_task(f"benchmark {spec.name}", total=todo_total)
+            for wave in plan.waves:
+                todo = [j for j in wave if job_status(j) != "done"]
+                failed: list[tuple[Job, dict[str, Any]]] = []
+                by_id = {j.id: j for j in todo}
+                for result in executor.run(todo, spec.executable):
+                    tally[result["status"]] += 1
+                    append_event(events, {"event": "job", **result})
+                    bar.advance(task)
+                    if result["status"] in ("failed", "busy"):
+                        failed.append((by_id[result["id"]], result))
+                        if console is not None:
+                            console.print(_failure_line(by_id[result["id"]], result))
+                stage_failures = [(j, r) for j, r in failed if j.kind == "stage"]
+                if stage_failures:
+                    job, res = stage_failures[0]
+                    append_event(events, {"event": "run-stopped", "stage": job.id})
+                    raise CrosspanError(job.path, f"shared stage {job.id} did not finish ({res['status']}"
+                                        f"{' at ' + str(res['step']) if res['step'] else ''})",
+                                        f"read {job.path / 'logs'}/*.log, fix the cause, and run again")
+        append_event(events, {"event": "run-finished", **dict(tally)})
+    return tally
+
+
+def _failure_line(job: Job, result: dict[str, Any]) -> str:
+    if result["status"] == "busy":
+        return f"[yellow]busy:[/] {job.id} is being run by another process; skipped"
+    return (f"[red]failed:[/] {job.id} at {result['step']} (exit {result['returncode']}); "
+            f"log: {job.path / 'logs' / (str(result['step']) + '.log')}")
+
+
+__all__ = ["run_plan", "runner_lock", "status_rows", "status_table"]
