@@ -18,7 +18,7 @@ def predict_volume(method: Method, image: np.ndarray, patch: list[int], overlap:
                    device: str | torch.device = "cpu", amp: str = "none", sw_batch_size: int = 2) -> np.ndarray:
     """Class probabilities (2, z, y, x) float32 for a preprocessed (z, y, x) image."""
     device = torch.device(device)
-    x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None].to(device)
+    x = torch.from_numpy(np.array(image, dtype=np.float32))[None, None].to(device)
     ctx = (torch.autocast(device.type, dtype=AMP_DTYPES[amp]) if amp in AMP_DTYPES else contextlib.nullcontext())
     flips: list[tuple[int, ...]] = [()]
     if tta:

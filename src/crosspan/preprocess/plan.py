@@ -46,7 +46,7 @@ def patch_size(median_shape: list[float], spacing: list[float], budget: int, mul
         patch[ax] = max(multiple, patch[ax] * 0.9)
         if all(p <= multiple for p in patch):
             break
-    return [int(max(multiple, round(p / multiple) * multiple)) for p in patch]
+    return [int(max(multiple, np.ceil(p / multiple - 1e-6) * multiple)) for p in patch]
 
 
 def select_rows(catalog: pd.DataFrame, splits: dict[str, Any] | None, train_domains: list[str] | None,
