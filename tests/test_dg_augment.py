@@ -10,7 +10,7 @@ from monai.networks.nets import UNet
 from crosspan.methods import get_method
 from crosspan.methods.dg.augment_base import bezier_curve, gaussian_blur, interp1d, random_bezier_map
 
-AUGMENTS = ["bigaug", "randconv", "gin", "gin-ipa", "contrast-inversion", "slaug"]
+AUGMENTS = ["bigaug", "randconv", "gin", "gin-ipa", "contrast-inversion", "slaug", "dualnorm"]
 FORCE = {"bigaug": {"p": 1.0}, "randconv": {"p": 1.0, "kernel_sizes": "3,5,7"}, "gin": {"p": 1.0},
          "contrast-inversion": {"p": 1.0}}
 

@@ -1,0 +1,179 @@
+"""Dual-Normalization (Zhou et al., "Generalizable cross-modality medical image segmentation via style
+augmentation and dual normalization", CVPR 2022), in 3D.
+
+Training: each image gives a source-similar view (monotonic cubic Bezier intensity map) and a source-dissimilar
+view (a decreasing Bezier map, i.e. an inversion), both re-standardized. Every normalization layer of the network
+is replaced (network surgery) by a :class:`DualNorm` with two sets of normalization parameters: branch 0 sees the
+similar views, branch 1 the dissimilar ones (two forward passes). Each branch also tracks the running average of
+the per-instance channel means and stds at its layer. Test: the branch whose statistics are nearest to the test
+image's instance statistics (summed L2 distance of means and stds over the first ``select_layers``
+normalization layers) is chosen per sample ("style-based path selection"). ``norm=batch`` (the paper's
+domain-specific BN) or ``norm=instance`` (instance norm with branch-specific affine parameters, the nnU-Net
+convention). Differences: 3D; the Bezier maps are drawn per sample on the device.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from crosspan.data.errors import CrosspanError
+from crosspan.methods.base import Batch, register_method
+from crosspan.methods.common import split_outputs
+from crosspan.methods.dg.augment_base import AugmentMethod, minmax, random_bezier_map, zscore
+
+
+class DualNorm(nn.Module):
+    """Two normalization branches over ``num_features`` channels, chosen by ``self.branch``."""
+
+    def __init__(self, num_features: int, mode: str = "batch", eps: float = 1e-5, momentum: float = 0.1) -> None:
+        super().__init__()
+        self.mode, self.eps, self.momentum, self.branch = mode, eps, momentum, 0
+        self.weight = nn.Parameter(torch.ones(2, num_features))
+        self.bias = nn.Parameter(torch.zeros(2, num_features))
+        self.register_buffer("running_mean", torch.zeros(2, num_features))  # BN statistics
+        self.register_buffer("running_var", torch.ones(2, num_features))
+        self.register_buffer("style_mean", torch.zeros(2, num_features))  # mean of instance means / stds
+        self.register_buffer("style_std", torch.ones(2, num_features))
+        self.captured: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.capture = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b = self.branch
+        dims = tuple(range(2, x.ndim))
+        if self.capture or self.training:
+            mu = x.detach().float().mean(dims)
+            sd = (x.detach().float().var(dims) + self.eps).sqrt()
+            if self.capture:
+                self.captured = (mu, sd)
+            if self.training and torch.is_grad_enabled():
+                with torch.no_grad():
+                    self.style_mean[b].lerp_(mu.mean(0), self.momentum)
+                    self.style_std[b].lerp_(sd.mean(0), self.momentum)
+        if self.mode == "instance":
+            return F.instance_norm(x, None, None, weight=self.weight[b], bias=self.bias[b], eps=self.eps)
+        rm, rv = self.running_mean[b], self.running_var[b]
+        out = F.batch_norm(x, rm, rv, self.weight[b], self.bias[b], self.training, self.momentum, self.eps)
+        return out
+
+
+def convert_norms(module: nn.Module, mode: str) -> list[DualNorm]:
+    """Replace every InstanceNorm3d/BatchNorm3d in ``module`` by a :class:`DualNorm` (in place), in order."""
+    found: list[DualNorm] = []
+    for name, child in module.named_children():
+        if isinstance(child, (nn.InstanceNorm3d, nn.BatchNorm3d)):
+            dn = DualNorm(child.num_features, mode, child.eps)
+            if getattr(child, "weight", None) is not None:
+                with torch.no_grad():
+                    dn.weight.copy_(child.weight.detach().expand(2, -1))
+                    dn.bias.copy_(child.bias.detach().expand(2, -1))
+            setattr(module, name, dn)
+            found.append(dn)
+        else:
+            found.extend(convert_norms(child, mode))
+    return found
+
+
+class _Stop(Exception):
+    """Raised by a forward hook to end a forward pass once the statistics are captured."""
+
+
+def _stop_hook(*_: Any) -> None:
+    raise _Stop
+
+
+@register_method
+class DualNormalization(AugmentMethod):
+    name = "dualnorm"
+    default_hparams: ClassVar[dict[str, Any]] = {**AugmentMethod.default_hparams, "norm": "batch",
+                                                 "select_layers": 1}
+    forward_passes = 2
+
+    def __init__(self, network: nn.Module, domains: list[str], hparams: dict[str, Any] | None = None) -> None:
+        super().__init__(network, domains, hparams)
+        if self.hparams["norm"] not in ("batch", "instance"):
+            raise CrosspanError(None, f"unknown dual-norm type '{self.hparams['norm']}'", "use norm=batch|instance")
+        self.dual_norms = convert_norms(self.network, self.hparams["norm"])
+        if not self.dual_norms:
+            raise CrosspanError(None, "dualnorm needs a network with InstanceNorm3d/BatchNorm3d layers",
+                                "use --network tiny or nnunet")
+
+    def set_branch(self, b: int) -> None:
+        for dn in self.dual_norms:
+            dn.branch = b
+
+    def augment(self, image: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        """(2B, ...): source-similar (monotonic Bezier) then source-dissimilar (inverted Bezier) views."""
+        x01 = minmax(image)
+        b = image.shape[0]
+        sim = random_bezier_map(x01)
+        dis = random_bezier_map(x01, torch.ones(b, dtype=torch.bool, device=image.device))
+        return zscore(torch.cat([sim, dis], 0))
+
+    def update(self, labeled: Batch, unlabeled: Batch | None = None) -> dict[str, float]:
+        image, label = labeled["image"], labeled["label"]
+        b = image.shape[0]
+        with torch.no_grad():
+            views = self.augment(image.float(), label)
+        losses = []
+        for branch in (0, 1):
+            self.set_branch(branch)
+            with self.autocast(image.device):
+                out = self.network(views[branch * b:(branch + 1) * b])
+            losses.append(self.supervised_loss(out, label))
+        self.set_branch(0)
+        loss = losses[0] + losses[1]
+        self.step(loss)
+        return {"loss": float(loss.detach()), "loss_similar": float(losses[0].detach()),
+                "loss_dissimilar": float(losses[1].detach()), "lr": self.current_lr()}
+
+    @torch.no_grad()
+    def branch_distances(self, image: torch.Tensor) -> torch.Tensor:
+        """(B, 2) summed distance of the instance statistics to each branch over the first ``select_layers``."""
+        layers = self.dual_norms[: max(1, int(self.hparams["select_layers"]))]
+        dist = torch.zeros(image.shape[0], 2, device=image.device)
+        for branch in (0, 1):
+            self.set_branch(branch)
+            for dn in layers:
+                dn.capture = True
+            last = layers[-1]
+            handle = last.register_forward_hook(_stop_hook)
+            try:
+                self.network(image)
+            except _Stop:
+                pass
+            finally:
+                handle.remove()
+                for dn in layers:
+                    dn.capture = False
+            for dn in layers:
+                mu, sd = dn.captured  # type: ignore[misc]
+                dist[:, branch] += (mu - dn.style_mean[branch]).norm(dim=1) + (sd - dn.style_std[branch]).norm(dim=1)
+                dn.captured = None
+        self.set_branch(0)
+        return dist
+
+    @torch.no_grad()
+    def select_branch(self, image: torch.Tensor) -> torch.Tensor:
+        return self.branch_distances(image).argmin(1)
+
+    @torch.no_grad()
+    def predict(self, image: torch.Tensor) -> torch.Tensor:
+        choice = self.select_branch(image)
+        probs: torch.Tensor | None = None
+        for branch in (0, 1):
+            idx = (choice == branch).nonzero().flatten()
+            if len(idx) == 0:
+                continue
+            self.set_branch(branch)
+            out = split_outputs(self.network(image[idx]), image.ndim)[0]
+            p = torch.softmax(out.float(), 1)
+            if probs is None:
+                probs = torch.zeros(image.shape[0], *p.shape[1:], device=p.device)
+            probs[idx] = p
+        self.set_branch(0)
+        assert probs is not None
+        return probs

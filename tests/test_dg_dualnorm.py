@@ -1,0 +1,53 @@
+"""Dual-Normalization: norms replaced by two branches, each trained on its view, nearest branch chosen at test."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from crosspan.methods import get_method
+from crosspan.methods.dg.dualnorm import DualNorm
+from test_dg_augment import make_batch, tiny_net
+
+
+@pytest.mark.parametrize("norm", ["batch", "instance"])
+def test_surgery_and_branch_training(norm: str) -> None:
+    m = get_method("dualnorm")(tiny_net(), ["A:T1"], {"norm": norm})
+    assert m.dual_norms and all(isinstance(d, DualNorm) for d in m.dual_norms)
+    assert not any(isinstance(x, torch.nn.InstanceNorm3d) for x in m.network.modules())
+    m.setup_training(5)
+    before = m.dual_norms[0].style_mean.clone()
+    logs = m.update(make_batch())
+    assert torch.isfinite(torch.tensor(logs["loss"]))
+    after = m.dual_norms[0].style_mean
+    assert not torch.equal(before[0], after[0]) and not torch.equal(before[1], after[1])  # both branches saw data
+    assert any(k.endswith("style_mean") for k in m.state_dict())
+
+
+def test_picks_nearest_branch() -> None:
+    m = get_method("dualnorm")(tiny_net(), ["A:T1"], {"norm": "instance"})
+    m.eval()
+    x = make_batch(b=2)["image"]
+    a, b = x[:1], -3.0 * x[1:] + 2.0  # a source-like image and an inverted, rescaled one
+    first = m.dual_norms[0]
+    for img, branch in ((a, 0), (b, 1)):  # give each branch the statistics of one image
+        first.capture = True
+        m.set_branch(branch)
+        m.network(img)
+        first.capture = False
+        mu, sd = first.captured
+        first.style_mean[branch] = mu[0]
+        first.style_std[branch] = sd[0]
+    m.set_branch(0)
+    assert m.select_branch(torch.cat([a, b])).tolist() == [0, 1]
+    assert m.select_branch(torch.cat([b, a, a])).tolist() == [1, 0, 0]
+    probs = m.predict(torch.cat([b, a]))
+    m.set_branch(1)
+    ref_b = torch.softmax(m.network(b), 1)
+    m.set_branch(0)
+    ref_a = torch.softmax(m.network(a), 1)
+    assert torch.allclose(probs[0:1], ref_b, atol=1e-6) and torch.allclose(probs[1:2], ref_a, atol=1e-6)
+    # swapping the branch statistics swaps the choice
+    first.style_mean.copy_(first.style_mean.flip(0))
+    first.style_std.copy_(first.style_std.flip(0))
+    assert m.select_branch(torch.cat([a, b])).tolist() == [1, 0]
