@@ -178,3 +178,20 @@ def test_label_named_predictions_never_cross_sequences(dataset: tuple[Path, pd.D
     with pytest.raises(EvaluationErrors) as err:  # a flat folder: one file would serve both sequences
         evaluate_predictions(cat, flat, "m", workers=1, progress=False)
     assert any("matches several cases" in p.problem and "A_0003_T1" in p.problem for p in err.value.problems)
+
+
+def test_data_option_and_all_cases(dataset: tuple[Path, pd.DataFrame], tmp_path: Path) -> None:
+    root, cat = dataset
+    pred = tmp_path / "pred"
+    for r in cat.itertuples():  # perfect predictions for every labelled case
+        lbl, props = read_image(r.label)
+        write_image(lbl, props, pred / f"{r.case_id}.nii.gz")
+    out = tmp_path / "all.csv"
+    res = runner.invoke(app, ["evaluate", "--data", str(root), "--pred", str(pred), "--method", "copy", "--cases",
+                              "all", "--workers", "1", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(out)
+    assert len(df) == len(cat) and (df["dice"] == 1.0).all() and (df["hd95"] == 0.0).all()
+    assert (df["transfer"] == "unknown").all()  # no training domains given
+    res = runner.invoke(app, ["evaluate", str(root), "--data", str(root), "--pred", str(pred), "--method", "x"])
+    assert res.exit_code != 0 and "once" in res.output
