@@ -1,7 +1,8 @@
 """A stand-in ``crosspan`` for benchmark tests: same command lines, tiny outputs, resumable training that sleeps.
 
 Every invocation appends ``<phase> <subcommand> <output>`` to ``$STANDIN_LEDGER``; ``$STANDIN_FAIL`` makes any
-command line containing that text exit 3; ``$STANDIN_SLEEP`` is the time per training step.
+command line containing that text exit 3; ``$STANDIN_SLEEP`` is the time per training step;
+``$STANDIN_ENVLOG`` records each command's CUDA_VISIBLE_DEVICES and OMP_NUM_THREADS.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ STANDIN = textwrap.dedent(r'''
     if ledger:
         with open(ledger, "a") as fh:
             fh.write(f"{os.environ.get('STANDIN_PHASE', '-')} {cmd} {out}\n")
+    if os.environ.get("STANDIN_ENVLOG"):
+        with open(os.environ["STANDIN_ENVLOG"], "a") as fh:
+            fh.write(f"{cmd}\t{os.environ.get('CUDA_VISIBLE_DEVICES', '-')}\t{os.environ.get('OMP_NUM_THREADS')}\n")
     if os.environ.get("STANDIN_FAIL") and os.environ["STANDIN_FAIL"] in " ".join(argv):
         print("stand-in failure", file=sys.stderr); sys.exit(3)
     cases = ["p0_T1", "p1_T2", "p2_OOP"]

@@ -1,0 +1,62 @@
+"""Ray executor: one remote task a job on a Ray cluster (``address``) or a local Ray instance, with the spec's
+CPUs and GPUs per job. Every node needs crosspan installed and the output folder on a shared filesystem."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from crosspan.bench.jobs import Job
+from crosspan.bench.runner import run_job
+from crosspan.bench.spec import Executor as ExecutorSpec
+from crosspan.data.errors import CrosspanError
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise CrosspanError(None, "the ray executor needs Ray, which is not installed",
+                            "pip install 'crosspan[cluster]' (or use executor: {kind: local})") from None
+    return ray
+
+
+class RayExecutor:
+    """Submits every job as a task (``num_cpus = cpus_per_job or threads_per_job``, ``num_gpus = gpus_per_job``).
+
+    A Ray instance already initialised in this process is used as it is; otherwise one is started (``address``
+    from the spec, e.g. ``auto`` or ``ray://head:10001``; none: a local instance) and shut down at the end."""
+
+    def __init__(self, spec: ExecutorSpec) -> None:
+        self.spec = spec
+
+    def run(self, jobs: Sequence[Job], executable: Sequence[str]) -> Iterator[dict[str, Any]]:
+        if not jobs:
+            return
+        ray = _import_ray()
+        started = False
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"address": self.spec.address} if self.spec.address else \
+                {"num_cpus": self.spec.workers() * (self.spec.cpus_per_job or self.spec.threads_per_job)}
+            ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+            started = True
+        try:
+            task = ray.remote(num_cpus=self.spec.cpus_per_job or self.spec.threads_per_job,
+                              num_gpus=self.spec.gpus_per_job, max_retries=0, **self.spec.extra)(run_job)
+            refs = {task.remote(job.to_dict(), tuple(executable), self.spec.threads_per_job): job for job in jobs}
+            pending = list(refs)
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    yield _result(ray, ref, refs[ref])
+        finally:
+            if started:
+                ray.shutdown()
+
+
+def _result(ray: Any, ref: Any, job: Job) -> dict[str, Any]:
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayError as err:
+        return {"id": job.id, "kind": job.kind, "status": "failed", "step": "ray-task", "returncode": -1,
+                "error": str(err).splitlines()[0]}
