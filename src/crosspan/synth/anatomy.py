@@ -44,7 +44,8 @@ def sample_anatomy(rng: np.random.Generator) -> dict[str, Any]:
         "pancreas_z": u(-10, 10),
         "pancreas_tail_rise": u(10, 35),
         "lobulation": float(np.clip((age - 25) / 60, 0, 1)) * u(0.5, 1.0),
-        "bowel": rng.uniform(0, 1, (5, 4)).tolist(),
+        "bowel": rng.uniform(0, 1, (14, 6)).tolist(),
+        "colon": [u(-25, -10), u(0.45, 0.65), u(15, 22)],  # transverse colon: z below the pancreas, depth, radius
         "breath": [u(-1.0, 1.0), u(-2.0, 2.0), u(-5.0, 5.0)],  # typical rigid offset scale per axis (x, y, z)
     }
     return a
@@ -66,6 +67,7 @@ def rasterize(anatomy: dict[str, Any], z: np.ndarray, y: np.ndarray, x: np.ndarr
     _paint_retroperitoneum(p, anatomy)
     paint_pancreas_region(p, anatomy)
     _paint_upper_organs(p, anatomy)
+    _paint_liver_vessels(p, anatomy)
     _paint_bowel(p, anatomy)
     p.labels[p.labels == RESERVED] = T.VISCERAL_FAT
     return p.labels
@@ -134,17 +136,33 @@ def _paint_upper_organs(p: Painter, a: dict[str, Any]) -> None:
     p.ellipsoid((cx, cy, cz), (sx, sy, sz), T.LIVER, into=(T.VISCERAL_FAT,), angle=0.15, wobble=w[4])
 
 
+def _paint_liver_vessels(p: Painter, a: dict[str, Any]) -> None:
+    """Hepatic veins draining into the IVC and portal branches inside the liver."""
+    ix, iy, _, _ = a["ivc"]
+    cx, cy, cz, sx, sy, _ = a["liver"]
+    top = (ix, iy, cz + 40)
+    for ex, ey, ez in ((cx - 0.6 * sx, cy - 0.1 * sy, cz + 20), (cx - 0.1 * sx, cy - 0.55 * sy, cz + 25),
+                       (cx + 0.45 * sx, cy - 0.45 * sy, cz + 30)):
+        p.capsule(top, (ex, ey, ez), 4.5, T.IVC, into=(T.LIVER,))
+    hilum = (ix - 12, iy - a["ivc"][3] - 12, a["pancreas_z"] + 45)
+    for ex, ey, ez in ((cx - 0.55 * sx, cy + 0.1 * sy, cz - 10), (cx + 0.2 * sx, cy - 0.5 * sy, cz)):
+        p.capsule(hilum, (ex, ey, ez), 4.0, T.PORTAL_VEIN, into=(T.LIVER,))
+
+
 def _paint_bowel(p: Painter, a: dict[str, Any]) -> None:
-    """A few fluid- or air-filled bowel loops in the lower anterior cavity (wall, then content)."""
+    """Transverse colon (air with a fluid level-free lumen) and small-bowel loops (fluid or air) filling the
+    anterior and lower cavity: wall first, then content, painted only into free visceral fat."""
     rx, ry, cy = a["body"]
-    loops = []
-    for bx, by, bz, kind in a["bowel"]:
-        c = np.array([(bx - 0.5) * rx * 1.1, cy - ry * (0.2 + 0.45 * by), -95 + 60 * bz])
-        d = np.array([1.0, 0.3 * (by - 0.5), 0.6 * (bz - 0.5)])
-        d = d / np.linalg.norm(d) * 30
-        r = 10 + 6 * kind
-        loops.append((c - d, c + d, r, T.FLUID if kind > 0.4 else T.AIR))
+    z0 = a["pancreas_z"]
+    dz, depth, rc = a["colon"]
+    loops = [((-0.62 * rx, cy - ry * depth + 10, z0 + dz + 15), (0.0, cy - ry * (depth + 0.1), z0 + dz), rc, T.AIR),
+             ((0.0, cy - ry * (depth + 0.1), z0 + dz), (0.6 * rx, cy - ry * depth + 25, z0 + dz + 45), rc, T.AIR)]
+    for bx, by, bz, kind, ang, elev in a["bowel"]:
+        c = np.array([(bx - 0.5) * rx * 1.4, cy - ry * (0.15 + 0.55 * by), -100 + 110 * bz])
+        d = np.array([np.cos(ang * 2 * np.pi), 0.4 * np.sin(ang * 2 * np.pi), elev - 0.5])
+        d = d / np.linalg.norm(d) * (18 + 20 * kind)
+        loops.append((c - d, c + d, 9 + 5 * kind, T.FLUID if kind > 0.35 else T.AIR))
     for p0, p1, r, _ in loops:
         p.capsule(p0, p1, r, T.BOWEL_WALL, into=(T.VISCERAL_FAT,))
     for p0, p1, r, content in loops:
-        p.capsule(p0, p1, r - 3, content, into=(T.BOWEL_WALL,))
+        p.capsule(p0, p1, r - 2.5, content, into=(T.BOWEL_WALL,))

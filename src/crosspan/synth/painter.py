@@ -97,8 +97,9 @@ class Painter:
         if xs.size == 0:
             return
         ycs, zcs, ays, bzs = yc(xs), zc(xs), ay(xs), bz(xs)
-        lo = (float((zcs - bzs).min()) - 2, float((ycs - ays).min()) - 2, x0)
-        hi = (float((zcs + bzs).max()) + 2, float((ycs + ays).max()) + 2, x1)
+        m = 2.0 + (0.5 * float(max(ays.max(), bzs.max())) if extra is not None else 0.0)  # room for lobulation
+        lo = (float((zcs - bzs).min()) - m, float((ycs - ays).min()) - m, x0)
+        hi = (float((zcs + bzs).max()) + m, float((ycs + ays).max()) + m, x1)
 
         def fn(z: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
             k = np.searchsorted(xs, x[0, 0, :])

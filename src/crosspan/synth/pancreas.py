@@ -79,7 +79,8 @@ def paint_pancreas_region(p: Painter, a: dict[str, Any]) -> None:
     p.capsule((smv_x, smv_y, z0), (ix - 12, iy - isy - 12, z0 + 45), 7.0, T.PORTAL_VEIN, into=soft)
     # envelope of peripancreatic fat, then the gland with age-dependent lobulation and fat clefts
     unc_c, unc_s = (smv_x - 9, smv_y + 11, z0 - 24), (12 * s, 6 * s, 11 * s)
-    p.xtube(x0 - 6, x1 + 6, yc, zc, lambda x: pay(x) + 5, lambda x: pbz(x) + 5, RESERVED, into=(T.VISCERAL_FAT,))
+    p.xtube(x0 - 6, x1 + 6, yc, zc, lambda x: 1.3 * pay(x) + 5, lambda x: 1.3 * pbz(x) + 5, RESERVED,
+            into=(T.VISCERAL_FAT,))
     p.ellipsoid(unc_c, tuple(v + 4 for v in unc_s), RESERVED, into=(T.VISCERAL_FAT,))
     lob = float(a["lobulation"])
     bumps = p.smooth_noise(rng, wavelength=14.0)
@@ -92,8 +93,10 @@ def paint_pancreas_region(p: Painter, a: dict[str, Any]) -> None:
     p.ellipsoid(unc_c, unc_s, T.PANCREAS, into=(RESERVED,))
     thr = 2.6 - 1.4 * lob
     if lob > 0.05:
-        p.paint(lambda z, y, x: clefts(z, y, x) > thr, (-300, -300, -300), (300, 300, 300), T.VISCERAL_FAT,
-                into=(T.PANCREAS,))
+        m = 5 + 0.5 * float(n["bz"].max())
+        lo = (float(min((n["z"] - n["bz"]).min(), unc_c[2] - unc_s[2])) - m, float((n["y"] - n["ay"]).min()) - m, x0)
+        hi = (float((n["z"] + n["bz"]).max()) + m, float(max((n["y"] + n["ay"]).max(), unc_c[1] + unc_s[1])) + m, x1)
+        p.paint(lambda z, y, x: clefts(z, y, x) > thr, lo, hi, RESERVED, into=(T.PANCREAS,))  # fat at the end
     # splenic vein hugging the posterior surface of body and tail, then on to the splenic hilum
     r_sv = 4.5
 
