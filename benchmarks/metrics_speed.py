@@ -99,10 +99,35 @@ def timed(fns: dict, pairs: list[tuple[np.ndarray, np.ndarray]], repeats: int) -
     return {k: sum(v) for k, v in best.items()}, res
 
 
+def evaluate_throughput(n: int, workers: int) -> float:
+    """Seconds per case of ``evaluate_predictions`` on ``n`` NIfTI pairs (reading included)."""
+    import tempfile
+    from pathlib import Path
+
+    import pandas as pd
+
+    from crosspan.data.io import ImageProperties, write_image
+    from crosspan.evaluation.evaluate import evaluate_predictions
+
+    props = ImageProperties(SHAPE, SPACING, (0.0, 0.0, 0.0), (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = []
+        for i in range(n):
+            pred, gt = pancreas_pair(i)
+            write_image(gt.astype(np.uint8), props, Path(tmp) / "labels" / f"c{i}.nii.gz")
+            write_image(pred.astype(np.uint8), props, Path(tmp) / "pred" / f"c{i}.nii.gz")
+            rows.append({"case_id": f"c{i}", "patient_id": f"p{i}", "center": "A", "sequence": "T1",
+                         "split": "test", "image": "", "label": str(Path(tmp) / "labels" / f"c{i}.nii.gz")})
+        t0 = time.perf_counter()
+        evaluate_predictions(pd.DataFrame(rows), Path(tmp) / "pred", "bench", workers=workers, progress=False)
+        return (time.perf_counter() - t0) / n
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--evaluate", type=int, default=0, help="Also time `evaluate_predictions` on N NIfTI cases.")
     args = ap.parse_args()
     import torch
 
@@ -125,6 +150,9 @@ def main() -> None:
     for k in r_ours[0]:
         d = np.mean([abs(a[k] - b[k]) for a, b in zip(r_ours, r_monai, strict=True)])
         print(f"  {k:9s} {d:.2e}  (crosspan mean {np.mean([a[k] for a in r_ours]):.4f})")
+    for workers in (1, 2) if args.evaluate else ():
+        sec = evaluate_throughput(args.evaluate, workers)
+        print(f"evaluate_predictions, {args.evaluate} NIfTI cases, {workers} worker(s): {1000 * sec:.0f} ms/case")
 
 
 if __name__ == "__main__":
