@@ -36,7 +36,7 @@ def random_conv(x: torch.Tensor, kernel_size: int) -> torch.Tensor:
 class RandConv(AugmentMethod):
     name = "randconv"
     default_hparams: ClassVar[dict[str, Any]] = {**AugmentMethod.default_hparams, "p": 0.5, "kernel_sizes": "1,3,5,7",
-                                                 "mix": True}
+                                                 "mix": 1}
     forward_passes = 1
 
     def augment(self, image: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
@@ -47,7 +47,7 @@ class RandConv(AugmentMethod):
         sizes = [int(s) for s in str(self.hparams["kernel_sizes"]).split(",")]
         k = sizes[int(torch.randint(len(sizes), (1,)))]
         y = random_conv(image, k)
-        if self.hparams["mix"]:
+        if int(self.hparams["mix"]):  # an int, not a bool: "--hp mix=0" must parse
             alpha = bshape(torch.rand(b, device=image.device, dtype=image.dtype))
             y = alpha * image + (1 - alpha) * y
         return where(m, zscore(y), image)
