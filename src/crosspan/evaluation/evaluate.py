@@ -142,6 +142,9 @@ def score_case(job: CaseJob) -> dict[str, Any] | Problem:
         return Problem(job.pred, f"prediction geometry differs from its label {job.label} "
                                  f"({_describe(diffs, pprops, lprops)})", RESAMPLE_FIX)
     if diffs:
+        if len(pprops.shape) != len(lprops.shape):
+            return Problem(job.pred, f"prediction has {len(pprops.shape)} dimensions, its label {len(lprops.shape)}",
+                           "write the prediction as a 3D mask (drop channel/time axes)")
         pred = _resample_onto(pred, pprops, gt, lprops)
     return compute_metrics(pred, gt, lprops.spacing, job.tolerance_mm)
 
