@@ -137,14 +137,14 @@ def score_case(job: CaseJob) -> dict[str, Any] | Problem:
     pred, problem = _binary(arr, job.pred, job.pred_label)
     if problem is not None:
         return problem
+    if len(pprops.shape) != len(lprops.shape):
+        return Problem(job.pred, f"prediction has {len(pprops.shape)} dimensions, its label {len(lprops.shape)}",
+                       "write the prediction as a 3D mask (drop channel/time axes)")
     diffs = geometry_differences(pprops, lprops)
     if diffs and not job.resample:
         return Problem(job.pred, f"prediction geometry differs from its label {job.label} "
                                  f"({_describe(diffs, pprops, lprops)})", RESAMPLE_FIX)
     if diffs:
-        if len(pprops.shape) != len(lprops.shape):
-            return Problem(job.pred, f"prediction has {len(pprops.shape)} dimensions, its label {len(lprops.shape)}",
-                           "write the prediction as a 3D mask (drop channel/time axes)")
         pred = _resample_onto(pred, pprops, gt, lprops)
     return compute_metrics(pred, gt, lprops.spacing, job.tolerance_mm)
 
