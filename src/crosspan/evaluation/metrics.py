@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import distance_transform_edt
 
-from crosspan.evaluation._surfel_table import ENCODING_KERNEL, NORMALS_X8
+from crosspan.evaluation._surfel_table import ENCODING_KERNEL, neighbour_code_normals
 
 METRICS = ("dice", "iou", "precision", "recall", "under_seg", "rve", "hd95", "assd", "nsd")
 COUNTS = ("pred_voxels", "gt_voxels", "pred_ml", "gt_ml")
@@ -33,15 +33,6 @@ CONVENTION = ("DeepMind surface-distance: surfel-area weighted surface distances
               "95th percentiles; ASSD = mean of the two directed means; NSD = surface Dice at tolerance")
 
 
-def _normals_array() -> np.ndarray:
-    out = np.zeros((256, 4, 3))
-    for code, normals in enumerate(NORMALS_X8):
-        for i, n in enumerate(normals):
-            out[code, i] = np.asarray(n, dtype=float) / 8.0
-    return out
-
-
-_NORMALS = _normals_array()
 
 
 @functools.lru_cache(maxsize=64)
@@ -49,7 +40,7 @@ def surfel_area_table(spacing: tuple[float, float, float]) -> np.ndarray:
     """Surfel area in mm^2 of each of the 256 neighbour codes for voxel ``spacing`` (z, y, x) in mm."""
     sz, sy, sx = spacing
     scale = np.array([sy * sx, sz * sx, sz * sy])
-    table = np.linalg.norm(_NORMALS * scale, axis=-1).sum(axis=-1)
+    table = np.linalg.norm(neighbour_code_normals() * scale, axis=-1).sum(axis=-1)
     table.setflags(write=False)
     return table
 
