@@ -52,6 +52,6 @@ def draw_preview(cohort: str | Path, output: str | Path, patient: int = 0) -> Pa
     fig.tight_layout()
     output = Path(output)
     with atomic_path(output) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
+        fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
     return output
