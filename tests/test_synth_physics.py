@@ -130,3 +130,19 @@ def test_three_tesla_has_higher_snr_than_one_and_half() -> None:
     s15, s3 = snr(1.5), snr(3.0)
     assert 15 < s15 < 26
     assert 1.2 * s15 < s3 < 2.2 * s15
+
+
+def test_fat_saturation_fails_off_resonance() -> None:
+    """A strong B0 map lets fat escape saturation on T1 FS; T2 (no fat-sat) is unaffected."""
+    anatomy = sample_anatomy(np.random.default_rng(3))
+    base = {"scanner.snr": 1e9, "scanner.b1": 0.0, "scanner.bias": 0.0}
+    means = {}
+    for b0 in (0.0, 400.0):
+        center = apply_overrides({"B": load_centers()["B"]}, {**base, "scanner.b0": b0})["B"]
+        for seq in ("T1", "T2"):
+            img, tis, _ = simulate_scan(anatomy, nominal_arrays(3.0), center, seq, np.random.default_rng(1),
+                                        size="small")
+            means[seq, b0] = (_mean(img, _interior(tis, T.SUBCUT_FAT)), _mean(img, _interior(tis, T.LIVER, 2)))
+    assert means["T1", 400.0][0] > 1.5 * means["T1", 0.0][0]
+    assert means["T1", 400.0][1] == pytest.approx(means["T1", 0.0][1], rel=0.02)
+    assert means["T2", 400.0][0] == pytest.approx(means["T2", 0.0][0], rel=1e-4)

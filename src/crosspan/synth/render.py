@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import scipy.fft
 
-from crosspan.synth.scanner import field_gain, smooth_field
-from crosspan.synth.sequences import signal_lut
+from crosspan.synth.scanner import field_gain, smooth_field, smooth_poly
+from crosspan.synth.sequences import fatsat_failure, fatsat_failure_lut, signal_lut
 
 N_B1_BINS = 12
 
@@ -71,8 +71,8 @@ def render(tissue: np.ndarray, params: dict[str, np.ndarray], seq: dict[str, Any
     """Magnitude image (float32) on the grid ``tissue.shape // ss`` from a supersampled tissue label map.
 
     ``params``: per-tissue arrays (tissues.patient_arrays); ``seq``: sequence dict (kind, TR, TE, FA, ...);
-    ``scanner``: field, b1, bias, sigma (noise per channel), gain, offset; ``matrix``: acquired (phase, read)
-    samples (default: the output grid, i.e. no truncation beyond the fine-to-coarse low-pass).
+    ``scanner``: field, b1, b0 (Hz, off-resonance map amplitude), bias, sigma (noise per channel), gain, offset;
+    ``matrix``: acquired (phase, read) samples (default: the output grid, i.e. only the fine-to-coarse low-pass).
     """
     field = float(scanner["field"])
     nz, ny, nx = (n // s for n, s in zip(tissue.shape, ss, strict=True))
@@ -87,6 +87,13 @@ def render(tissue: np.ndarray, params: dict[str, np.ndarray], seq: dict[str, Any
     if ss[0] > 1:
         fine = fine.reshape(nz, ss[0], *fine.shape[1:]).mean(axis=1)
     img = _kspace_resample(fine, (ny, nx), matrix or (ny, nx), ss[1:])
+    b0_amp = float(scanner.get("b0", 0.0))
+    if b0_amp > 0 and seq.get("fatsat") is not None:  # fat-sat fails where the smooth B0 map is off-resonant
+        extra = fatsat_failure_lut(params, seq, field, levels).astype(np.complex64).ravel()
+        b0 = b0_amp * smooth_poly((nz, ny, nx), rng.uniform(-1, 1, 10))
+        q = fatsat_failure(b0, field).astype(np.float32)
+        extra_fine = extra[b1_bin[None] * n_t + tissue]
+        img += q * extra_fine.reshape(nz, ss[0], ny, ss[1], nx, ss[2]).mean(axis=(1, 3, 5))
     img *= smooth_field((nz, ny, nx), rng.uniform(-1, 1, 10) * float(scanner.get("bias", 0.0)) / 2)
     img *= np.float32(field_gain(field))
     sigma = float(scanner.get("sigma", 0.0))

@@ -33,7 +33,7 @@ def sequence_params(center: dict[str, Any], sequence: str) -> dict[str, Any]:
 def scanner_params(center: dict[str, Any], seq: dict[str, Any]) -> dict[str, Any]:
     """Scanner dict for :func:`render`; noise sigma set so the liver has SNR ``snr`` at the 1.5 T signal level."""
     liver = float(np.abs(signal_lut(nominal_arrays(1.5), seq, 1.5)[0, Tissue.LIVER]))
-    return {"field": float(center["field"]), "b1": float(center.get("b1", 0.0)),
+    return {"field": float(center["field"]), "b1": float(center.get("b1", 0.0)), "b0": float(center.get("b0", 0.0)),
             "bias": float(center.get("bias", 0.0)), "gain": float(center.get("gain", 1.0)),
             "offset": float(center.get("offset", 0.0)), "sigma": noise_sigma(liver, float(center.get("snr", 30))),
             "snr": float(center.get("snr", 30))}

@@ -140,14 +140,19 @@ def field_gain(field: float) -> float:
     return (field / 1.5) ** 0.97
 
 
-def smooth_field(shape: tuple[int, int, int], coeffs: np.ndarray) -> np.ndarray:
-    """exp of a second-order polynomial in normalised (z, y, x) coordinates; ``coeffs`` has 10 entries."""
+def smooth_poly(shape: tuple[int, int, int], coeffs: np.ndarray) -> np.ndarray:
+    """Second-order polynomial in normalised (z, y, x) coordinates ([-1, 1] per axis); ``coeffs`` has 10 entries
+    (a spherical-harmonics-like smooth field of order <= 2)."""
     z, y, x = (np.linspace(-1, 1, n, dtype=np.float32) for n in shape)
     z, y, x = z[:, None, None], y[None, :, None], x[None, None, :]
-    c = coeffs
-    poly = (c[0] * x + c[1] * y + c[2] * z + c[3] * x * x + c[4] * y * y + c[5] * z * z + c[6] * x * y
+    c = np.asarray(coeffs, dtype=np.float32)
+    return (c[0] * x + c[1] * y + c[2] * z + c[3] * x * x + c[4] * y * y + c[5] * z * z + c[6] * x * y
             + c[7] * y * z + c[8] * x * z + c[9])
-    return np.exp(poly).astype(np.float32)
+
+
+def smooth_field(shape: tuple[int, int, int], coeffs: np.ndarray) -> np.ndarray:
+    """exp of :func:`smooth_poly`: a positive multiplicative bias field (TorchIO RandomBiasField-like)."""
+    return np.exp(smooth_poly(shape, coeffs)).astype(np.float32)
 
 
 def is_finite_number(v: Any) -> bool:
