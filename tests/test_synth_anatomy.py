@@ -85,3 +85,16 @@ def test_labels_match_rendered_tissue_map_with_offsets() -> None:
 def test_block_mode_picks_majority() -> None:
     lab = np.array([[[1, 1, 2, 3], [1, 4, 2, 2]]], dtype=np.uint8)
     assert block_mode(lab, (1, 2, 2)).tolist() == [[[1, 2]]]
+
+
+def test_haste_slice_jitter_moves_label_with_each_slice() -> None:
+    center = load_centers()["C"]
+    a = sample_anatomy(np.random.default_rng(9))
+    p = patient_arrays(1.5, np.random.default_rng(9), a["age"])
+    img, tissue, rec = simulate_scan(a, p, center, "T2", np.random.default_rng(3), size="small")
+    offs = rec["slice_offsets_mm"]
+    assert len(offs) == tissue.shape[0] and len({tuple(o) for o in offs}) == len(offs)
+    z, y, x = fine_axes(rec["geometry"], (1, 2, 2))
+    for k in (tissue.shape[0] // 2, tissue.shape[0] // 2 + 1):
+        fine = rasterize(a, z[k:k + 1], y, x, offset=tuple(offs[k]))
+        assert np.array_equal(tissue[k:k + 1], block_mode(fine, (1, 2, 2)))

@@ -45,11 +45,19 @@ def simulate_scan(anatomy: dict[str, Any], params: dict[str, np.ndarray], center
     """(image float32, tissue map uint8 on the image grid, record of what was used)."""
     geom = scan_geometry(center, sequence, size)
     z, y, x = fine_axes(geom, ss)
-    fine = rasterize(anatomy, z, y, x, offset)
     seq = sequence_params(center, sequence)
+    jitter = float(seq.get("slice_jitter", 0.0))
+    if jitter > 0:  # single-shot 2D: each slice at its own breathing position (mostly craniocaudal)
+        offsets = [tuple(np.asarray(offset) + jitter * rng.standard_normal(3) * (0.2, 0.5, 1.0))
+                   for _ in range(geom["shape"][0])]
+        fine = np.concatenate([rasterize(anatomy, z[k * ss[0]:(k + 1) * ss[0]], y, x, off)
+                               for k, off in enumerate(offsets)])
+    else:
+        offsets = []
+        fine = rasterize(anatomy, z, y, x, offset)
     scanner = scanner_params(center, seq)
     image = render(fine, params, seq, scanner, rng, ss=ss, matrix=geom["matrix"])
     tissue = block_mode(fine, ss)
     record = {"sequence": seq, "scanner": scanner, "geometry": geom, "offset_mm": list(offset),
-              "supersample": list(ss)}
+              "slice_offsets_mm": [list(map(float, o)) for o in offsets], "supersample": list(ss)}
     return image, tissue, record
