@@ -87,3 +87,24 @@ def test_refuses_foreign_folder(tmp_path: Path) -> None:
     result = runner.invoke(app, ["synth", "cohort", str(tmp_path), "--patients", "1", "--shape", "small"])
     assert result.exit_code == 2
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_failed_run_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crosspan.synth import cohort as cohort_mod
+    from crosspan.synth.scanner import load_centers
+
+    calls = {"n": 0}
+    real = cohort_mod.simulate_patient
+
+    def flaky(job: dict) -> dict:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk full")
+        return real(job)
+
+    monkeypatch.setattr(cohort_mod, "simulate_patient", flaky)
+    with pytest.raises(RuntimeError):
+        cohort_mod.write_cohort(tmp_path / "out", 3, load_centers(), ["A"], ["T1"], seed=0, size="small",
+                                workers=1, progress=False)
+    assert calls["n"] == 2
+    assert list(tmp_path.iterdir()) == []
