@@ -25,7 +25,7 @@ STANDIN = textwrap.dedent(r'''
         path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name("." + path.name + ".tmp"); tmp.write_text(text); os.replace(tmp, path)
     cmd = " ".join(argv[:2]) if argv[0] in ("synth", "data") else argv[0]
-    out = opt("-o")
+    out = argv[2] if cmd == "synth cohort" else opt("-o")
     ledger = os.environ.get("STANDIN_LEDGER")
     if ledger:
         with open(ledger, "a") as fh:
@@ -79,7 +79,7 @@ def write_standin(folder: Path) -> list[str]:
 
 def write_spec(folder: Path, seeds: int = 3, steps: int = 4, executor: dict | None = None, **extra: object) -> Path:
     """A spec with a synthetic cohort, one protocol, ERM + a zero-shot method, ``seeds`` seeds."""
-    spec = {"name": "toy", "output": "out", "dataset": {"synthetic": {"patients": 3, "centers": 1, "size": 16}},
+    spec = {"name": "toy", "output": "out", "dataset": {"synthetic": {"patients": 3, "centers": 1, "shape": "small"}},
             "protocols": [{"name": "xseq", "protocol": "cross-sequence", "train": ["A:T1"]}],
             "methods": [{"name": "erm", "method": "erm", "hp": {"lr": 0.01}},
                         {"name": "zs", "method": "medsam", "zero_shot": True}],

@@ -30,8 +30,11 @@ def split_names(protocol: Protocol) -> list[tuple[str, str, float]]:
 
 
 def synth_cohort(output: str, syn: Synthetic) -> list[str]:
-    return ["synth", "cohort", "-o", output, "--patients", str(syn.patients), "--centers", syn.centers,
-            "--sequences", ",".join(syn.sequences), "--seed", str(syn.seed), "--size", str(syn.size)]
+    args = ["synth", "cohort", output, "--patients", str(syn.patients), "--centers", ",".join(syn.centers),
+            "--sequences", ",".join(syn.sequences), "--seed", str(syn.seed), "--shape", syn.shape]
+    for item in syn.set:
+        args += ["--set", item]
+    return args
 
 
 def catalog(dataset: str, output: str) -> list[str]:
@@ -54,8 +57,9 @@ def splits(catalog_csv: str, protocol: Protocol, output: str) -> list[str]:
     return args
 
 
-def preprocess(data: str, plan_dir: str, splits_json: str) -> list[str]:
-    return ["preprocess", data, "-o", plan_dir, "--splits", splits_json]
+def preprocess(data: str, plan_dir: str, splits_json: str, fold: int) -> list[str]:
+    """One plan a split (``--fold`` is the split's index in the splits JSON); only that split's cases cached."""
+    return ["preprocess", data, "-o", plan_dir, "--splits", splits_json, "--fold", str(fold), "--cases", "split"]
 
 
 def hp_args(hp: dict[str, object]) -> list[str]:
@@ -65,11 +69,13 @@ def hp_args(hp: dict[str, object]) -> list[str]:
     return out
 
 
-def train(plan_dir: str, run_dir: str, method: Method, training: Training, seed: int, splits_json: str,
-          split: str) -> list[str]:
+def train(plan_dir: str, run_dir: str, method: Method, training: Training, seed: int, device: str) -> list[str]:
+    """The plan folder fixes the split's cases; ``--resume`` makes a restarted step continue from its checkpoint."""
     args = ["train", plan_dir, "-o", run_dir, "--method", method.method, "--network",
             method.network or training.network, "--steps", str(method.steps or training.steps), "--seed", str(seed),
-            *hp_args(method.hp), "--splits", splits_json, "--split", split, "--resume"]
+            *hp_args(method.hp), "--device", device, "--resume"]
+    if training.amp != "none":
+        args += ["--amp", training.amp]
     if training.batch_size:
         args += ["--batch-size", str(training.batch_size)]
     if training.patch:
@@ -77,10 +83,14 @@ def train(plan_dir: str, run_dir: str, method: Method, training: Training, seed:
     return args
 
 
-def predict(run_dir: str | None, data: str, pred_dir: str, method: Method, splits_json: str, split: str) -> list[str]:
-    """Trained methods predict from their run folder; zero-shot methods name the method instead."""
+def predict(run_dir: str | None, data: str, pred_dir: str, method: Method, splits_json: str, fold: int,
+            device: str) -> list[str]:
+    """The split's test cases. Trained methods predict from their run folder; zero-shot methods name the method
+    instead (an assumed interface until foundation models land). ``--fold`` (the split's index) is passed only
+    when it is not 0, as ``crosspan predict`` reads fold 0 of ``--splits`` today."""
     head = ["predict", run_dir] if run_dir else ["predict", "--method", method.method, *hp_args(method.hp)]
-    return [*head, data, "-o", pred_dir, "--splits", splits_json, "--split", split, "--cases", "test"]
+    fold_args = ["--fold", str(fold)] if fold else []
+    return [*head, data, "-o", pred_dir, "--splits", splits_json, *fold_args, "--cases", "test", "--device", device]
 
 
 def evaluate(data: str, pred_dir: str, method: str, run: str, seed: int, splits_json: str, split: str,

@@ -101,40 +101,45 @@ def build_plan(spec: Spec) -> Plan:
                           cat.info, cat.args),))
     stages, jobs = [], []
     for proto in spec.protocols:
-        stage, splits_json, plan_dir = _protocol_stage(spec, proto, catalog_csv, data_args)
+        stage, splits_json = _protocol_stage(spec, proto, catalog_csv, data_args)
         stages.append(stage)
-        jobs.extend(_method_jobs(spec, proto, stage, catalog_csv, splits_json, plan_dir))
+        jobs.extend(_method_jobs(spec, proto, stage, catalog_csv, splits_json))
     waves.append(tuple(stages))
     waves.append(tuple(jobs))
     return Plan(spec=spec, waves=tuple(w for w in waves if w))
 
 
-def _protocol_stage(spec: Spec, proto: Protocol, catalog_csv: str,
-                    data_args: dict[str, Any]) -> tuple[Job, str, str]:
+def plan_dir(stage: Job, split: str) -> str:
+    """The preprocessing plan of one split, inside its protocol stage."""
+    return str(stage.path / "plans" / split)
+
+
+def _protocol_stage(spec: Spec, proto: Protocol, catalog_csv: str, data_args: dict[str, Any]) -> tuple[Job, str]:
+    """Splits, then one preprocessing plan per split (skipped when every method is zero-shot)."""
     args = {"stage": "protocol", "protocol": asdict(proto), **data_args}
     probe = _job("stage", f"protocol-{proto.name}", spec.output / "stages", args, [], {"stage": "protocol"})
     splits_json = str(probe.path / "splits.json")
-    plan_dir = str(probe.path / "plan")
-    needs_plan = any(not m.zero_shot for m in spec.methods)
     steps = [_s("splits", commands.splits(catalog_csv, proto, splits_json))]
-    if needs_plan:
-        steps.append(_s("preprocess", commands.preprocess(catalog_csv, plan_dir, splits_json)))
+    if any(not m.zero_shot for m in spec.methods):
+        for index, (split, _, _) in enumerate(commands.split_names(proto)):
+            steps.append(_s(f"preprocess-{split}", commands.preprocess(catalog_csv, plan_dir(probe, split),
+                                                                        splits_json, index)))
     stage = Job(probe.id, "stage", probe.dir, tuple(steps), {"stage": "protocol", "protocol": proto.name}, args)
-    return stage, splits_json, plan_dir
+    return stage, splits_json
 
 
-def _method_jobs(spec: Spec, proto: Protocol, stage: Job, catalog_csv: str, splits_json: str,
-                 plan_dir: str) -> list[Job]:
+def _method_jobs(spec: Spec, proto: Protocol, stage: Job, catalog_csv: str, splits_json: str) -> list[Job]:
     jobs = []
     names = commands.split_names(proto)
     several = len({base for _, base, _ in names}) > 1
+    device = spec.training.resolved_device(spec.executor)
     for method in spec.methods:
-        for split, base_split, ratio in names:
+        for index, (split, base_split, ratio) in enumerate(names):
             for seed in spec.seeds:
                 args = {"method": asdict(method), "protocol_stage": stage.id, "split": split, "seed": seed,
                         "label_ratio": ratio, "evaluation": {"tolerance": spec.evaluation.tolerance}}
-                if not method.zero_shot:
-                    args["training"] = asdict(spec.training)
+                if not method.zero_shot:  # where it runs (device) is not part of what it is
+                    args["training"] = {k: v for k, v in asdict(spec.training).items() if k != "device"}
                 base = "-".join(p for p in [method.name, proto.name, base_split if several else "", f"s{seed}",
                                             commands.ratio_tag(ratio)] if p)
                 probe = _job("job", base.replace("/", "_"), spec.output / "jobs", args, [], {})
@@ -142,10 +147,10 @@ def _method_jobs(spec: Spec, proto: Protocol, stage: Job, catalog_csv: str, spli
                 results = str(probe.path / "results.csv")
                 steps = []
                 if not method.zero_shot:
-                    steps.append(_s("train", commands.train(plan_dir, run_dir, method, spec.training, seed,
-                                                            splits_json, split)))
+                    steps.append(_s("train", commands.train(plan_dir(stage, split), run_dir, method, spec.training,
+                                                            seed, device)))
                 steps.append(_s("predict", commands.predict(None if method.zero_shot else run_dir, catalog_csv,
-                                                            pred_dir, method, splits_json, split)))
+                                                            pred_dir, method, splits_json, index, device)))
                 steps.append(_s("evaluate", commands.evaluate(catalog_csv, pred_dir, method.name, probe.id, seed,
                                                               splits_json, split, spec.evaluation.tolerance,
                                                               results)))

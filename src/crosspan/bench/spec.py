@@ -24,11 +24,11 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 TOP_KEYS = {"name", "output", "dataset", "protocols", "methods", "seeds", "label_ratios", "training", "evaluation",
             "executor", "executable"}
 DATASET_KEYS = {"path", "synthetic"}
-SYNTH_KEYS = {"patients", "centers", "sequences", "seed", "size"}
+SYNTH_KEYS = {"patients", "centers", "sequences", "seed", "shape", "set"}
 PROTOCOL_KEYS = {"name", "protocol", "train", "targets", "label_ratios", "unlabeled", "seed", "folds", "splits",
                  "val_fraction", "test_fraction"}
 METHOD_KEYS = {"name", "method", "hp", "network", "steps", "zero_shot"}
-TRAINING_KEYS = {"steps", "batch_size", "patch", "network"}
+TRAINING_KEYS = {"steps", "batch_size", "patch", "network", "device", "amp"}
 EVALUATION_KEYS = {"tolerance", "metrics"}
 EXECUTOR_KEYS = {"kind", "jobs", "threads_per_job", "address", "partition", "time", "gpus_per_job", "cpus_per_job",
                  "cluster", "extra"}
@@ -37,10 +37,11 @@ EXECUTOR_KEYS = {"kind", "jobs", "threads_per_job", "address", "partition", "tim
 @dataclass(frozen=True)
 class Synthetic:
     patients: int = 12
-    centers: str = "3"
+    centers: tuple[str, ...] = ("A", "B", "C")
     sequences: tuple[str, ...] = ("T1", "T2", "OOP")
     seed: int = 0
-    size: int = 48
+    shape: str = "default"
+    set: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,14 @@ class Training:
     batch_size: int | None = None
     patch: tuple[int, ...] | None = None
     network: str = "tiny"
+    device: str = "auto"
+    amp: str = "none"
+
+    def resolved_device(self, executor: Executor) -> str:
+        """``auto``: ``cuda`` when the executor gives jobs GPUs, else ``cpu``."""
+        if self.device != "auto":
+            return self.device
+        return "cuda" if executor.gpus_per_job > 0 else "cpu"
 
 
 @dataclass(frozen=True)
@@ -232,14 +241,17 @@ def _dataset(c: _Check, value: Any, base: Path) -> tuple[Path | None, Synthetic 
             raise c.fail("dataset.path", f"{p} does not exist", "point it at a dataset folder or catalog CSV")
         return p, None
     s = c.mapping(d["synthetic"], "dataset.synthetic", SYNTH_KEYS)
-    centers = s.get("centers", 3)
-    centers_s = str(c.int_(centers, "dataset.synthetic.centers", 1)) if isinstance(centers, int) else \
-        ",".join(c.strings(centers, "dataset.synthetic.centers"))
+    centers = s.get("centers", ["A", "B", "C"])
+    if isinstance(centers, int) and not isinstance(centers, bool):  # N: the first N presets A, B, C, ...
+        centers = [chr(ord("A") + i) for i in range(c.int_(centers, "dataset.synthetic.centers", 1))]
+    shape = s.get("shape", "default")
+    if shape not in ("default", "small"):
+        raise c.fail("dataset.synthetic.shape", f"unknown shape {shape!r}", "use default or small")
     return None, Synthetic(patients=c.int_(s.get("patients", 12), "dataset.synthetic.patients", 1),
-                           centers=centers_s,
+                           centers=c.strings(centers, "dataset.synthetic.centers"),
                            sequences=c.strings(s.get("sequences", ["T1", "T2", "OOP"]), "dataset.synthetic.sequences"),
-                           seed=c.int_(s.get("seed", 0), "dataset.synthetic.seed"),
-                           size=c.int_(s.get("size", 48), "dataset.synthetic.size", 8))
+                           seed=c.int_(s.get("seed", 0), "dataset.synthetic.seed"), shape=shape,
+                           set=c.strings(s.get("set", []), "dataset.synthetic.set"))
 
 
 def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[Protocol, ...]:
@@ -299,9 +311,12 @@ def _training(c: _Check, value: Any) -> Training:
         if len(items) != 3:
             raise c.fail("training.patch", f"expected 3 sizes (z, y, x), got {patch!r}", "write patch: [64, 64, 64]")
         patch = tuple(c.int_(v, "training.patch", 1) for v in items)
+    amp = str(t.get("amp", "none"))
+    if amp not in ("none", "bf16", "fp16"):
+        raise c.fail("training.amp", f"unknown precision {amp!r}", "use none, bf16 or fp16")
     return Training(steps=c.int_(t.get("steps", 1000), "training.steps", 1),
                     batch_size=c.int_(t["batch_size"], "training.batch_size", 1) if "batch_size" in t else None,
-                    patch=patch, network=str(t.get("network", "tiny")))
+                    patch=patch, network=str(t.get("network", "tiny")), device=str(t.get("device", "auto")), amp=amp)
 
 
 def _evaluation(c: _Check, value: Any) -> Evaluation:
@@ -334,5 +349,27 @@ def _unique(c: _Check, names: list[str], where: str) -> None:
         raise c.fail(where, f"duplicate name(s) {', '.join(dup)}", "give every entry its own name")
 
 
+def method_warnings(spec: Spec) -> list[str]:
+    """Trained methods that are not registered, or hyperparameters they do not have (their train step would fail).
+    Warnings, not errors: a spec may name methods that land later or live in a plugin."""
+    try:
+        from crosspan.methods.base import get_method, method_names, resolve_hparams
+    except ImportError as err:  # pragma: no cover - the engine is part of crosspan
+        return [f"cannot check methods ({err})"]
+    known = method_names()
+    out = []
+    for m in spec.methods:
+        if m.zero_shot:
+            continue
+        if m.method not in known:
+            out.append(f"method {m.name}: `{m.method}` is not registered (known: {', '.join(known)})")
+            continue
+        try:
+            resolve_hparams(get_method(m.method), {k: v for k, v in m.hp.items()})
+        except CrosspanError as err:
+            out.append(f"method {m.name}: {err.problem}")
+    return out
+
+
 __all__ = ["EXECUTORS", "PROTOCOLS", "Evaluation", "Executor", "Method", "Protocol", "Spec", "Synthetic", "Training",
-           "load_spec", "parse_spec"]
+           "load_spec", "method_warnings", "parse_spec"]

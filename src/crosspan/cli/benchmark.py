@@ -38,6 +38,13 @@ def _plan(spec_path: Path, executor: str | None = None, jobs: int | None = None)
     return build_plan(spec)
 
 
+def _warn_methods(spec) -> None:  # noqa: ANN001 - Spec
+    from crosspan.bench.spec import method_warnings
+
+    for warning in method_warnings(spec):
+        console.print(f"[yellow]warning:[/] {warning}; its train step will fail")
+
+
 @bench_app.command("run")
 @handle_errors
 def run_cmd(
@@ -50,10 +57,13 @@ def run_cmd(
 ) -> None:
     """Run every unfinished stage and job of SPEC. Finished jobs (their `done` marker) are skipped; unfinished
     ones restart at their first unfinished step, and training resumes from its checkpoint."""
+    from crosspan.bench.spec import method_warnings
     from crosspan.bench.sweep import run_plan, status_table
 
     plan = _plan(spec_path, executor, jobs)
     console.print(status_table(plan))
+    for warning in method_warnings(plan.spec):
+        console.print(f"[yellow]warning:[/] {warning}; its train step will fail")
     if dry_run:
         return
     tally = run_plan(plan, console=console)
@@ -79,6 +89,7 @@ def status_cmd(
 
     plan = _plan(spec_path)
     console.print(status_table(plan))
+    _warn_methods(plan.spec)
     if output:
         with atomic_path(output) as tmp:
             pd.DataFrame(status_rows(plan)).to_csv(tmp, index=False)
