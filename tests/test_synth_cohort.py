@@ -108,3 +108,16 @@ def test_failed_run_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPat
                                 workers=1, progress=False)
     assert calls["n"] == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_written_tissue_map_can_be_rerendered(cohort: Path) -> None:
+    from crosspan.synth.scan import render_tissue_map
+    from crosspan.synth.scanner import load_centers
+
+    tissue, _ = read_image(cohort / "tissues" / "A_0001.nii.gz")
+    centers = load_centers()
+    t1 = render_tissue_map(tissue, centers["B"], "T1", np.random.default_rng(0))
+    t2 = render_tissue_map(tissue, centers["B"], "T2", np.random.default_rng(0))
+    assert t1.shape == tissue.shape == t2.shape
+    pan, fat = tissue == 16, tissue == 1
+    assert t1[pan].mean() > t1[fat].mean() and t2[pan].mean() < t2[fat].mean()

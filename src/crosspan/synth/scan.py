@@ -61,3 +61,17 @@ def simulate_scan(anatomy: dict[str, Any], params: dict[str, np.ndarray], center
     record = {"sequence": seq, "scanner": scanner, "geometry": geom, "offset_mm": list(offset),
               "slice_offsets_mm": [list(map(float, o)) for o in offsets], "supersample": list(ss)}
     return image, tissue, record
+
+
+def render_tissue_map(tissue: np.ndarray, center: dict[str, Any], sequence: str, rng: np.random.Generator,
+                      params: dict[str, np.ndarray] | None = None, age: float = 45.0,
+                      ss: tuple[int, int, int] = (1, 1, 1)) -> np.ndarray:
+    """Render any tissue label map (e.g. ``OUT/tissues/*.nii.gz`` or a user's map with the classes of
+    ``tissues.Tissue``) as ``sequence`` at ``center``; tissue parameters are drawn from ``rng`` unless given.
+    With ``ss=(1, 1, 1)`` the image has the map's grid (no sub-voxel partial volume)."""
+    if params is None:
+        from crosspan.synth.tissues import patient_arrays
+
+        params = patient_arrays(float(center["field"]), rng, age, t1_bias=float(center.get("t1_bias", 1.0)))
+    seq = sequence_params(center, sequence)
+    return render(np.asarray(tissue, dtype=np.uint8), params, seq, scanner_params(center, seq), rng, ss=ss)
