@@ -1,0 +1,116 @@
+"""Training-step time of every DG method relative to ERM, same network, patch and batch (CPU by default).
+
+Methods are timed round-robin (one step each per round) so that load drift on a shared machine hits all of them
+alike; the median over rounds is reported, with forward passes per step and the augmentation time alone.
+
+    .venv/bin/python benchmarks/dg_step_time.py --patch 48 --batch 2 --threads 2 --rounds 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from crosspan.methods import get_method
+from crosspan.models import build_network, network_config
+from crosspan.utils.atomic import write_text
+
+METHODS = ["erm", "bigaug", "randconv", "gin", "contrast-inversion", "mixstyle", "dsu", "groupdro", "vrex",
+           "gin-ipa", "slaug", "dualnorm"]
+PURE_AUG = {"bigaug", "randconv", "gin", "contrast-inversion", "mixstyle", "dsu", "groupdro", "vrex"}
+
+
+def batch(b: int, size: int, seed: int) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    image = torch.randn(b, 1, size, size, size, generator=g)
+    label = (torch.rand(b, 1, size, size, size, generator=g) < 0.1).long()
+    return {"image": image, "label": label, "domain": torch.arange(b) % 2}
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patch", type=int, default=48)
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--network", default="tiny")
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("-o", "--output", default="benchmarks/results/dg_step_time.md")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
+    names = args.methods.split(",")
+    cfg = network_config(args.network, [args.patch] * 3, [1.0, 1.0, 1.0])
+    methods = {}
+    for n in names:
+        torch.manual_seed(0)
+        m = get_method(n)(build_network(cfg), ["A:T1", "B:T1"]).to(dev)
+        m.setup_training(1000)
+        m.train()
+        methods[n] = m
+    data = [{k: v.to(dev) for k, v in batch(args.batch, args.patch, s).items()} for s in range(4)]
+    times: dict[str, list[float]] = {n: [] for n in names}
+    aug: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(args.warmup + args.rounds):
+        for n, m in methods.items():
+            d = data[r % len(data)]
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            m.update(d)
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            dt = time.perf_counter() - t0
+            if r >= args.warmup:
+                times[n].append(dt)
+                if hasattr(m, "augment"):
+                    t1 = time.perf_counter()
+                    with torch.no_grad():
+                        m.augment(d["image"], d["label"])
+                    aug[n].append(time.perf_counter() - t1)
+        print(f"round {r + 1}/{args.warmup + args.rounds}", file=sys.stderr)
+    erm = statistics.median(times["erm"]) if "erm" in times else float("nan")
+    cmd = "python benchmarks/dg_step_time.py " + " ".join(sys.argv[1:])
+    lines = [
+        "## DG training-step time relative to ERM",
+        "",
+        f"Command: `{cmd}`  ",
+        f"Machine: {cpu_name()}, {args.device}, torch {torch.__version__}, {args.threads} threads; "
+        f"date {datetime.date.today().isoformat()}  ",
+        f"Network `{args.network}` (DynUNet {cfg.get('filters')}), patch {args.patch}^3, batch {args.batch}, "
+        f"median of {args.rounds} steps after {args.warmup} warm-up, methods interleaved round-robin.",
+        "",
+        "| method | forward passes / step | step (s) | x ERM | augmentation alone (s) | goal |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n in names:
+        med = statistics.median(times[n])
+        a = f"{statistics.median(aug[n]):.3f}" if aug[n] else "-"
+        goal = "<= 1.15x" if n in PURE_AUG else ("baseline" if n == "erm" else "multi-pass")
+        lines.append(f"| {n} | {type(methods[n]).forward_passes} | {med:.3f} | {med / erm:.2f} | {a} | {goal} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    write_text(args.output, text)
+
+
+if __name__ == "__main__":
+    main()
