@@ -215,6 +215,7 @@ def parse_spec(raw: Any, path: Path) -> Spec:
     exe = tuple(executable.split()) if isinstance(executable, str) else c.strings(executable, "executable")
     if not exe:
         raise c.fail("executable", "empty", "leave it out (default: crosspan)")
+    exe = tuple(str((base / e).resolve()) if e.startswith(("./", "../")) else e for e in exe)
     return Spec(path=path, name=c.name(top["name"], "name"), output=_path(c, top["output"], "output", base),
                 dataset=dataset, synthetic=synthetic, protocols=protocols, methods=methods, seeds=seeds,
                 training=_training(c, top.get("training")), evaluation=_evaluation(c, top.get("evaluation")),
