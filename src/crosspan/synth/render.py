@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import scipy.fft
+from scipy import ndimage
 
 from crosspan.synth.scanner import field_gain, smooth_field, smooth_poly
 from crosspan.synth.sequences import fatsat_failure, fatsat_failure_lut, signal_lut
@@ -84,6 +85,14 @@ def render(tissue: np.ndarray, params: dict[str, np.ndarray], seq: dict[str, Any
     b1_bin = np.clip(np.rint((b1 - levels[0]) / step), 0, N_B1_BINS - 1).astype(np.intp)
     n_t = lut.shape[1]
     fine = lut.ravel()[b1_bin[None] * n_t + tissue]
+    texture = np.asarray(params.get("texture", np.zeros(n_t)), dtype=np.float32)
+    if texture.any():  # fine parenchymal heterogeneity: smooth noise (~2-3 mm grain) scaled per tissue
+        grain = ndimage.gaussian_filter(rng.standard_normal((nz, ny, nx), dtype=np.float32), (0, 0.8, 0.8))
+        grain *= np.float32(1.0 / max(float(grain.std()), 1e-6))
+        amp = texture[tissue].reshape(nz, ss[0], ny, ss[1], nx, ss[2])
+        amp *= grain[:, None, :, None, :, None]
+        amp += 1.0
+        fine *= amp.reshape(fine.shape)
     if ss[0] > 1:
         fine = fine.reshape(nz, ss[0], *fine.shape[1:]).mean(axis=1)
     img = _kspace_resample(fine, (ny, nx), matrix or (ny, nx), ss[1:])

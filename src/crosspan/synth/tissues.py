@@ -91,6 +91,12 @@ FATSAT_RESIDUAL = np.array([0.010, 0.033, 0.038, 0.003, 0.037, 0.045])
 GAMMA_MHZ_T = 42.577
 
 
+# Relative amplitude of fine parenchymal heterogeneity (small vessels, lobules, septa) per tissue (assumption).
+TEXTURE = {Tissue.LIVER: 0.05, Tissue.SPLEEN: 0.04, Tissue.KIDNEY_CORTEX: 0.04, Tissue.KIDNEY_MEDULLA: 0.05,
+           Tissue.PANCREAS: 0.08, Tissue.MUSCLE: 0.05, Tissue.SUBCUT_FAT: 0.03, Tissue.VISCERAL_FAT: 0.04,
+           Tissue.MARROW: 0.08, Tissue.BOWEL_WALL: 0.05}
+
+
 def field_index(field: float) -> int:
     """0 for 1.5 T tables, 1 for 3 T (nearest)."""
     return 0 if abs(field - 1.5) <= abs(field - 3.0) else 1
@@ -111,6 +117,7 @@ def nominal_arrays(field: float) -> dict[str, np.ndarray]:
         "fat_t1": np.full(N_TISSUES, FAT_T1[i]),
         "fat_t2": np.full(N_TISSUES, FAT_T2[i]),
         "fat_t2_fse": np.full(N_TISSUES, FAT_T2_FSE[i]),
+        "texture": np.array([TEXTURE.get(t, 0.0) for t in Tissue]),
     }
 
 
