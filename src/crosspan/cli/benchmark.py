@@ -57,14 +57,12 @@ def run_cmd(
 ) -> None:
     """Run every unfinished stage and job of SPEC. Finished jobs (their `done` marker) are skipped; unfinished
     ones restart at their first unfinished step, and training resumes from its checkpoint."""
-    from crosspan.bench.spec import method_warnings
     from crosspan.bench.sweep import run_plan, status_table
 
     plan = _plan(spec_path, executor, jobs)
     console.print(status_table(plan))
-    for warning in method_warnings(plan.spec):
-        console.print(f"[yellow]warning:[/] {warning}; its train step will fail")
     if dry_run:
+        _warn_methods(plan.spec)  # imports the engine (torch): only where nothing else runs
         return
     tally = run_plan(plan, console=console)
     console.print(f"benchmark {plan.spec.name}: " + ", ".join(f"{v} {k}" for k, v in sorted(tally.items()) if v))
