@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from monai.losses import DiceCELoss
 
 from crosspan.methods.base import Batch, Method
+from crosspan.training.distributed import average_gradients
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -105,17 +106,20 @@ class SupervisedMethod(Method):
         return total
 
     def step(self, loss: torch.Tensor) -> None:
-        """Backward, clip, optimizer and LR-schedule step (with the fp16 scaler when active)."""
+        """Backward, gradient averaging over DDP ranks, clip, optimizer and LR-schedule step (fp16 scaler when
+        active)."""
         assert self.optimizer is not None, "setup_training() was not called"
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)
+            average_gradients(self.parameters())
             torch.nn.utils.clip_grad_norm_(self.parameters(), self.hparams["grad_clip"])
             self.scaler.step(self.optimizer)
             self.scaler.update()
         else:
             loss.backward()
+            average_gradients(self.parameters())
             torch.nn.utils.clip_grad_norm_(self.parameters(), self.hparams["grad_clip"])
             self.optimizer.step()
         if self.scheduler is not None:

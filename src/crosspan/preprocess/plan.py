@@ -40,13 +40,17 @@ def patch_size(median_shape: list[float], spacing: list[float], budget: int, mul
     """nnU-Net-style patch: start at the median shape, shrink the physically longest axis until the voxel
     count fits ``budget``, round to a multiple of ``multiple`` (at least ``multiple``)."""
     patch = [float(max(s, multiple)) for s in median_shape]
-    while np.prod(patch) > budget:
+
+    def rounded(p: list[float]) -> list[int]:
+        return [int(max(multiple, np.ceil(v / multiple - 1e-6) * multiple)) for v in p]
+
+    while np.prod(rounded(patch)) > budget:
         mm = [p * s for p, s in zip(patch, spacing, strict=True)]
         ax = int(np.argmax(mm))
         patch[ax] = max(multiple, patch[ax] * 0.9)
         if all(p <= multiple for p in patch):
             break
-    return [int(max(multiple, np.ceil(p / multiple - 1e-6) * multiple)) for p in patch]
+    return rounded(patch)
 
 
 def select_rows(catalog: pd.DataFrame, splits: dict[str, Any] | None, train_domains: list[str] | None,

@@ -23,6 +23,7 @@ from crosspan.models import build_network, network_config
 from crosspan.preprocess.plan import load_plan
 from crosspan.training.augment import spatial_augment
 from crosspan.training.checkpoint import load_checkpoint, save_checkpoint
+from crosspan.training.distributed import barrier, broadcast_parameters, init_distributed, shutdown
 from crosspan.training.sampling import PatchSampler, Prefetcher, open_case
 from crosspan.utils.atomic import atomic_path, write_json
 from crosspan.utils.parallel import progress_bar
@@ -102,6 +103,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     """Train (or resume) into ``cfg.run_dir``; returns a summary."""
     run_dir, plan_dir = Path(cfg.run_dir), Path(cfg.plan_dir)
     plan = load_plan(plan_dir)
+    rank, world = init_distributed(cfg.device)
+    if world > 1 and cfg.device.startswith("cuda"):
+        cfg.device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
     device = _setup_torch(cfg)
     ckpt = run_dir / "checkpoint_last.pt"
     if (run_dir / "model.json").is_file() and cfg.resume:
@@ -111,15 +115,18 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     else:
         default = plan["patch_size_cpu"] if cfg.network == "tiny" else plan["patch_size"]
         model = _model_doc(cfg, plan, list(cfg.patch or default))
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(run_dir / "plan.json", plan)
-        write_json(run_dir / "model.json", model)
+        model["world_size"] = world
+        if rank == 0:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_json(run_dir / "plan.json", plan)
+            write_json(run_dir / "model.json", model)
     patch, steps = model["patch_size"], int(model["steps"])
     domains = model["train_domains"]
     method = build_method(model).to(device)
     if device.type == "cuda":
         method.network.to(memory_format=torch.channels_last_3d)
     method.setup_training(steps, cfg.amp)
+    broadcast_parameters(method)
     start = load_checkpoint(ckpt, method) if cfg.resume and ckpt.is_file() else 0
     if cfg.compile:
         method.network.compile()
@@ -128,11 +135,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     cache = plan_dir / "cache"
     train_cases = [open_case(cache, c, domains.index(catalog.get(c, domains[0])) if catalog.get(c) in domains else 0)
                    for c in plan["cases"]["train"]]
-    val_cases = [open_case(cache, c) for c in plan["cases"]["val"][: cfg.val_cases]] if cfg.val_every else []
-    sampler = PatchSampler(train_cases, patch, int(model["batch_size"]), int(model["seed"]))
+    val = plan["cases"]["val"][: cfg.val_cases] if cfg.val_every and rank == 0 else []
+    val_cases = [open_case(cache, c) for c in val]
+    seed = int(model["seed"]) if world == 1 else derive_seed(model["seed"], "rank", rank)
+    sampler = PatchSampler(train_cases, patch, int(model["batch_size"]), seed)
     loader = Prefetcher(sampler, start, steps)
     t0, last = time.time(), {}
-    with progress_bar(disable=not cfg.progress) as bar:
+    with progress_bar(disable=not cfg.progress or rank > 0) as bar:
         task = bar.add_task(f"training {model['method']}", total=steps, completed=start)
         for step, b in loader:
             g = torch.Generator().manual_seed(derive_seed(model["seed"], "augment", step))
@@ -147,15 +156,20 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             row = {"step": done, "time": round(time.time() - t0, 3), **{k: float(v) for k, v in last.items()}}
             if cfg.val_every and val_cases and (done % cfg.val_every == 0 or done == steps):
                 row["val_dice"] = validate(method, val_cases, patch, device, cfg.amp)
-            _log(run_dir, row)
-            if done % cfg.ckpt_every == 0 or done == steps:
+            if rank == 0:
+                _log(run_dir, row)
+            if rank == 0 and (done % cfg.ckpt_every == 0 or done == steps):
                 save_checkpoint(ckpt, method, done)
             bar.update(task, completed=done, description=f"training {model['method']} loss {last.get('loss', 0):.3f}")
     loader.close()
-    with atomic_path(run_dir / "model_final.pt") as tmp:
-        torch.save(method.state_dict(), tmp)
+    if rank == 0:
+        with atomic_path(run_dir / "model_final.pt") as tmp:
+            torch.save(method.state_dict(), tmp)
+    barrier()
+    shutdown()
     return {"run_dir": str(run_dir), "steps": steps, "started_at": start, "seconds": time.time() - t0, **last,
-            "config": asdict(cfg), "pid": os.getpid()}
+            "config": asdict(cfg), "pid": os.getpid(), "rank": rank, "world_size": world,
+            "weights_checksum": float(sum(float(p.detach().double().sum()) for p in method.parameters()))}
 
 
 def _catalog(plan_dir: Path) -> dict[str, str]:
