@@ -1,7 +1,8 @@
 """Time `crosspan synth`: one patient's sequences at default size, per center, in one process.
 
 Usage: python benchmarks/synth_speed.py [--patients 3] [--centers A,B,C,D] [--sequences T1,T2,OOP]
-Prints a markdown table (seconds per patient: anatomy + rendering of every sequence, NIfTI writing separate).
+Prints a markdown table (seconds per patient: anatomy + rendering of every sequence, NIfTI writing separate),
+wall-clock and CPU time of this process (CPU time is what an unloaded core would take; the machine is shared).
 """
 
 from __future__ import annotations
@@ -33,25 +34,28 @@ def main() -> None:
     centers = load_centers()
     seqs = args.sequences.split(",")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; size {args.size}")
-    print("| center | shapes (z, y, x) | render s/patient | +write s/patient |")
+    print("| center | shapes (z, y, x) | render s/patient (wall / CPU) | +write s/patient (wall / CPU) |")
     print("|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for c in args.centers.split(","):
-            t_render, t_write, shapes = [], [], []
+            t_render, t_write, c_render, c_write, shapes = [], [], [], [], []
             for i in range(args.patients):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 a = sample_anatomy(np.random.default_rng(i))
                 p = patient_arrays(centers[c]["field"], np.random.default_rng(i), a["age"])
                 out = [simulate_scan(a, p, centers[c], s, np.random.default_rng(i), size=args.size) for s in seqs]
-                t1 = time.perf_counter()
+                t1, c1 = time.perf_counter(), time.process_time()
                 for k, (img, tis, rec) in enumerate(out):
                     write_image(img, properties(rec), Path(tmp) / f"{c}_{i}_{k}.nii.gz")
                     write_image((tis == 16).astype(np.uint8), properties(rec), Path(tmp) / f"{c}_{i}_{k}_l.nii.gz")
-                t2 = time.perf_counter()
+                t2, c2 = time.perf_counter(), time.process_time()
                 t_render.append(t1 - t0)
                 t_write.append(t2 - t0)
+                c_render.append(c1 - c0)
+                c_write.append(c2 - c0)
                 shapes = [img.shape for img, _, _ in out]
-            row = [c, ", ".join(str(s) for s in shapes), f"{np.median(t_render):.2f}", f"{np.median(t_write):.2f}"]
+            row = [c, ", ".join(str(s) for s in shapes), f"{np.median(t_render):.2f} / {np.median(c_render):.2f}",
+                   f"{np.median(t_write):.2f} / {np.median(c_write):.2f}"]
             print("| " + " | ".join(row) + " |")
 
 
