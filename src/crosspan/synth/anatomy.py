@@ -150,8 +150,8 @@ def _paint_liver_vessels(p: Painter, a: dict[str, Any]) -> None:
 
 
 def _paint_bowel(p: Painter, a: dict[str, Any]) -> None:
-    """Transverse colon (air with a fluid level-free lumen) and small-bowel loops (fluid or air) filling the
-    anterior and lower cavity: wall first, then content, painted only into free visceral fat."""
+    """Transverse colon (air-filled) and small-bowel loops (fluid or air) in the anterior and lower cavity: wall
+    first, then content, painted only into free visceral fat."""
     rx, ry, cy = a["body"]
     z0 = a["pancreas_z"]
     dz, depth, rc = a["colon"]

@@ -20,6 +20,7 @@ from crosspan.data.errors import CrosspanError
 from crosspan.data.io import ImageProperties, write_image
 from crosspan.synth.anatomy import breathing_offset, sample_anatomy
 from crosspan.synth.scan import simulate_scan
+from crosspan.synth.scanner import SIZES
 from crosspan.synth.tissues import Tissue, patient_arrays
 from crosspan.utils.atomic import atomic_dir, write_json, write_text
 from crosspan.utils.parallel import pmap
@@ -101,6 +102,8 @@ def write_cohort(out: str | Path, n_patients: int, centers: dict[str, dict[str, 
         if missing:
             raise CrosspanError(None, f"center {c} has no sequence {', '.join(missing)}",
                                 f"use {', '.join(centers[c]['sequences'])} or define it in a centers file")
+    if size not in SIZES:
+        raise CrosspanError(None, f"unknown --shape '{size}'", f"use one of {', '.join(SIZES)}")
     _check_target(out)
     jobs = plan_patients(n_patients, center_names, seed)
     with atomic_dir(out) as tmp:

@@ -126,7 +126,7 @@ def pancreas_fat_fraction(age: float) -> float:
     return float(np.clip(0.02 + 0.0011 * max(age - 30.0, 0.0), 0.01, 0.2))
 
 
-def patient_arrays(field: float, rng: np.random.Generator, age: float, t1_jitter: float = 0.08,
+def patient_arrays(field: float, rng: np.random.Generator, age: float, t1_jitter: float = 0.1,
                    t1_bias: float = 1.0) -> dict[str, np.ndarray]:
     """Tissue arrays jittered for one patient: a shared T1 factor (method-like, ``t1_jitter``), small
     per-tissue spreads of T1/T2/PD, the center's T1 bias, and the pancreas fat fraction of ``age``."""
