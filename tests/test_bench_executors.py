@@ -73,7 +73,7 @@ def test_local_executor_sets_threads_per_job(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("STANDIN_ENVLOG", str(envlog))
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     spec = load_spec(spec_path)
-    assert spec.executor.workers() == max(1, (os.cpu_count() or 1) // 3)
+    assert spec.executor.workers() == max(1, len(os.sched_getaffinity(0)) // 3)
     run_plan(build_plan(spec), progress=False)
     assert {ln.split("\t")[2] for ln in envlog.read_text().splitlines()} == {"3"}
 

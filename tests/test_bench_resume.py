@@ -89,3 +89,39 @@ def test_kill_runner_midway_then_resume(tmp_path: Path) -> None:
     restarted = [j for j in jobs if j.id not in done_before
                  and sum(e["event"] == "started" for e in read_events(j)) > len(j.steps)]
     assert restarted, "no interrupted job restarted a step"
+
+
+def test_ctrl_c_stops_running_steps_and_resumes(tmp_path: Path) -> None:
+    """SIGINT (Ctrl-C) to the runner kills the steps it started, starts nothing new, and the next run resumes."""
+    spec_path = write_spec(tmp_path, seeds=2, steps=40, executor={"kind": "local", "jobs": 2})
+    plan = build_plan(load_spec(spec_path))
+    env = {**os.environ, "STANDIN_SLEEP": "0.1", "STANDIN_LEDGER": str(tmp_path / "ledger.txt"),
+           "STANDIN_PHASE": "first"}
+    proc = subprocess.Popen([*CLI, "benchmark", "run", str(spec_path)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    erm = [j for j in plan.method_jobs if j.info["method"] == "erm"]
+    deadline = time.monotonic() + 60
+    while not any((j.path / "run" / "checkpoint.json").exists() for j in erm):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    running = [json.loads((j.path / "running.json").read_text()) for j in erm if (j.path / "running.json").exists()]
+    assert running
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=20)
+    assert proc.returncode != 0
+    for rec in running:  # the training processes are gone, not orphaned
+        assert not Path(f"/proc/{rec['pid']}").exists() or "zombie" in Path(f"/proc/{rec['pid']}/status").read_text()
+    assert not any(job_status(j) == "done" for j in plan.method_jobs)
+    stopped = [e["event"] for j in erm for e in read_events(j)]
+    assert "interrupted" in stopped
+    events = [json.loads(x)["event"] for x in (plan.spec.output / "events.jsonl").read_text().splitlines()]
+    assert events[-1] == "run-interrupted"
+
+    env.update(STANDIN_SLEEP="0", STANDIN_PHASE="second")
+    rerun = subprocess.run([*CLI, "benchmark", "run", str(spec_path), "--no-collect"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert all(job_status(j) == "done" for j in plan.jobs)
+    for job in erm:
+        logged = [int(s) for s in (job.path / "run" / "train.log").read_text().split()]
+        assert sorted(set(logged)) == list(range(1, 41))

@@ -198,8 +198,8 @@ def steps_done(job: Job) -> int:
 def last_failure(job: Job) -> str | None:
     """``step (exit N)`` when the last event of the job is a failure."""
     events = read_events(job)
-    if events and events[-1].get("event") == "failed":
-        return f"{events[-1].get('step')} (exit {events[-1].get('returncode')})"
+    if events and events[-1].get("event") in ("failed", "interrupted"):
+        return f"{events[-1].get('step')} ({events[-1]['event']}, exit {events[-1].get('returncode')})"
     return None
 
 

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,26 @@ from crosspan.utils.atomic import write_json
 
 RUNNING = "running.json"
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+_STOP = threading.Event()  # set by stop_all(): no new step starts in this process
+_LIVE: dict[int, subprocess.Popen] = {}  # running steps of this process, by process group
+_LIVE_LOCK = threading.Lock()
+
+
+def stop_all() -> int:
+    """Stop this process's jobs (Ctrl-C on the runner): no new step starts, running steps' process groups are
+    killed (their jobs stay incomplete and resume on the next run). Returns how many steps were killed."""
+    _STOP.set()
+    with _LIVE_LOCK:
+        groups = list(_LIVE)
+    for pgid in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+    return len(groups)
+
+
+def reset_stop() -> None:
+    _STOP.clear()
 
 
 def now() -> str:
@@ -117,11 +138,14 @@ def run_job(job: Job | dict[str, Any], executable: Sequence[str] = ("crosspan",)
         for step in job.steps:
             if step_marker(job, step).exists():
                 continue
+            if _STOP.is_set():
+                return {**result, "status": "interrupted", "step": step.name, "returncode": None}
             rc, seconds = _run_step(job, step, exe, threads, events)
             if rc != 0:
-                append_event(events, {"event": "failed", "step": step.name, "returncode": rc,
+                status = "interrupted" if _STOP.is_set() else "failed"
+                append_event(events, {"event": status, "step": step.name, "returncode": rc,
                                       "seconds": round(seconds, 3)})
-                return {**result, "status": "failed", "step": step.name, "returncode": rc}
+                return {**result, "status": status, "step": step.name, "returncode": rc}
             write_json(step_marker(job, step), {"returncode": 0, "seconds": round(seconds, 3), "finished": now()})
             append_event(events, {"event": "finished", "step": step.name, "returncode": 0,
                                   "seconds": round(seconds, 3)})
@@ -148,6 +172,8 @@ def _run_step(job: Job, step: Any, exe: list[str], threads: int, events: Path) -
         except OSError as err:
             log.write(f"cannot start: {err}\n".encode())
             return 127, time.monotonic() - t0
+        with _LIVE_LOCK:
+            _LIVE[proc.pid] = proc
         write_json(job.path / RUNNING, {"pid": proc.pid, "pgid": proc.pid, "host": socket.gethostname(),
                                         "start_time": _start_time(proc.pid), "step": step.name})
         try:
@@ -157,6 +183,8 @@ def _run_step(job: Job, step: Any, exe: list[str], threads: int, events: Path) -
                 os.killpg(proc.pid, signal.SIGKILL)
             raise
         finally:
+            with _LIVE_LOCK:
+                _LIVE.pop(proc.pid, None)
             (job.path / RUNNING).unlink(missing_ok=True)
     return rc, time.monotonic() - t0
 
@@ -168,4 +196,4 @@ def _job_from_dict(d: dict[str, Any]) -> Job:
     return Job(id=d["id"], kind=d["kind"], dir=d["dir"], steps=steps, info=d.get("info", {}), args=d.get("args", {}))
 
 
-__all__ = ["append_event", "resolve_executable", "run_job"]
+__all__ = ["append_event", "reset_stop", "resolve_executable", "run_job", "stop_all"]

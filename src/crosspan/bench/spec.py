@@ -108,7 +108,8 @@ class Executor:
         """Parallel jobs: the spec's ``jobs``, else ``max(1, cpu_count // threads_per_job)``."""
         if self.jobs:
             return self.jobs
-        return max(1, (os.cpu_count() or 1) // max(1, self.threads_per_job))
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return max(1, cpus // max(1, self.threads_per_job))
 
 
 @dataclass(frozen=True)

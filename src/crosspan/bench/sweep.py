@@ -85,34 +85,48 @@ def run_plan(plan: Plan, executor: JobExecutor | None = None, console: Console |
                               "jobs": len(plan.jobs)})
         todo_total = sum(job_status(j) != "done" for j in plan.jobs)
         tally["skipped"] = len(plan.jobs) - todo_total
-        with progress_bar(disable=not progress) as bar:
-            task = bar.add_task(f"benchmark {spec.name}", total=todo_total)
-            for wave in plan.waves:
-                todo = [j for j in wave if job_status(j) != "done"]
-                failed: list[tuple[Job, dict[str, Any]]] = []
-                by_id = {j.id: j for j in todo}
-                for result in executor.run(todo, spec.executable):
-                    tally[result["status"]] += 1
-                    append_event(events, {"event": "job", **result})
-                    bar.advance(task)
-                    if result["status"] in ("failed", "busy"):
-                        failed.append((by_id[result["id"]], result))
-                        if console is not None:
-                            console.print(_failure_line(by_id[result["id"]], result))
-                stage_failures = [(j, r) for j, r in failed if j.kind == "stage"]
-                if stage_failures:
-                    job, res = stage_failures[0]
-                    append_event(events, {"event": "run-stopped", "stage": job.id})
-                    raise CrosspanError(job.path, f"shared stage {job.id} did not finish ({res['status']}"
-                                        f"{' at ' + str(res['step']) if res['step'] else ''})",
-                                        f"read {job.path / 'logs'}/*.log, fix the cause, and run again")
+        try:
+            _run_waves(plan, executor, console, progress, tally, events)
+        except KeyboardInterrupt:
+            append_event(events, {"event": "run-interrupted", **dict(tally)})
+            raise
         append_event(events, {"event": "run-finished", **dict(tally)})
     return tally
+
+
+def _run_waves(plan: Plan, executor: JobExecutor, console: Console | None, progress: bool, tally: Counter,
+               events: Path) -> None:
+    """Each wave after the previous one; a failed shared stage stops the run."""
+    spec = plan.spec
+    with progress_bar(disable=not progress) as bar:
+        task = bar.add_task(f"benchmark {spec.name}", total=sum(job_status(j) != "done" for j in plan.jobs))
+        for wave in plan.waves:
+            todo = [j for j in wave if job_status(j) != "done"]
+            by_id = {j.id: j for j in todo}
+            stage_failure = None
+            for result in executor.run(todo, spec.executable):
+                tally[result["status"]] += 1
+                append_event(events, {"event": "job", **result})
+                bar.advance(task)
+                if result["status"] in ("failed", "busy", "interrupted"):
+                    job = by_id[result["id"]]
+                    if console is not None:
+                        console.print(_failure_line(job, result))
+                    if job.kind == "stage" and stage_failure is None:
+                        stage_failure = (job, result)
+            if stage_failure:
+                job, res = stage_failure
+                append_event(events, {"event": "run-stopped", "stage": job.id})
+                raise CrosspanError(job.path, f"shared stage {job.id} did not finish ({res['status']}"
+                                    f"{' at ' + str(res['step']) if res['step'] else ''})",
+                                    f"read {job.path / 'logs'}/*.log, fix the cause, and run again")
 
 
 def _failure_line(job: Job, result: dict[str, Any]) -> str:
     if result["status"] == "busy":
         return f"[yellow]busy:[/] {job.id} is being run by another process; skipped"
+    if result["status"] == "interrupted":
+        return f"[yellow]interrupted:[/] {job.id} at {result['step']}; it resumes on the next run"
     return (f"[red]failed:[/] {job.id} at {result['step']} (exit {result['returncode']}); "
             f"log: {job.path / 'logs' / (str(result['step']) + '.log')}")
 
