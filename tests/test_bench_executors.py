@@ -39,7 +39,7 @@ def test_dry_run_runs_nothing_then_failures_resume(tmp_path: Path, monkeypatch: 
     assert res.exit_code == 0
     status = pd.read_csv(tmp_path / "status.csv")
     assert status["status"].value_counts().to_dict() == {"done": 5, "incomplete": 2}
-    assert set(status.loc[status["status"] == "incomplete", "note"]) == {"evaluate (exit 3)"}
+    assert set(status.loc[status["status"] == "incomplete", "note"]) == {"evaluate (failed, exit 3)"}
 
     monkeypatch.delenv("STANDIN_FAIL")
     before = len(ledger.read_text().splitlines())
