@@ -88,6 +88,11 @@ def test_ray_executor_on_a_local_instance(tmp_path: Path, monkeypatch: pytest.Mo
     try:
         plan = build_plan(load_spec(spec_path))
         tally = run_plan(plan, progress=False)
+        from crosspan.bench.executors.ray import RayExecutor
+
+        bad = RayExecutor(dataclasses.replace(plan.spec.executor, extra={"bogus": 1}))
+        with pytest.raises(CrosspanError, match="Ray rejects the executor options"):
+            next(bad.run(plan.method_jobs, plan.spec.executable))
     finally:
         ray.shutdown()
     assert tally["ok"] == len(plan.jobs) and all(job_status(j) == "done" for j in plan.jobs)

@@ -38,11 +38,20 @@ class RayExecutor:
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"address": self.spec.address} if self.spec.address else \
                 {"num_cpus": self.spec.workers() * (self.spec.cpus_per_job or self.spec.threads_per_job)}
-            ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+            try:
+                ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as err:
+                raise CrosspanError(None, f"cannot start or reach Ray at {self.spec.address or 'a local instance'} "
+                                    f"({str(err).splitlines()[0] if str(err) else type(err).__name__})",
+                                    "start the cluster (`ray start --head`) or fix executor.address") from None
             started = True
         try:
-            task = ray.remote(num_cpus=self.spec.cpus_per_job or self.spec.threads_per_job,
-                              num_gpus=self.spec.gpus_per_job, max_retries=0, **self.spec.extra)(run_job)
+            try:
+                task = ray.remote(num_cpus=self.spec.cpus_per_job or self.spec.threads_per_job,
+                                  num_gpus=self.spec.gpus_per_job, max_retries=0, **self.spec.extra)(run_job)
+            except (TypeError, ValueError) as err:
+                raise CrosspanError(None, f"Ray rejects the executor options: {err}",
+                                    "use ray.remote option names in executor.extra (e.g. memory, resources)") from None
             refs = {task.remote(job.to_dict(), tuple(executable), self.spec.threads_per_job): job for job in jobs}
             pending = list(refs)
             while pending:
