@@ -146,3 +146,14 @@ def test_fat_saturation_fails_off_resonance() -> None:
     assert means["T1", 400.0][0] > 1.5 * means["T1", 0.0][0]
     assert means["T1", 400.0][1] == pytest.approx(means["T1", 0.0][1], rel=0.02)
     assert means["T2", 400.0][0] == pytest.approx(means["T2", 0.0][0], rel=1e-4)
+
+
+def test_breathing_ghosts_raise_background() -> None:
+    anatomy = sample_anatomy(np.random.default_rng(1))
+    ratios = []
+    for ghost in (0.0, 0.3):
+        center = apply_overrides({"A": load_centers()["A"]}, {"scanner.snr": 1e9, "T1.ghost": ghost})["A"]
+        img, tis, _ = simulate_scan(anatomy, nominal_arrays(1.5), center, "T1", np.random.default_rng(0),
+                                    size="small")
+        ratios.append(img[tis == T.AIR].mean() / img[tis == T.LIVER].mean())
+    assert ratios[1] > 1.4 * ratios[0]

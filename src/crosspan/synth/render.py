@@ -49,9 +49,10 @@ def block_mode(labels: np.ndarray, ss: tuple[int, int, int]) -> np.ndarray:
 
 
 def _kspace_resample(fine: np.ndarray, out_yx: tuple[int, int], matrix: tuple[int, int], ss: tuple[int, int],
-                     ) -> np.ndarray:
+                     ghost: float = 0.0, rng: np.random.Generator | None = None) -> np.ndarray:
     """Low-pass each slice to the acquired ``matrix`` and sample it on the ``out_yx`` grid whose voxel centers are
-    the centers of the ``ss`` blocks of the fine grid (half-sample shift done in k-space)."""
+    the centers of the ``ss`` blocks of the fine grid (half-sample shift done in k-space). ``ghost`` (rad) adds a
+    periodic phase error across phase-encode lines (y), as breathing does: ghosts of the body along y."""
     nz, nyf, nxf = fine.shape
     k = scipy.fft.fft2(fine, axes=(1, 2), workers=1)
     out = np.zeros((nz, *out_yx), dtype=np.complex64)
@@ -61,6 +62,9 @@ def _kspace_resample(fine: np.ndarray, out_yx: tuple[int, int], matrix: tuple[in
         shift = np.exp(2j * np.pi * freqs * ((s - 1) / 2.0) / n_f).astype(np.complex64)
         idx.append((freqs % n_f, freqs % n_out, shift))
     (fy, oy, sy), (fx, ox, sx) = idx
+    if ghost > 0 and rng is not None:
+        period = rng.uniform(6, 16)  # phase-encode lines per breathing cycle
+        sy = sy * np.exp(1j * ghost * np.sin(2 * np.pi * np.arange(sy.size) / period + rng.uniform(0, 2 * np.pi)))
     out[:, oy[:, None], ox[None, :]] = k[:, fy[:, None], fx[None, :]] * (sy[:, None] * sx[None, :])
     img = scipy.fft.ifft2(out, axes=(1, 2), workers=1)
     return (img * (out_yx[0] * out_yx[1] / (nyf * nxf))).astype(np.complex64)
@@ -95,7 +99,7 @@ def render(tissue: np.ndarray, params: dict[str, np.ndarray], seq: dict[str, Any
         fine *= amp.reshape(fine.shape)
     if ss[0] > 1:
         fine = fine.reshape(nz, ss[0], *fine.shape[1:]).mean(axis=1)
-    img = _kspace_resample(fine, (ny, nx), matrix or (ny, nx), ss[1:])
+    img = _kspace_resample(fine, (ny, nx), matrix or (ny, nx), ss[1:], float(seq.get("ghost", 0.0)), rng)
     b0_amp = float(scanner.get("b0", 0.0))
     if b0_amp > 0 and seq.get("fatsat") is not None:  # fat-sat fails where the smooth B0 map is off-resonant
         extra = fatsat_failure_lut(params, seq, field, levels).astype(np.complex64).ravel()
