@@ -132,3 +132,20 @@ def test_slurm_submission_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert f"#SBATCH {line}" in script
     with pytest.raises(CrosspanError, match="submitit rejects"):
         SlurmExecutor(dataclasses.replace(spec, extra={"bogus": 1}), tmp_path).executor()
+
+
+def test_progress_shows_running_steps_and_training_step(tmp_path: Path) -> None:
+    from crosspan.bench.progress import RunningColumn
+
+    plan = build_plan(load_spec(write_spec(tmp_path, seeds=1, steps=300)))
+    erm = next(j for j in plan.method_jobs if j.info["method"] == "erm")
+    zs = next(j for j in plan.method_jobs if j.info["method"] == "zs")
+    (erm.path / "run").mkdir(parents=True)
+    (erm.path / "run" / "log.jsonl").write_text('{"step": 1}\n{"step": 120, "loss": 0.5}\n')
+    (erm.path / "running.json").write_text('{"step": "train"}')
+    zs.path.mkdir(parents=True)
+    (zs.path / "running.json").write_text('{"step": "predict"}')
+    column = RunningColumn()
+    column.watch(plan.method_jobs)
+    text = column.scan()
+    assert text == (f"running {erm.id.rsplit('-', 1)[0]}: train 120/300, {zs.id.rsplit('-', 1)[0]}: predict")

@@ -15,10 +15,10 @@ from rich.table import Table
 
 from crosspan.bench.executors import JobExecutor, make_executor
 from crosspan.bench.jobs import EVENTS, Job, Plan, job_status, last_failure, steps_done
+from crosspan.bench.progress import sweep_progress
 from crosspan.bench.runner import append_event
 from crosspan.data.errors import CrosspanError
 from crosspan.utils.atomic import write_text
-from crosspan.utils.parallel import progress_bar
 
 ORDER = {"done": 0, "incomplete": 1, "pending": 2}
 
@@ -98,10 +98,12 @@ def _run_waves(plan: Plan, executor: JobExecutor, console: Console | None, progr
                events: Path) -> None:
     """Each wave after the previous one; a failed shared stage stops the run."""
     spec = plan.spec
-    with progress_bar(disable=not progress) as bar:
+    bar, running = sweep_progress(disable=not progress)
+    with bar:
         task = bar.add_task(f"benchmark {spec.name}", total=sum(job_status(j) != "done" for j in plan.jobs))
         for wave in plan.waves:
             todo = [j for j in wave if job_status(j) != "done"]
+            running.watch(todo)
             by_id = {j.id: j for j in todo}
             stage_failure = None
             for result in executor.run(todo, spec.executable):
