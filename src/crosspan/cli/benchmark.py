@@ -55,8 +55,10 @@ def run_cmd(
     collect: bool = typer.Option(True, "--collect/--no-collect", help="Collect results and write the report at "
                                                                       "the end."),
 ) -> None:
-    """Run every unfinished stage and job of SPEC. Finished jobs (their `done` marker) are skipped; unfinished
-    ones restart at their first unfinished step, and training resumes from its checkpoint."""
+    """Run SPEC's unfinished stages and jobs, then collect the results (resumable).
+
+    Finished jobs (their `done` marker) are skipped; unfinished ones restart at their first unfinished step, and
+    training resumes from its checkpoint."""
     from crosspan.bench.sweep import run_plan, status_table
 
     plan = _plan(spec_path, executor, jobs)
