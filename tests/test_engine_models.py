@@ -65,3 +65,16 @@ def test_erm_update_decreases_loss_on_a_fixed_batch() -> None:
         last = m.update({"image": img, "label": lab, "domain": torch.zeros(2, dtype=torch.long)})["loss"]
     assert last < 0.7 * first
     assert "optimizer" in m.training_state() and "scheduler" in m.training_state()
+
+
+def test_erm_step_with_bf16_autocast_on_cpu() -> None:
+    torch.manual_seed(0)
+    net = build_network(network_config("tiny", [16] * 3, [1.0] * 3))
+    m = get_method("erm")(net, ["A:T1"], {})
+    m.setup_training(10, amp="bf16")
+    before = [p.detach().clone() for p in m.parameters()]
+    img = torch.randn(2, 1, 16, 16, 16)
+    logs = m.update({"image": img, "label": (img > 0).long(), "domain": torch.zeros(2, dtype=torch.long)})
+    assert torch.isfinite(torch.tensor(logs["loss"]))
+    assert any(not torch.equal(a, b) for a, b in zip(before, m.parameters(), strict=True))
+    assert all(p.dtype == torch.float32 for p in m.parameters())

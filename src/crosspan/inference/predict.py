@@ -35,6 +35,7 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[Method, dict[str
     if not weights.is_file():
         weights = run_dir / "checkpoint_last.pt"
     method.load_state_dict(load_weights(weights))
+    method.network.to(memory_format=torch.channels_last_3d)
     return method.to(device).eval(), model, plan
 
 

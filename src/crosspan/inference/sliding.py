@@ -29,7 +29,8 @@ def predict_volume(method: Method, image: np.ndarray, patch: list[int], overlap:
     with ctx:
         for f in flips:
             xi = x.flip(f) if f else x
-            p = sliding_window_inference(xi, tuple(patch), sw_batch_size, lambda t: method.predict(t).float(),
+            p = sliding_window_inference(xi, tuple(patch), sw_batch_size, lambda t: method.predict(
+                t.contiguous(memory_format=torch.channels_last_3d)).float(),
                                          overlap=overlap, mode="gaussian")
             p = p.flip(f) if f else p
             total = p if total is None else total + p
