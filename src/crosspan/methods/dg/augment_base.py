@@ -70,8 +70,9 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         shape[axis] = k.shape[1]
         pad = [0] * 6
         pad[2 * (2 - axis)] = pad[2 * (2 - axis) + 1] = radius
-        y = F.conv3d(F.pad(y, pad, mode="replicate"), k.reshape(b * c, 1, *shape), groups=b * c)
-    return y.reshape(x.shape)
+        y = F.pad(y, pad, mode="replicate").contiguous(memory_format=torch.channels_last_3d)
+        y = F.conv3d(y, k.reshape(b * c, 1, *shape), groups=b * c)
+    return y.contiguous().reshape(x.shape)
 
 
 def interp1d(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:

@@ -30,7 +30,9 @@ def gin_transform(x: torch.Tensor, n_layers: int = 4, interm: int = 2, kernel_si
         k = kernel_sizes[int(torch.randint(len(kernel_sizes), (1,)))]
         w = torch.randn(b * cout, cin, k, k, k, device=x.device, dtype=x.dtype)
         bias = torch.randn(b * cout, device=x.device, dtype=x.dtype)
-        y = F.conv3d(F.pad(y, [k // 2] * 6, mode="replicate") if k > 1 else y, w, bias, groups=b)
+        y = F.pad(y, [k // 2] * 6, mode="replicate") if k > 1 else y
+        # channels-last makes the grouped 3D convolution ~10x faster on CPU (oneDNN)
+        y = F.conv3d(y.contiguous(memory_format=torch.channels_last_3d), w, bias, groups=b)
         if i < n_layers - 1:
             y = F.leaky_relu(y, slope)
         cin = cout

@@ -29,7 +29,8 @@ def random_conv(x: torch.Tensor, kernel_size: int) -> torch.Tensor:
     y = x.reshape(1, b * c, *x.shape[2:])
     if pad:
         y = F.pad(y, [pad] * 6, mode="reflect")
-    return F.conv3d(y, w, groups=b).reshape(x.shape)
+    y = F.conv3d(y.contiguous(memory_format=torch.channels_last_3d), w, groups=b)  # channels-last: fast oneDNN path
+    return y.contiguous().reshape(x.shape)
 
 
 @register_method
