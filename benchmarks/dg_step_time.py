@@ -96,7 +96,8 @@ def main() -> None:
         f"Command: `{cmd}`  ",
         f"Machine: {cpu_name()}, {args.device}, torch {torch.__version__}, {args.threads} threads; "
         f"date {datetime.date.today().isoformat()}  ",
-        f"Network `{args.network}` (DynUNet {cfg.get('filters')}), patch {args.patch}^3, batch {args.batch}, "
+        f"Network `{args.network}` ({type(methods[names[0]].network).__name__}, config {cfg}), "
+        f"patch {args.patch}^3, batch {args.batch}, "
         f"median of {args.rounds} steps after {args.warmup} warm-up, methods interleaved round-robin.",
         "",
         "| method | forward passes / step | step (s) | x ERM | augmentation alone (s) | goal |",

@@ -14,6 +14,15 @@ from test_dg_augment import make_batch, tiny_net
 
 
 def dynunet() -> torch.nn.Module:
+    """A small DynUNet (the ``nnunet`` preset's architecture) with 4-16 channels."""
+    from monai.networks.nets import DynUNet
+
+    torch.manual_seed(0)
+    return DynUNet(3, 1, 2, [[3, 3, 3]] * 3, [[1, 1, 1], [2, 2, 2], [2, 2, 2]], [[2, 2, 2], [2, 2, 2]],
+                   filters=[4, 8, 16], norm_name="instance", res_block=False)
+
+
+def tiny_preset() -> torch.nn.Module:
     torch.manual_seed(0)
     return build_network(network_config("tiny", [16, 16, 16], [1.0, 1.0, 1.0]))
 
@@ -21,15 +30,16 @@ def dynunet() -> torch.nn.Module:
 def test_find_early_blocks_per_architecture() -> None:
     assert [n for n, _ in find_early_blocks(dynunet(), 2)] == ["input_block", "downsamples.0"]
     assert [n for n, _ in find_early_blocks(tiny_net(), 2)] == ["model.0"]  # 2-level UNet: one encoder block
+    assert [n for n, _ in find_early_blocks(tiny_preset(), 2)] == ["model.0", "model.1.submodule.0"]
     seq = torch.nn.Sequential(torch.nn.Conv3d(1, 4, 3), torch.nn.Sequential(torch.nn.Conv3d(1, 4, 3),
                                                                             torch.nn.InstanceNorm3d(4)))
     assert [n for n, _ in find_early_blocks(seq, 2)] == ["1"]
 
 
 @pytest.mark.parametrize("name", ["mixstyle", "dsu"])
-@pytest.mark.parametrize("arch", ["dynunet", "unet"])
+@pytest.mark.parametrize("arch", ["dynunet", "unet", "tiny"])
 def test_train_only_and_eval_unchanged(name: str, arch: str) -> None:
-    net = dynunet() if arch == "dynunet" else tiny_net()
+    net = {"dynunet": dynunet, "unet": tiny_net, "tiny": tiny_preset}[arch]()
     plain = copy.deepcopy(net)
     m = get_method(name)(net, ["A:T1", "B:T1"], {"p": 1.0})
     assert m.hooked
