@@ -35,3 +35,5 @@ for m in $METHODS; do
     --splits "$WORK/splits.json" --seed "$SEED" -o "$WORK/results/$m.csv" --workers "$THREADS"
 done
 $CP analyze "$WORK"/results/*.csv -o "$WORK/analysis" --seed "$SEED"
+${PYTHON:-python} "$(dirname "$0")/dg_cohort_table.py" "$WORK"/results/*.csv > "$WORK/table.md"
+cat "$WORK/table.md"
