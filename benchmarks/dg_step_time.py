@@ -65,10 +65,13 @@ def main() -> None:
     for n in names:
         torch.manual_seed(0)
         m = get_method(n)(build_network(cfg), ["A:T1", "B:T1"]).to(dev)
+        m.network.to(memory_format=torch.channels_last_3d)  # as the engine does
         m.setup_training(1000)
         m.train()
         methods[n] = m
     data = [{k: v.to(dev) for k, v in batch(args.batch, args.patch, s).items()} for s in range(4)]
+    for d in data:
+        d["image"] = d["image"].contiguous(memory_format=torch.channels_last_3d)
     times: dict[str, list[float]] = {n: [] for n in names}
     cpu: dict[str, list[float]] = {n: [] for n in names}
     aug: dict[str, list[float]] = {n: [] for n in names}

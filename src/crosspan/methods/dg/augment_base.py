@@ -115,6 +115,13 @@ def random_bezier_map(x01: torch.Tensor, inverted: torch.Tensor | None = None) -
     return interp1d(x01, xs, ys)
 
 
+def like_input(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``y`` in ``x``'s memory format (channels-last 3D or contiguous), so the network sees what ERM sees."""
+    if x.ndim == 5 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last_3d):
+        return y.contiguous(memory_format=torch.channels_last_3d)
+    return y.contiguous()
+
+
 class AugmentMethod(SupervisedMethod):
     """A supervised method whose only change is a batched intensity augmentation of the image in ``update``.
 
@@ -131,7 +138,7 @@ class AugmentMethod(SupervisedMethod):
     def update(self, labeled: Batch, unlabeled: Batch | None = None) -> dict[str, float]:
         image, label = labeled["image"], labeled["label"]
         with torch.no_grad():
-            image = self.augment(image.float(), label)
+            image = like_input(self.augment(image.float(), label), image)
         with self.autocast(image.device):
             out = self.network(image)
         loss = self.supervised_loss(out, label)
