@@ -18,8 +18,8 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def demo_cmd(
     output: Path = typer.Option(Path("demo_output"), "-o", "--output", help="Folder for everything the demo makes."),
-    patients: int = typer.Option(36, "--patients", help="Synthetic patients (spread over the centers)."),
-    steps: int = typer.Option(250, "--steps", help="Training steps per method."),
+    patients: int = typer.Option(48, "--patients", help="Synthetic patients (spread over the centers)."),
+    steps: int = typer.Option(1500, "--steps", help="Training steps per method."),
     methods: str = typer.Option("erm,contrast-inversion", "--methods", help="Methods to train (registry names)."),
     jobs: int = typer.Option(2, "--jobs", help="Jobs in parallel (one CPU thread each)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the cohort, the split and the training."),

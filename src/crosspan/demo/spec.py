@@ -12,12 +12,12 @@ from typing import Any
 
 @dataclass
 class DemoSettings:
-    patients: int = 36
+    patients: int = 48
     centers: tuple[str, ...] = ("A", "B", "C")
     sequences: tuple[str, ...] = ("T1", "T2", "OOP")
     train: tuple[str, ...] = ("A:T1", "B:T1")
     methods: tuple[str, ...] = ("erm", "contrast-inversion")
-    steps: int = 250
+    steps: int = 1500
     batch_size: int = 2
     patch: tuple[int, int, int] = (32, 64, 64)
     seed: int = 0
