@@ -56,7 +56,8 @@ def main() -> None:
     if args.record:
         out = Path(__file__).parent / "results" / "data.md"
         if not out.exists():
-            out.write_text("| date | input | `crosspan data check` wall time | result | machine |\n|---|---|---|---|---|\n")
+            out.write_text("| date | input | `crosspan data check` wall time | result | machine |\n"
+                           "|---|---|---|---|---|\n")
         with out.open("a") as fh:
             fh.write(line + "\n")
 
