@@ -116,3 +116,36 @@ def test_kill9_then_resume_matches_uninterrupted(trained: dict[str, Path], tmp_p
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+def test_ssl_method_gets_unlabeled_batches_without_engine_change(trained: dict[str, Path], tmp_path: Path) -> None:
+    from crosspan.methods.base import register_method
+    from crosspan.methods.common import SupervisedMethod, update_supervised
+
+    seen: list[tuple] = []
+
+    @register_method
+    class Probe(SupervisedMethod):
+        name = "probe-ssl"
+        needs_unlabeled = True
+
+        def update(self, labeled, unlabeled=None):  # noqa: ANN001, ANN201
+            seen.append((tuple(labeled["domain"].tolist()), tuple(unlabeled["image"].shape),
+                         tuple(unlabeled["domain"].tolist()), "label" in unlabeled))
+            return update_supervised(self, labeled)
+
+    splits = {"protocol": "test", "seed": 0, "params": {}, "catalog": str(trained["catalog"]),
+              "splits": [{"name": "fold0", "train": ["case0", "case1"], "val": ["case4"], "test": ["case5"],
+                          "unlabeled": ["case3"], "train_domains": ["A:T1", "B:T1"]}]}
+    sj = tmp_path / "splits.json"
+    sj.write_text(json.dumps(splits))
+    res = runner.invoke(app, ["preprocess", str(trained["catalog"]), "-o", str(tmp_path / "plan"), "--splits",
+                              str(sj)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["train", str(tmp_path / "plan"), "-o", str(tmp_path / "run"), "--method", "probe-ssl",
+                              "--steps", "3", "--patch", "16,16,16"])
+    assert res.exit_code == 0, res.output
+    assert len(seen) == 3
+    assert all(s[1] == (2, 1, 16, 16, 16) and not s[3] for s in seen)
+    assert all(set(s[2]) == {1} for s in seen)  # case3 is center B -> index 1 of [A:T1, B:T1]
+    assert all(set(s[0]) <= {0, 1} for s in seen)

@@ -139,6 +139,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     seed = int(model["seed"]) if world == 1 else derive_seed(model["seed"], "rank", rank)
     sampler = PatchSampler(train_cases, patch, int(model["batch_size"]), seed)
     loader = Prefetcher(sampler, start, steps)
+    unlabeled = _unlabeled_loader(method, plan, cache, catalog, domains, patch, model, seed, start, steps)
     t0, last = time.time(), {}
     with progress_bar(disable=not cfg.progress or rank > 0) as bar:
         task = bar.add_task(f"training {model['method']}", total=steps, completed=start)
@@ -148,8 +149,16 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                                        mirror=cfg.mirror)
             batch = {"image": img.to(device), "label": lab.to(device), "domain": torch.from_numpy(b["domain"])}
             batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last_3d)
+            ubatch = None
+            if unlabeled is not None:
+                ustep, ub = next(unlabeled)
+                uimg, _ = spatial_augment(torch.from_numpy(ub["image"]), torch.from_numpy(ub["label"]).long(),
+                                          torch.Generator().manual_seed(derive_seed(model["seed"], "u-aug", ustep)),
+                                          mirror=cfg.mirror)
+                ubatch = {"image": uimg.to(device).contiguous(memory_format=torch.channels_last_3d),
+                          "domain": torch.from_numpy(ub["domain"])}
             method.train()
-            last = method.update(batch, None)
+            last = method.update(batch, ubatch)
             done = step + 1
             row = {"step": done, "time": round(time.time() - t0, 3), **{k: float(v) for k, v in last.items()}}
             if cfg.val_every and val_cases and (done % cfg.val_every == 0 or done == steps):
@@ -168,6 +177,23 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     return {"run_dir": str(run_dir), "steps": steps, "started_at": start, "seconds": time.time() - t0, **last,
             "config": asdict(cfg), "pid": os.getpid(), "rank": rank, "world_size": world,
             "weights_checksum": float(sum(float(p.detach().double().sum()) for p in method.parameters()))}
+
+
+def _unlabeled_loader(method: Method, plan: dict[str, Any], cache: Path, catalog: dict[str, str],
+                      domains: list[str], patch: list[int], model: dict[str, Any], seed: int, start: int,
+                      steps: int) -> Any:
+    """Batches of unlabeled patches for methods with ``needs_unlabeled`` (SSL); ``domain`` is the index in the
+    training domains, or -1 for a domain outside them."""
+    if not getattr(method, "needs_unlabeled", False):
+        return None
+    names = plan["cases"].get("unlabeled", [])
+    if not names:
+        raise CrosspanError(None, f"method '{model['method']}' needs unlabeled cases",
+                            "preprocess with a splits JSON whose fold lists `unlabeled` cases")
+    cases = [open_case(cache, c, domains.index(catalog[c]) if catalog.get(c) in domains else -1, need_label=False)
+             for c in names]
+    sampler = PatchSampler(cases, patch, int(model["batch_size"]), derive_seed(seed, "unlabeled"), fg_fraction=0.0)
+    return iter(Prefetcher(sampler, start, steps))
 
 
 def _catalog(plan_dir: Path) -> dict[str, str]:

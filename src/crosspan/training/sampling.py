@@ -86,8 +86,8 @@ class PatchSampler:
             case = self.cases[int(g.integers(len(self.cases)))]
             start = self._start(case, g, force_fg=i >= self.batch_size - n_fg)
             images.append(extract(case.image, start, self.patch, 0.0))
-            assert case.label is not None
-            labels.append(extract(case.label, start, self.patch, 0))
+            labels.append(extract(case.label, start, self.patch, 0) if case.label is not None
+                          else np.zeros(self.patch, np.uint8))
             domains.append(case.domain)
         return {"image": np.stack(images)[:, None].astype(np.float32), "label": np.stack(labels)[:, None],
                 "domain": np.asarray(domains, dtype=np.int64)}
