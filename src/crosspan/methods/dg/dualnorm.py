@@ -2,7 +2,9 @@
 augmentation and dual normalization", CVPR 2022), in 3D.
 
 Training: each image gives a source-similar view (monotonic cubic Bezier intensity map) and a source-dissimilar
-view (a decreasing Bezier map, i.e. an inversion), both re-standardized. Every normalization layer of the network
+view (a decreasing Bezier map, i.e. an inversion), both re-standardized; with probability ``p_identity`` the
+source-similar view is the source image itself (the identity curve), so branch 0 also learns the source's own
+statistics, which the test-time choice compares against. Every normalization layer of the network
 is replaced (network surgery) by a :class:`DualNorm` with two sets of normalization parameters: branch 0 sees the
 similar views, branch 1 the dissimilar ones (two forward passes). Each branch also tracks the running average of
 the per-instance channel means and stds at its layer. Test: the branch whose statistics are nearest to the test
@@ -23,7 +25,7 @@ from torch import nn
 from crosspan.data.errors import CrosspanError
 from crosspan.methods.base import Batch, register_method
 from crosspan.methods.common import split_outputs
-from crosspan.methods.dg.augment_base import AugmentMethod, minmax, random_bezier_map, zscore
+from crosspan.methods.dg.augment_base import AugmentMethod, coin, minmax, random_bezier_map, where, zscore
 
 
 class DualNorm(nn.Module):
@@ -89,7 +91,7 @@ def _stop_hook(*_: Any) -> None:
 class DualNormalization(AugmentMethod):
     name = "dualnorm"
     default_hparams: ClassVar[dict[str, Any]] = {**AugmentMethod.default_hparams, "norm": "batch",
-                                                 "select_layers": 1}
+                                                 "select_layers": 1, "p_identity": 0.5}
     forward_passes = 2
 
     def __init__(self, network: nn.Module, domains: list[str], hparams: dict[str, Any] | None = None) -> None:
@@ -109,7 +111,7 @@ class DualNormalization(AugmentMethod):
         """(2B, ...): source-similar (monotonic Bezier) then source-dissimilar (inverted Bezier) views."""
         x01 = minmax(image)
         b = image.shape[0]
-        sim = random_bezier_map(x01)
+        sim = where(coin(b, self.hparams["p_identity"], image), x01, random_bezier_map(x01))
         dis = random_bezier_map(x01, torch.ones(b, dtype=torch.bool, device=image.device))
         return zscore(torch.cat([sim, dis], 0))
 
