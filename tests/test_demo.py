@@ -38,3 +38,4 @@ def test_transfer_summary_orders_transfer_types() -> None:
     out = transfer_summary(table)
     assert list(out["transfer"]) == ["in-domain", "cross-center", "cross-sequence", "cross-both"]
     assert list(out["dice_mean"]) == [0.9, 0.8, 0.1, 0.05]
+

@@ -94,8 +94,27 @@ def resolve_hparams(cls: type[Method], overrides: dict[str, Any] | None) -> dict
         if k not in hp:
             known = ", ".join(sorted(hp)) or "none"
             raise CrosspanError(None, f"method '{cls.name}' has no hyperparameter '{k}'", f"use one of: {known}")
-        hp[k] = type(hp[k])(v) if hp[k] is not None and not isinstance(v, type(hp[k])) else v
+        hp[k] = _coerce(cls.name, k, v, hp[k])
     return hp
+
+
+def _coerce(method: str, key: str, value: Any, default: Any) -> Any:
+    """Give ``value`` (often a string from the command line) the type of the default."""
+    if default is None or isinstance(value, type(default)):
+        return value
+    if isinstance(default, bool):
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+    else:
+        try:
+            return type(default)(value)
+        except (TypeError, ValueError):
+            pass
+    raise CrosspanError(None, f"hyperparameter '{key}' of method '{method}' expects {type(default).__name__}, "
+                        f"got {value!r}", f"write --hp {key}=<{type(default).__name__}>")
 
 
 def _load_builtin_methods() -> None:

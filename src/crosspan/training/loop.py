@@ -158,6 +158,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 ubatch = {"image": uimg.to(device).contiguous(memory_format=torch.channels_last_3d),
                           "domain": torch.from_numpy(ub["domain"])}
             method.train()
+            # methods draw their random augmentations from torch's global generator: reseed it per step so a
+            # resumed run repeats exactly what an uninterrupted one does
+            torch.manual_seed(derive_seed(model["seed"], "method", step))
             last = method.update(batch, ubatch)
             done = step + 1
             row = {"step": done, "time": round(time.time() - t0, 3), **{k: float(v) for k, v in last.items()}}
