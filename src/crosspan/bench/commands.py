@@ -85,9 +85,9 @@ def train(plan_dir: str, run_dir: str, method: Method, training: Training, seed:
 
 def predict(run_dir: str | None, data: str, pred_dir: str, method: Method, splits_json: str, fold: int,
             device: str) -> list[str]:
-    """The split's test cases. Trained methods predict from their run folder; zero-shot methods name the method
-    instead (an assumed interface until foundation models land). ``--fold`` (the split's index) is passed only
-    when it is not 0, as ``crosspan predict`` reads fold 0 of ``--splits`` today."""
+    """The split's test cases (``--fold`` is the split's index, as for preprocess). Trained methods predict from
+    their run folder; zero-shot methods name the method instead (an assumed interface until foundation models
+    land)."""
     head = ["predict", run_dir] if run_dir else ["predict", "--method", method.method, *hp_args(method.hp)]
     fold_args = ["--fold", str(fold)] if fold else []
     return [*head, data, "-o", pred_dir, "--splits", splits_json, *fold_args, "--cases", "test", "--device", device]

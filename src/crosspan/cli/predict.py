@@ -25,6 +25,7 @@ def predict_cmd(
     save_probabilities: bool = typer.Option(False, "--save-probabilities", help="Also write probabilities/."),
     cases: str = typer.Option("test", "--cases", help="For a catalog: which split (test, val, train) or all."),
     splits: Path = typer.Option(None, "--splits", help="Splits JSON: predict its test cases."),
+    fold: int = typer.Option(0, "--fold", help="Split index in --splits (as `crosspan preprocess --fold`)."),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
     amp: str = typer.Option("none", "--amp", help="bf16 | fp16 | none."),
     threads: int = typer.Option(0, "--threads", help="CPU threads for torch (0: default)."),
@@ -37,5 +38,5 @@ def predict_cmd(
     if threads > 0:
         torch.set_num_threads(threads)
     written = predict(run_dir, source, output, overlap, tta, post, save_probabilities, cases,
-                      str(splits) if splits else None, device, amp)
+                      str(splits) if splits else None, device, amp, fold=fold)
     console.print(f"wrote {len(written)} masks -> {output}")

@@ -58,6 +58,9 @@ def collect_inputs(source: str | Path, cases: str = "test", splits: str | Path |
     cat = catalog_from(source, progress=False)
     if splits:
         doc = json.loads(Path(splits).read_text())
+        if not 0 <= fold < len(doc["splits"]):
+            raise CrosspanError(splits, f"fold {fold} not in the splits file ({len(doc['splits'])} split(s))",
+                                f"use --fold 0..{len(doc['splits']) - 1}")
         keep = set(doc["splits"][fold]["test"])
         cat = cat[cat["case_id"].isin(keep)]
     elif cases != "all":
@@ -94,10 +97,10 @@ def predict_case(method: Method, model: dict[str, Any], plan: dict[str, Any], im
 
 def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overlap: float = 0.5, tta: bool = False,
             post: str = "lcc", save_probabilities: bool = False, cases: str = "test", splits: str | None = None,
-            device: str = "cpu", amp: str = "none", progress: bool = True) -> list[Path]:
+            device: str = "cpu", amp: str = "none", progress: bool = True, fold: int = 0) -> list[Path]:
     parse_postprocess(post)
     method, model, plan = load_run(run_dir, device)
-    items = collect_inputs(source, cases, splits)
+    items = collect_inputs(source, cases, splits, fold)
     if not items:
         raise CrosspanError(source, f"no images to predict (cases={cases})", "use --cases all or check the input")
     out_dir = Path(out_dir)

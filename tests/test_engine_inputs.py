@@ -1,0 +1,30 @@
+"""`crosspan predict --splits S --fold K` predicts the test cases of split K (what the benchmark runner passes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import data_builders as db
+from crosspan.data.catalog import build_catalog, save_catalog
+from crosspan.data.errors import CrosspanError
+from crosspan.data.protocols import ProtocolSpec, make_splits
+from crosspan.inference.predict import collect_inputs
+
+
+def test_fold_selects_that_splits_test_cases(tmp_path: Path) -> None:
+    root = db.crosspan_release(tmp_path / "ds", centers=("A",), sequences=("T1",), per_center=4)
+    cat, _ = build_catalog(root, workers=1, progress=False)
+    cat_path = tmp_path / "catalog.csv"
+    save_catalog(cat, cat_path)
+    doc = make_splits(cat, ProtocolSpec(protocol="in-domain", source=["A:T1"], folds=2))
+    splits = tmp_path / "splits.json"
+    splits.write_text(json.dumps(doc))
+    for k in (0, 1):
+        got = sorted(c for c, _ in collect_inputs(cat_path, splits=splits, fold=k))
+        assert got == sorted(doc["splits"][k]["test"])
+    assert collect_inputs(cat_path, splits=splits, fold=0) != collect_inputs(cat_path, splits=splits, fold=1)
+    with pytest.raises(CrosspanError, match="fold 2 not in the splits file"):
+        collect_inputs(cat_path, splits=splits, fold=2)
