@@ -37,19 +37,10 @@ def _as_bool(values: pd.Series) -> pd.Series:
 
 
 def infer_transfer(train_domains: Iterable[str], center: str, sequence: str) -> str:
-    """``in-domain``, ``cross-center`` (same sequence seen at another center), ``cross-sequence`` (same center,
-    other sequence) or ``cross-both``; ``unknown`` without training domains."""
-    train = [d.strip() for d in train_domains if d and d.strip()]
-    if not train:
-        return "unknown"
-    pairs = [tuple(d.split(":", 1)) if ":" in d else (d, "") for d in train]
-    if (center, sequence) in pairs:
-        return "in-domain"
-    if any(s == sequence for _, s in pairs):
-        return "cross-center"
-    if any(c == center for c, _ in pairs):
-        return "cross-sequence"
-    return "cross-both"
+    """The transfer type of a row whose table lacks it (see :func:`crosspan.evaluation.transfer.transfer_type`)."""
+    from crosspan.evaluation.transfer import transfer_type
+
+    return transfer_type(center, sequence, train_domains)
 
 
 def prepare_results(df: pd.DataFrame, source: str | Path = "results table") -> pd.DataFrame:
