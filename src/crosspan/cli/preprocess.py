@@ -25,13 +25,16 @@ def preprocess_cmd(
     cases: str = typer.Option("all", "--cases", help="Cache 'all' catalog rows (default) or only 'split' cases."),
     spacing: str = typer.Option(None, "--spacing", help="Force the target spacing z,y,x in mm."),
     workers: int = typer.Option(1, "--workers", help="Worker processes."),
+    normalization: str = typer.Option("zscore", "--normalization",
+                                      help="zscore (per image, body mask) or nyul (histogram standardization "
+                                           "learned on the training images; Nyul et al., IEEE TMI 2000)."),
 ) -> None:
     """Derive the plan from the training rows and cache every case (a cached, unchanged case is skipped)."""
     from crosspan.preprocess.run import preprocess
 
     sp = [float(v) for v in split_list(spacing)] if spacing else None
     plan = preprocess(data, output, split_list(train_domains) or None, splits, fold, workers,
-                      "all" if cases == "all" else "split", sp)
+                      "all" if cases == "all" else "split", sp, normalization=normalization)
     console.print(f"plan: spacing {plan['target_spacing']} mm, patch {plan['patch_size']} "
                   f"(cpu {plan['patch_size_cpu']}), {len(plan['cases']['train'])} train / "
                   f"{len(plan['cases']['val'])} val cases, domains {', '.join(plan['train_domains'])}")

@@ -19,7 +19,7 @@ import SimpleITK as sitk
 from crosspan.data.errors import CrosspanError
 from crosspan.data.io import properties_from_sitk, read_sitk
 from crosspan.preprocess.geometry import crop, props_of, reorient, resample_to_spacing
-from crosspan.preprocess.normalize import bbox, body_mask, zscore
+from crosspan.preprocess.normalize import bbox, body_mask, nyul_normalize, zscore
 from crosspan.utils.atomic import atomic_path, write_json
 from crosspan.utils.seeding import rng
 
@@ -55,8 +55,11 @@ def preprocess_image(img: sitk.Image, plan: dict[str, Any], label: sitk.Image | 
     mask_img.CopyInformation(img_o)
     mask_c = sitk.GetArrayFromImage(resample_to_spacing(crop(mask_img, box), plan["target_spacing"], True)) > 0
     norm = plan["normalization"]
-    image = zscore(sitk.GetArrayFromImage(img_c), mask_c if norm.get("mask") == "body" else None,
-                   tuple(norm.get("clip_percentiles", (0.5, 99.5))))
+    norm_mask = mask_c if norm.get("mask") == "body" else None
+    if norm.get("scheme") == "nyul":
+        image = nyul_normalize(sitk.GetArrayFromImage(img_c), norm_mask, norm["landmarks"])
+    else:
+        image = zscore(sitk.GetArrayFromImage(img_c), norm_mask, tuple(norm.get("clip_percentiles", (0.5, 99.5))))
     seg = None
     if label is not None:
         if tuple(label.GetSize()) != tuple(img.GetSize()):

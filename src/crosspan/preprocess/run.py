@@ -17,13 +17,21 @@ from crosspan.utils.parallel import pmap
 
 def preprocess(data: str | Path, out: str | Path, train_domains: list[str] | None = None,
                splits: str | Path | None = None, fold: int = 0, workers: int = 1, cases: str = "all",
-               spacing: list[float] | None = None, progress: bool = True) -> dict[str, Any]:
+               spacing: list[float] | None = None, progress: bool = True,
+               normalization: str = "zscore") -> dict[str, Any]:
     """Write ``out/plan.json``, ``out/catalog.csv`` and ``out/cache/``; returns the plan with a summary."""
     out = Path(out)
     catalog = catalog_from(data, progress=progress)
     doc = json.loads(Path(splits).read_text()) if splits else None
     sel = select_rows(catalog, doc, train_domains, fold)
     plan = make_plan(catalog, sel, spacing=spacing)
+    if normalization == "nyul":
+        plan["normalization"] = {"scheme": "nyul", "mask": "body",
+                                 "landmarks": _learn_nyul(catalog, plan["cases"]["train"], workers, progress)}
+    elif normalization != "zscore":
+        from crosspan.data.errors import CrosspanError
+
+        raise CrosspanError(None, f"unknown normalization '{normalization}'", "use zscore or nyul")
     plan["source"] = str(data)
     h = plan_hash(plan)
     plan["plan_hash"] = h
@@ -36,6 +44,24 @@ def preprocess(data: str | Path, out: str | Path, train_domains: list[str] | Non
     summary = pd.DataFrame(results)
     plan["summary"] = summary["status"].value_counts().to_dict() if not summary.empty else {}
     return plan
+
+
+def _training_histogram(image_path: str) -> tuple[Any, Any]:
+    from crosspan.data.io import read_image
+    from crosspan.preprocess.normalize import body_mask
+
+    arr, _ = read_image(image_path, dtype="float32")
+    return arr, body_mask(arr)
+
+
+def _learn_nyul(catalog: pd.DataFrame, train: list[str], workers: int, progress: bool) -> dict[str, Any]:
+    """Nyul landmarks from the training images (source domains only), inside their body masks."""
+    from crosspan.preprocess.normalize import learn_nyul
+
+    paths = [str(p) for p in catalog[catalog["case_id"].isin(train)]["image"]]
+    pairs = pmap(_training_histogram, paths, workers=workers, description="learning Nyul landmarks",
+                 progress=progress)
+    return learn_nyul(pairs)
 
 
 def _job(row: pd.Series, plan: dict[str, Any], h: str, cache_dir: Path) -> dict[str, Any]:
