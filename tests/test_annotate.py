@@ -118,3 +118,25 @@ def test_adjudicated_mask_wins(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     final, _ = read_image(tmp_path / "cons" / "masks" / "c1.nii.gz")
     np.testing.assert_array_equal(final > 0, gt)
+
+
+def test_report_agreement_section(tmp_path: Path) -> None:
+    from crosspan.report.example import example_results
+
+    results = tmp_path / "results.csv"
+    example_results(patients_per_center=3, seeds=1).to_csv(results, index=False)
+    agreement = pd.DataFrame({"code": ["c1", "c2"], "case_id": ["A_0001_T1", "B_0002_T2"], "center": ["A", "B"],
+                              "sequence": ["T1", "T2"], "dice": [0.95, 0.41], "hd95": [1.2, 23.0],
+                              "nsd": [0.97, 0.30], "kappa": [0.94, 0.38], "adjudicate": [False, True]})
+    agreement.to_csv(tmp_path / "agreement.csv", index=False)
+    out = tmp_path / "report.html"
+    r = runner.invoke(app, ["report", str(results), "-o", str(out), "--agreement", str(tmp_path / "agreement.csv"),
+                            "--n-boot", "50"])
+    assert r.exit_code == 0, r.output
+    page = out.read_text()
+    assert 'id="agreement"' in page and "B_0002_T2" in page and "A_0001_T1" not in page.split('id="agreement"')[1]
+    assert "Cases to adjudicate" in out.with_suffix(".md").read_text()
+    bad = runner.invoke(app, ["report", str(results), "-o", str(tmp_path / "r2.html"), "--agreement",
+                              str(results)])
+    assert bad.exit_code == 2 and "not an agreement table" in bad.output
+    assert not (tmp_path / "r2.html").exists()

@@ -78,6 +78,8 @@ def report_cmd(
     title: str = typer.Option("crosspan report", "--title", help="Page title."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and subsampling draws."),
     n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap replicates for confidence intervals."),
+    agreement: Path | None = typer.Option(None, "--agreement", help="Per-case agreement CSV from "
+                                                                     "`crosspan annotate compare` (adds a section)."),
 ) -> None:
     """One self-contained HTML report (figures embedded) plus report.md and report.tex tables beside it."""
     from crosspan.evaluation.analysis import analyze
@@ -88,9 +90,23 @@ def report_cmd(
         console.print("[yellow]note:[/] overlay montages need both --catalog and --pred-dir; skipping them")
     df, skipped = load_results(results)
     a = analyze(df, skipped, seed=seed, n_boot=n_boot)
+    agree = None
+    if agreement is not None:
+        import pandas as pd
+
+        from crosspan.data.errors import CrosspanError
+
+        if not agreement.is_file():
+            raise CrosspanError(agreement, "agreement table does not exist",
+                                "write it with `crosspan annotate compare`")
+        agree = pd.read_csv(agreement)
+        missing = [c for c in ("code", "dice", "hd95", "kappa", "adjudicate") if c not in agree.columns]
+        if missing:
+            raise CrosspanError(agreement, f"not an agreement table (missing {', '.join(missing)})",
+                                "pass the CSV written by `crosspan annotate compare`")
     paths = write_report(df, a, output, title=title, catalog=catalog if pred_dir else None,
                          pred_dir=pred_dir if catalog else None, montage_method=montage_method,
-                         sources=[str(p) for p in results])
+                         sources=[str(p) for p in results], agreement=agree)
     console.print(f"wrote {', '.join(str(p) for p in paths)}")
 
 

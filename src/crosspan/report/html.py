@@ -61,7 +61,8 @@ def _cards(df: pd.DataFrame) -> str:
 
 
 def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", montage: bytes | None = None,
-                 montage_note: str = "", sources: Sequence[str] = ()) -> tuple[str, str, str]:
+                 montage_note: str = "", sources: Sequence[str] = (),
+                 agreement: pd.DataFrame | None = None) -> tuple[str, str, str]:
     """Return ``(html, markdown, latex)`` of the report."""
     oracle_methods = sorted(df.loc[df["oracle"], "method"].unique())
     t_transfer = aggregate_table(a.by_transfer, ["method", "transfer"])
@@ -119,6 +120,13 @@ def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", 
                                  '<span style="color:#ff3b30;font-weight:600">red</span>, on the axial slice with '
                                  f"the largest ground truth. {html.escape(montage_note)}",
                                  figures_img(montage, "overlay montage") if montage is not None else ""))
+    t_agree = t_adjudicate = None
+    if agreement is not None:
+        t_agree, t_adjudicate = agreement_tables(agreement)
+        sections.append(_section("agreement", "Annotator agreement",
+                                 "two annotators' masks of the same cases (`crosspan annotate compare`): mean Dice, "
+                                 "median HD95 and mean Cohen's kappa by center and sequence, and the cases flagged "
+                                 "for adjudication.", to_html(t_agree) + to_html(t_adjudicate)))
     if not t_skip.empty:
         sections.append(_section("skipped", "Skipped methods", "methods that produced no predictions.",
                                  to_html(t_skip)))
@@ -147,12 +155,26 @@ Confidence intervals: 95 % percentile bootstrap over patients (seed {a.params.ge
     for name, table in [("Dice by transfer type (95 % CI, patients resampled)", t_transfer),
                         ("Dice per method and target domain", t_domain),
                         ("Domain gaps vs the smallest detectable gap", t_gaps),
-                        ("Paired Wilcoxon tests, Holm-corrected", t_paired), ("Skipped methods", t_skip)]:
+                        ("Paired Wilcoxon tests, Holm-corrected", t_paired), ("Skipped methods", t_skip),
+                        ("Annotator agreement", t_agree), ("Cases to adjudicate", t_adjudicate)]:
+        if table is None:
+            continue
         if name.startswith("Skipped") and table.empty:
             continue
         md.append(f"## {name}\n\n{to_markdown(table)}")
         tex.append(to_latex(table, name))
     return page, "\n".join(md), "\n".join(tex)
+
+
+def agreement_tables(agreement: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Summary by center x sequence and the adjudication list, from an ``annotate compare`` table."""
+    from crosspan.annotate.compare import agreement_summary
+
+    flagged = agreement[agreement["adjudicate"].astype(str).str.lower().isin(["true", "1"])]
+    cols = [c for c in ("code", "case_id", "center", "sequence", "dice", "hd95", "kappa") if c in agreement.columns]
+    todo = flagged[cols].round(3) if not flagged.empty else pd.DataFrame({"code": ["(none)"]})
+    return agreement_summary(agreement.assign(adjudicate=agreement["adjudicate"].astype(str).str.lower()
+                                              .isin(["true", "1"]))), todo
 
 
 def figures_img(data: bytes | None, alt: str) -> str:
@@ -165,7 +187,7 @@ def _strip_tags(text: str) -> str:
 
 def write_report(df: pd.DataFrame, a: Analysis, output: str | Path, title: str = "crosspan report",
                  catalog: Path | None = None, pred_dir: Path | None = None, montage_method: str | None = None,
-                 sources: Sequence[str] = ()) -> list[Path]:
+                 sources: Sequence[str] = (), agreement: pd.DataFrame | None = None) -> list[Path]:
     """Build everything in memory, then write ``output`` and ``report.md`` / ``report.tex`` beside it atomically."""
     montage, note = None, ""
     if catalog is not None and pred_dir is not None:
@@ -174,7 +196,7 @@ def write_report(df: pd.DataFrame, a: Analysis, output: str | Path, title: str =
         method, picks, montage = montage_from(df, Path(catalog), Path(pred_dir), montage_method)
         note = (f"Method: {method}; {len(picks)} cases." if montage is not None
                 else f"No prediction in {pred_dir} matches a scored case.")
-    page, md, tex = build_report(df, a, title, montage, note, sources)
+    page, md, tex = build_report(df, a, title, montage, note, sources, agreement)
     out = Path(output)
     out = out if out.suffix.lower() == ".html" else out.with_name(out.name + ".html")
     paths = [out, out.with_suffix(".md"), out.with_suffix(".tex")]
