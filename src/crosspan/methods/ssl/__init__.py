@@ -1,0 +1,1 @@
+"""Semi-supervised methods: labeled source batches plus unlabeled (target-sequence) batches."""
