@@ -1,0 +1,135 @@
+"""Random physically possible MR protocols and scanners for label-map training (method ``physics-rand``).
+
+Per sample: a sequence family, its parameters within clinical ranges (shared PHYSICS.md section 2.1-2.2), the
+field strength, per-tissue parameter jitter and scanner effects; then the image is rendered by
+:mod:`crosspan.synth.torch_render`. All draws come from one ``torch.Generator`` (same seed, same images).
+
+Families: ``t1fs`` spoiled GRE with fat saturation, pre-contrast or with gadolinium (VIBE/LAVA/THRIVE);
+``gre`` spoiled GRE without fat-sat at any TE (opposed-/in-phase and in between, 2D or 3D, +/- contrast);
+``haste`` single-shot FSE T2 (+/- fat-sat); ``ir`` inversion recovery (STIR-like to T1-weighted IR).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from crosspan.synth.tissues import FATS, Tissue
+from crosspan.synth.torch_render import (
+    field_tensors,
+    haste_signal,
+    ir_signal,
+    paint,
+    scanner_effects,
+    spgr_signal,
+)
+
+FAMILIES = ("t1fs", "gre", "haste", "ir")
+VESSEL_IDS = (Tissue.AORTA, Tissue.IVC, Tissue.PORTAL_VEIN, Tissue.SPLENIC_VEIN)
+
+
+def _u(gen: torch.Generator, b: int, lo: float, hi: float) -> torch.Tensor:
+    return lo + (hi - lo) * torch.rand(b, generator=gen, device=gen.device)
+
+
+def _coin(gen: torch.Generator, b: int, p: float) -> torch.Tensor:
+    return torch.rand(b, generator=gen, device=gen.device) < p
+
+
+def draw_protocols(b: int, gen: torch.Generator, family_probs: tuple[float, ...] = (0.3, 0.3, 0.25, 0.15)
+                   ) -> dict[str, torch.Tensor]:
+    """(B,) tensors: family index, field (T), TR/TE/TI (ms), flip (deg), fat-sat residual (1 = none), r1*Cp
+    (0 = pre-contrast), vessel inflow/flow-void factor."""
+    probs = torch.tensor(family_probs, dtype=torch.float32, device=gen.device)
+    fam = torch.multinomial(probs / probs.sum(), b, replacement=True, generator=gen)
+    field = torch.where(_coin(gen, b, 0.5), 3.0, 1.5).to(gen.device)
+    two_d = _coin(gen, b, 0.4)  # 2D GRE: long TR, large flip
+    tr_gre = torch.where(two_d, _u(gen, b, 120, 220), _u(gen, b, 3.5, 8.0))
+    fa_gre = torch.where(two_d, _u(gen, b, 55, 80), _u(gen, b, 8, 15))
+    te_max_ip = 4.6 * 1.5 / field  # first in-phase echo at this field: 4.6 ms at 1.5 T, 2.3 ms at 3 T
+    proto = {
+        "family": fam, "field": field,
+        "tr": torch.stack([_u(gen, b, 3.5, 6.0), tr_gre, _u(gen, b, 800, 2000), _u(gen, b, 2000, 6000)]),
+        "te": torch.stack([_u(gen, b, 1.2, 2.6), 0.9 + (1.05 * te_max_ip - 0.9) * _u(gen, b, 0, 1),
+                           _u(gen, b, 60, 140), _u(gen, b, 5, 40)]),
+        "fa": torch.stack([_u(gen, b, 8, 15), fa_gre, torch.full((b,), 90.0, device=gen.device),
+                           torch.full((b,), 90.0, device=gen.device)]),
+        "ti": _u(gen, b, 100, 2500),
+        "fatsat": torch.where(fam == 0, _u(gen, b, 0.03, 0.4), torch.ones(b, device=gen.device)),
+        "haste_fatsat": _coin(gen, b, 0.3),
+        "r1_cp": torch.where(torch.rand(b, generator=gen, device=gen.device) < torch.where(fam == 0, 0.6, 0.2),
+                             _u(gen, b, 3.5, 5.5) * _u(gen, b, 0.5, 3.0), torch.zeros(b, device=gen.device)),
+        "inflow": _u(gen, b, 0.4, 2.0), "flow_void": _u(gen, b, 0.0, 0.15),
+    }
+    idx = fam[None]
+    for k in ("tr", "te", "fa"):
+        proto[k] = proto[k].gather(0, idx)[0]
+    return proto
+
+
+def jitter_tissues(p: dict[str, torch.Tensor], gen: torch.Generator, t1: float = 0.15, t2: float = 0.15,
+                   pd: float = 0.08) -> dict[str, torch.Tensor]:
+    """Per-sample per-tissue log-normal jitter of T1/T2/T2*/PD, a shared T1 factor, and random fat fractions of
+    the pancreas (0-20 %), liver (0-25 %) and marrow (20-85 %)."""
+    b, n = p["pd"].shape
+    dev = gen.device
+
+    def ln(s: float) -> torch.Tensor:
+        return torch.exp(s * torch.randn((b, n), generator=gen, device=dev))
+
+    q = dict(p)
+    shared = torch.exp(0.08 * torch.randn((b, 1), generator=gen, device=dev))
+    q["t1"] = p["t1"] * shared * ln(t1)
+    q["t2"] = p["t2"] * ln(t2)
+    q["t2s"] = p["t2s"] * ln(t2)
+    q["pd"] = (p["pd"] * ln(pd)).clamp(0, 1.2)
+    ff = p["ff"].clone()
+    ff[:, Tissue.PANCREAS] = _u(gen, b, 0.0, 0.2)
+    ff[:, Tissue.LIVER] = _u(gen, b, 0.0, 0.25)
+    ff[:, Tissue.MARROW] = _u(gen, b, 0.2, 0.85)
+    for f in FATS:
+        ff[:, f] = _u(gen, b, 0.85, 0.98)
+    q["ff"] = ff
+    return q
+
+
+def signal_table(p: dict[str, torch.Tensor], proto: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Complex (B, T) per-tissue signal of each sample's drawn protocol."""
+    fam = proto["family"]
+    spgr = spgr_signal(p, proto["tr"], proto["te"], proto["fa"], proto["field"], proto["fatsat"], proto["r1_cp"],
+                       proto["inflow"])
+    haste = haste_signal(p, proto["tr"], proto["te"], proto["haste_fatsat"], proto["flow_void"])
+    ir = ir_signal(p, proto["tr"], proto["ti"], proto["te"])
+    f = fam[:, None]
+    return torch.where(f <= 1, spgr, torch.where(f == 2, haste, ir))
+
+
+def draw_images(tissue: torch.Tensor, gen: torch.Generator, snr: tuple[float, float] = (8.0, 40.0),
+                bias: tuple[float, float] = (0.0, 0.4), blur: tuple[float, float] = (0.0, 1.2),
+                family_probs: tuple[float, ...] = (0.3, 0.3, 0.25, 0.15)) -> tuple[torch.Tensor, dict]:
+    """Magnitude images (B, 1, Z, Y, X) float32 drawn from tissue maps (B, 1, Z, Y, X), and the protocols used."""
+    b = tissue.shape[0]
+    proto = draw_protocols(b, gen, family_probs)
+    p = jitter_tissues(field_tensors(proto["field"]), gen)
+    lut = signal_table(p, proto)
+    img = paint(tissue, lut)
+    body = tissue > 0
+    level = (img.abs() * body).flatten(1).sum(1) / body.flatten(1).sum(1).clamp_min(1)
+    sigma = level / _u(gen, b, *snr)
+    blur_s = torch.stack([_u(gen, b, *blur) * 1.5, _u(gen, b, *blur), _u(gen, b, *blur)], 1)  # z often coarser
+    out = scanner_effects(img, gen, sigma=sigma, bias=_u(gen, b, *bias), blur=blur_s)
+    return out, proto
+
+
+def zscore_body(image: torch.Tensor, body: torch.Tensor, clip: tuple[float, float] = (0.005, 0.995),
+                sample: int = 32768) -> torch.Tensor:
+    """The preprocessing's normalization on a batch: clip to the 0.5/99.5 percentiles inside the body, then
+    z-score with the body's mean and std (per sample)."""
+    out = torch.empty_like(image)
+    for i in range(image.shape[0]):
+        x, m = image[i], body[i]
+        vals = x[m] if bool(m.any()) else x.flatten()
+        sub = vals[:: max(1, vals.numel() // sample)]
+        lo, hi = torch.quantile(sub, torch.tensor(clip, device=x.device, dtype=x.dtype))
+        v = vals.clamp(lo, hi)
+        out[i] = (x.clamp(lo, hi) - v.mean()) / v.std().clamp_min(1e-6)
+    return out
