@@ -50,7 +50,7 @@ def test_rampup_shape() -> None:
     assert sigmoid_rampup(100, 100) == 1.0 and sigmoid_rampup(500, 100) == 1.0 and sigmoid_rampup(3, 0) == 1.0
 
 
-@pytest.mark.parametrize("name", ["mean-teacher"])
+@pytest.mark.parametrize("name", ["mean-teacher", "ua-mt"])
 def test_teacher_is_ema_of_student(name: str) -> None:
     m = build(name)
     # make the teacher differ from the student first, so the check is not trivially student == teacher
@@ -69,7 +69,7 @@ def test_teacher_is_ema_of_student(name: str) -> None:
     assert int(m.step_count) == 1
 
 
-@pytest.mark.parametrize("name,weight", [("mean-teacher", "cons_weight")])
+@pytest.mark.parametrize("name,weight", [("mean-teacher", "cons_weight"), ("ua-mt", "cons_weight")])
 def test_unlabeled_gradient_only_through_consistency(name: str, weight: str) -> None:
     lab, unl = make_batch(b=2), unlabeled_batch()
     off = build(name, {weight: 0.0, "rampup_steps": 0})
