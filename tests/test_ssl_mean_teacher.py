@@ -50,7 +50,7 @@ def test_rampup_shape() -> None:
     assert sigmoid_rampup(100, 100) == 1.0 and sigmoid_rampup(500, 100) == 1.0 and sigmoid_rampup(3, 0) == 1.0
 
 
-@pytest.mark.parametrize("name", ["mean-teacher", "ua-mt"])
+@pytest.mark.parametrize("name", ["mean-teacher", "ua-mt", "anatomy-invariant"])
 def test_teacher_is_ema_of_student(name: str) -> None:
     m = build(name)
     # make the teacher differ from the student first, so the check is not trivially student == teacher
@@ -69,12 +69,17 @@ def test_teacher_is_ema_of_student(name: str) -> None:
     assert int(m.step_count) == 1
 
 
-@pytest.mark.parametrize("name,weight", [("mean-teacher", "cons_weight"), ("ua-mt", "cons_weight")])
-def test_unlabeled_gradient_only_through_consistency(name: str, weight: str) -> None:
+WEIGHTS = {"mean-teacher": ["cons_weight"], "ua-mt": ["cons_weight"], "anatomy-invariant": ["pl_weight",
+                                                                                          "region_weight"]}
+
+
+@pytest.mark.parametrize("name", list(WEIGHTS))
+def test_unlabeled_gradient_only_through_consistency(name: str) -> None:
     lab, unl = make_batch(b=2), unlabeled_batch()
-    off = build(name, {weight: 0.0, "rampup_steps": 0})
+    off = build(name, {**{w: 0.0 for w in WEIGHTS[name]}, "rampup_steps": 0})
     assert same(grads(off, lab, unl), grads(off, lab, None))
-    on = build(name, {weight: 1.0, "rampup_steps": 0, **({"uncertainty_T": 2} if name == "ua-mt" else {})})
+    on = build(name, {**{w: 1.0 for w in WEIGHTS[name]}, "rampup_steps": 0,
+                      **({"uncertainty_T": 2} if name == "ua-mt" else {})})
     if name == "ua-mt":  # accept every voxel so the consistency is active at this untrained stage
         on.hparams["threshold_start"] = on.hparams["threshold_end"] = 10.0
     assert not same(grads(on, lab, unl), grads(on, lab, None))
