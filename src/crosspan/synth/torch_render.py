@@ -126,26 +126,26 @@ def ir_signal(p: dict[str, torch.Tensor], tr, ti, te) -> torch.Tensor:
 def paint(tissue: torch.Tensor, lut: torch.Tensor) -> torch.Tensor:
     """Complex image (B, 1, Z, Y, X): the per-sample look-up ``lut`` (B, T) at each voxel's tissue class."""
     b = tissue.shape[0]
-    idx = tissue.long().clamp(0, lut.shape[1] - 1).reshape(b, -1)
-    re = torch.gather(lut.real.float(), 1, idx)
-    im = torch.gather(lut.imag.float(), 1, idx)
-    return torch.complex(re, im).reshape(tissue.shape)
+    idx = tissue.long().clamp(0, lut.shape[1] - 1).reshape(b, -1, 1).expand(-1, -1, 2)
+    ri = torch.view_as_real(lut.to(torch.complex64)).gather(1, idx)  # (B, N, 2) real and imaginary parts
+    return torch.view_as_complex(ri.contiguous()).reshape(tissue.shape)
 
 
 def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """Separable 3D Gaussian blur of a real (B, 1, Z, Y, X) batch, one sigma (voxels, per axis (B, 3)) a sample."""
-    b = x.shape[0]
-    radius = max(1, int(math.ceil(3 * float(sigma.max()))))
+    """Separable 3D Gaussian blur of a real (B, C, Z, Y, X) batch, one sigma (voxels) per sample and axis (B, 3);
+    kernels truncated at 2.5 sigma."""
+    b, c = x.shape[:2]
+    radius = max(1, int(math.ceil(2.5 * float(sigma.max()))))
     t = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
-    y = x.reshape(1, b, *x.shape[2:])
+    y = x.reshape(1, b * c, *x.shape[2:])
     for axis in range(3):
         k = torch.exp(-0.5 * (t[None] / sigma[:, axis, None].clamp_min(1e-3)) ** 2)
-        k = k / k.sum(1, keepdim=True)
+        k = (k / k.sum(1, keepdim=True)).repeat_interleave(c, 0)
         shape = [1, 1, 1]
         shape[axis] = k.shape[1]
         pad = [0] * 6
         pad[2 * (2 - axis)] = pad[2 * (2 - axis) + 1] = radius
-        y = F.conv3d(F.pad(y, pad, mode="replicate"), k.reshape(b, 1, *shape), groups=b)
+        y = F.conv3d(F.pad(y, pad, mode="replicate"), k.reshape(b * c, 1, *shape), groups=b * c)
     return y.reshape(x.shape)
 
 
@@ -161,9 +161,10 @@ def scanner_effects(img: torch.Tensor, gen: torch.Generator, sigma: torch.Tensor
                     bias: torch.Tensor | None = None, blur: torch.Tensor | None = None) -> torch.Tensor:
     """Magnitude image from a complex (B, 1, Z, Y, X) signal: blur (real and imaginary parts, so partial volume
     cancels fat against water), bias field, complex noise of std ``sigma`` (B,) per channel, magnitude."""
-    re, im = img.real.float(), img.imag.float()
+    ri = torch.cat([img.real, img.imag], 1).float()  # (B, 2, Z, Y, X)
     if blur is not None and float(blur.max()) > 0.05:
-        re, im = gaussian_blur(re, blur), gaussian_blur(im, blur)
+        ri = gaussian_blur(ri, blur)
+    re, im = ri[:, :1], ri[:, 1:]
     if bias is not None:
         f = bias_field(tuple(img.shape), bias, gen)
         re, im = re * f, im * f
