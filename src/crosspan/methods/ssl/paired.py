@@ -25,7 +25,7 @@ class Registration:
     @property
     def translation_xyz(self) -> tuple[float, float, float]:
         """Translation in mm, SimpleITK (x, y, z) order."""
-        return tuple(sitk.Euler3DTransform(self.transform).GetTranslation())  # type: ignore[return-value]
+        return tuple(self.transform.GetTranslation())  # type: ignore[attr-defined, return-value]
 
 
 def register_rigid(fixed: np.ndarray, fixed_props: ImageProperties, moving: np.ndarray,
@@ -47,6 +47,8 @@ def register_rigid(fixed: np.ndarray, fixed_props: ImageProperties, moving: np.n
     reg.SetSmoothingSigmasPerLevel([1.0, 0.0])
     reg.SetInitialTransform(init, inPlace=False)
     out = reg.Execute(f, m)
+    if isinstance(out, sitk.CompositeTransform):  # SimpleITK wraps the optimized transform
+        out = out.GetNthTransform(0)
     return Registration(out, float(reg.GetMetricValue()))
 
 
