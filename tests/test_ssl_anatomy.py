@@ -52,6 +52,13 @@ def test_partition_follows_edges_and_ignores_contrast_inversion(method: str) -> 
     assert len(pairs) <= 1.05 * len(np.unique(a))
 
 
+def test_unknown_partition_is_a_clear_error() -> None:
+    from crosspan.data.errors import CrosspanError
+
+    with pytest.raises(CrosspanError, match="partition"):
+        build("anatomy-invariant", {"partition": "watershed"})
+
+
 def test_anatomy_update_logs_and_roundtrip() -> None:
     m = build("anatomy-invariant", {"rampup_steps": 0})
     logs = m.update(make_batch(b=2), unlabeled_batch())

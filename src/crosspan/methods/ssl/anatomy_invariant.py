@@ -20,7 +20,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
+from torch import nn
 
+from crosspan.data.errors import CrosspanError
 from crosspan.methods.base import Batch, register_method
 from crosspan.methods.ssl.common import TeacherMethod
 from crosspan.methods.ssl.regions import batch_partition, refine_to_regions, region_variance
@@ -33,6 +35,12 @@ class AnatomyInvariant(TeacherMethod):
         **TeacherMethod.default_hparams, "pl_weight": 1.0, "region_weight": 1.0, "partition": "felzenszwalb",
         "scale": 100.0, "sigma": 0.5, "min_size": 20, "n_segments": 200, "compactness": 0.1}
     forward_passes = 2
+
+    def __init__(self, network: nn.Module, domains: list[str], hparams: dict[str, Any] | None = None) -> None:
+        super().__init__(network, domains, hparams)
+        if self.hparams["partition"] not in ("felzenszwalb", "slic"):
+            raise CrosspanError(None, f"partition={self.hparams['partition']!r}",
+                                "use --hp partition=felzenszwalb|slic")
 
     def regions(self, image: torch.Tensor) -> torch.Tensor:
         hp = self.hparams
