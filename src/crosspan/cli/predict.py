@@ -1,4 +1,5 @@
-"""`crosspan predict`: masks in the source geometry from a trained run folder."""
+"""`crosspan predict`: masks in the source geometry from a trained run folder, or from a zero-shot foundation
+model named with ``--method`` (no run folder)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def predict_cmd(
-    run_dir: Path = typer.Argument(..., help="Run folder written by `crosspan train`."),
-    source: Path = typer.Argument(..., help="Image file, folder of images, DICOM series, catalog CSV or dataset."),
+    run_dir: Path = typer.Argument(None, help="Run folder written by `crosspan train` (left out with --method)."),
+    source: Path = typer.Argument(None, help="Image file, folder of images, DICOM series, catalog CSV or dataset."),
     output: Path = typer.Option(..., "-o", "--output", help="Folder for <case_id>.nii.gz masks."),
     overlap: float = typer.Option(0.5, "--overlap", help="Sliding-window overlap."),
     tta: bool = typer.Option(False, "--tta", help="Mirror test-time augmentation (8 flips)."),
@@ -29,14 +30,38 @@ def predict_cmd(
     device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
     amp: str = typer.Option("none", "--amp", help="bf16 | fp16 | none."),
     threads: int = typer.Option(0, "--threads", help="CPU threads for torch (0: default)."),
+    method: str = typer.Option(None, "--method", help="Zero-shot method instead of a run folder (litemedsam, "
+                               "medsam2); see docs/foundation.md."),
+    hp: list[str] = typer.Option(None, "--hp", help="Zero-shot hyperparameter KEY=VALUE (repeatable), e.g. "
+                                 "prompt=oracle-box|jittered-box|model-box, box_model=RUN_DIR, checkpoint=PATH."),
 ) -> None:
-    """Sliding-window prediction, post-processing, written in the exact source geometry."""
+    """Sliding-window prediction, post-processing, written in the exact source geometry.
+
+    With --method NAME a zero-shot foundation model segments from box prompts instead (no run folder):
+    `crosspan predict --method litemedsam DATA -o OUT --hp prompt=oracle-box`."""
     import torch
 
+    from crosspan.cli.common import fail
     from crosspan.inference.predict import predict
 
     if threads > 0:
         torch.set_num_threads(threads)
+    if method:
+        from crosspan.inference.zeroshot import predict_zero_shot
+
+        if source is not None:
+            raise fail("--method names a zero-shot model: give only DATA, no run folder")
+        if run_dir is None:
+            raise fail("missing DATA (image, folder, catalog CSV or dataset)")
+        from crosspan.cli.train import parse_hparams
+
+        written = predict_zero_shot(method, parse_hparams(hp), run_dir, output, cases, str(splits) if splits else None,
+                                    fold, device, post)
+        console.print(f"wrote {len(written)} masks -> {output}")
+        return
+    if run_dir is None or source is None:
+        raise fail("give RUN_DIR and DATA, or --method NAME for a zero-shot model and DATA")
     written = predict(run_dir, source, output, overlap, tta, post, save_probabilities, cases,
                       str(splits) if splits else None, device, amp, fold=fold)
     console.print(f"wrote {len(written)} masks -> {output}")
+

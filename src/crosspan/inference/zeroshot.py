@@ -1,0 +1,133 @@
+"""`crosspan predict --method NAME`: zero-shot, box-prompted foundation models on the same cases as trained ones.
+
+Boxes come from the ground truth (``oracle-box``, ``jittered-box``: the predictions folder is marked oracle), or
+from a trained crosspan run's prediction (``model-box``: fully automatic). Masks are written in the source
+geometry (the models work on the source grid's axial slices, so nothing is resampled), with a ``zeroshot.json``
+that records the method, its hyperparameters and ``oracle``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crosspan.data.errors import CrosspanError
+from crosspan.data.io import ImageProperties, read_image, read_sitk, write_image
+from crosspan.inference.postprocess import parse_postprocess, postprocess
+from crosspan.methods.base import get_method, resolve_hparams
+from crosspan.methods.foundation.common import ZeroShotMethod
+from crosspan.methods.foundation.prompts import Box2D, is_oracle, jittered_boxes, slice_boxes
+from crosspan.utils.atomic import write_json
+from crosspan.utils.parallel import progress_bar
+from crosspan.utils.seeding import rng
+
+
+def is_zero_shot(name: str) -> bool:
+    return not get_method(name).trainable
+
+
+def build_zero_shot(name: str, hp: dict[str, Any] | None = None, device: str = "cpu") -> ZeroShotMethod:
+    cls = get_method(name)
+    if cls.trainable:
+        raise CrosspanError(None, f"'{name}' is a trained method", "predict from its run folder: "
+                            "`crosspan predict RUN_DIR DATA -o OUT`")
+    resolve_hparams(cls, hp)  # unknown keys fail before the model loads
+    return cls(hp, device)  # type: ignore[call-arg]
+
+
+def collect_labeled(source: str | Path, cases: str, splits: str | None, fold: int) -> list[tuple[str, str, str]]:
+    """``(case_id, image, label)``; labels come from a catalog or dataset (``""`` for a bare image or folder)."""
+    from crosspan.inference.predict import collect_inputs
+
+    items = collect_inputs(source, cases, splits, fold)
+    labels: dict[str, str] = {}
+    src = Path(source)
+    if not (src.is_file() and src.suffix.lower() != ".csv"):
+        try:
+            from crosspan.data.catalog import catalog_from
+
+            cat = catalog_from(src, progress=False)
+            labels = {str(c): str(lab) for c, lab in zip(cat["case_id"], cat["label"], strict=True)
+                      if isinstance(lab, str) and lab}
+        except CrosspanError:
+            labels = {}
+    return [(c, i, labels.get(c, "")) for c, i in items]
+
+
+def model_box_mask(run: tuple[Any, dict[str, Any], dict[str, Any]], image: str, device: str) -> np.ndarray:
+    """A trained run's post-processed mask of ``image`` in its source geometry (the ``model-box`` source)."""
+    from crosspan.inference.sliding import predict_volume
+    from crosspan.preprocess.cache import preprocess_image
+    from crosspan.preprocess.geometry import to_source_grid
+
+    method, model, plan = run
+    pre = preprocess_image(read_sitk(image), plan)
+    prob = predict_volume(method, pre.image, model["patch_size"], 0.5, False, device, "none")
+    source = ImageProperties.from_dict(pre.meta["source"])
+    fg = to_source_grid(prob[1], ImageProperties.from_dict(pre.meta["preprocessed"]), source, is_label=False)
+    return postprocess(fg > 0.5, "lcc", source.voxel_volume_ml(), 0.0)
+
+
+def prompt_boxes(method: ZeroShotMethod, case_id: str, label: str, image: str, run: Any,
+                 device: str) -> dict[int, Box2D]:
+    """Per-slice boxes for one case from the method's ``prompt`` hyperparameter."""
+    hp = method.hparams
+    if hp["prompt"] == "model-box":
+        return slice_boxes(model_box_mask(run, image, device))
+    if not label:
+        raise CrosspanError(image, f"prompt '{hp['prompt']}' needs the case's ground-truth label",
+                            "give a catalog or dataset with labels, or use --hp prompt=model-box --hp box_model=RUN")
+    mask, _ = read_image(label)
+    mask = mask > 0
+    if hp["prompt"] == "jittered-box":
+        return jittered_boxes(mask, float(hp["jitter"]), rng("zeroshot-jitter", hp["seed"], case_id))
+    return slice_boxes(mask)
+
+
+def predict_zero_shot(name: str, hp: dict[str, Any] | None, source: str | Path, out_dir: str | Path,
+                      cases: str = "test", splits: str | None = None, fold: int = 0, device: str = "cpu",
+                      post: str = "lcc", progress: bool = True) -> list[Path]:
+    """Segment every case of ``source`` with zero-shot method ``name``; writes masks and ``zeroshot.json``."""
+    mode, min_ml = parse_postprocess(post)
+    method = build_zero_shot(name, hp, device)
+    items = collect_labeled(source, cases, splits, fold)
+    if not items:
+        raise CrosspanError(source, f"no images to predict (cases={cases})", "use --cases all or check the input")
+    run = None
+    if method.hparams["prompt"] == "model-box":
+        if not method.hparams["box_model"]:
+            raise CrosspanError(None, "prompt 'model-box' needs a trained run", "add --hp box_model=/path/to/run_dir")
+        from crosspan.inference.predict import load_run
+
+        run = load_run(method.hparams["box_model"], device)
+    out_dir = Path(out_dir)
+    written, seconds = [], []
+    with progress_bar(disable=not progress) as bar:
+        task = bar.add_task(f"{name} ({method.hparams['prompt']})", total=len(items))
+        for case_id, image, label in items:
+            arr, props = read_image(image)
+            boxes = prompt_boxes(method, case_id, label, image, run, device)
+            t0 = time.perf_counter()
+            mask = method.segment(arr, boxes) if boxes else np.zeros(arr.shape, dtype=bool)
+            seconds.append(time.perf_counter() - t0)
+            mask = postprocess(mask, mode, props.voxel_volume_ml(), min_ml)
+            written.append(write_image(mask.astype(np.uint8), props, out_dir / f"{case_id}.nii.gz"))
+            bar.advance(task)
+    write_json(out_dir / "zeroshot.json", {
+        "method": name, "hparams": method.hparams, "oracle": is_oracle(method.hparams["prompt"]),
+        "cases": len(written), "seconds_per_volume": float(np.mean(seconds)), "device": device})
+    return written
+
+
+def read_zero_shot_info(pred_dir: str | Path) -> dict[str, Any] | None:
+    """``zeroshot.json`` of a predictions folder (``None`` for a trained model's predictions)."""
+    path = Path(pred_dir) / "zeroshot.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+__all__ = ["build_zero_shot", "collect_labeled", "is_zero_shot", "predict_zero_shot", "prompt_boxes",
+           "read_zero_shot_info"]
