@@ -6,7 +6,8 @@ CPU from the image alone, ``crosspan.methods.ssl.regions``) regularizes the stud
 student's foreground probability on an unlabeled patch u, r(t) the sigmoid ramp-up:
 
 - refined pseudo-label: y~(v) = 1[ mean_{w in R(v)} q(w) > 0.5 ] (a whole region is foreground or background);
-- pseudo-label loss: L_pl = DiceCE(f_s(u), y~) (the supervised loss, Dice over foreground + CE);
+- pseudo-label loss: L_pl = CE(f_s(u), y~), voxel-wise cross-entropy (no Dice term: most unlabeled patches hold
+  no pancreas, and a Dice loss on an empty pseudo-label pushes every foreground probability to zero);
 - region consistency: L_reg = mean over regions R of Var_{v in R}(p(v)), zero iff p is constant within regions;
 
     L = L_sup(labeled) + r(t) * (pl_weight * L_pl + region_weight * L_reg).
@@ -20,6 +21,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from crosspan.data.errors import CrosspanError
@@ -56,7 +58,7 @@ class AnatomyInvariant(TeacherMethod):
         regions = self.regions(image)
         q = self.teacher_probs(image)[:, 1]
         pseudo = refine_to_regions(q, regions)
-        l_pl = self.loss_fn(u_logits, pseudo[:, None])
+        l_pl = F.cross_entropy(u_logits, pseudo)
         l_reg = region_variance(torch.softmax(u_logits, 1)[:, 1], regions)
         w = self.ramp()
         total = sup + w * (float(self.hparams["pl_weight"]) * l_pl + float(self.hparams["region_weight"]) * l_reg)
