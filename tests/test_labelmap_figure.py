@@ -1,0 +1,23 @@
+"""draw_grid writes a PNG of random draws for a tissue map, and refuses a map without pancreas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from crosspan.data.errors import CrosspanError
+from crosspan.data.io import ImageProperties, write_image
+from crosspan.methods.labelmap.figure import draw_grid
+from crosspan.synth.tissues import Tissue
+
+
+def test_draw_grid_png_and_no_pancreas_error(tmp_path) -> None:
+    t = np.full((8, 24, 24), int(Tissue.VISCERAL_FAT), dtype=np.uint8)
+    t[:, 8:16, 8:16] = Tissue.PANCREAS
+    props = ImageProperties((8, 24, 24), (3.0, 1.5, 1.5), (0.0, 0.0, 0.0), tuple(np.eye(3).ravel()))
+    write_image(t, props, tmp_path / "t.nii.gz")
+    out = draw_grid(tmp_path / "t.nii.gz", n=4, seed=0, output=tmp_path / "g.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    write_image(np.zeros_like(t), props, tmp_path / "e.nii.gz")
+    with pytest.raises(CrosspanError, match="pancreas"):
+        draw_grid(tmp_path / "e.nii.gz", n=2)
