@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from tests.data_builders import crosspan_release
 from typer.testing import CliRunner
 
 from crosspan.cli.main import app
 from crosspan.data.io import read_image
 from crosspan.methods.foundation import litemedsam
+from data_builders import crosspan_release
 
 runner = CliRunner()
 
