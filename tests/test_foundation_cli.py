@@ -82,3 +82,24 @@ def test_errors_are_one_line(tmp_path, box_filler) -> None:
     img = data / "T1" / "test" / "images" / "A_0003_0000.nii.gz"
     r = runner.invoke(app, ["predict", "--method", "litemedsam", str(img), "-o", str(tmp_path / "p")])
     assert r.exit_code == 2 and "ground-truth label" in r.output.replace("\n", "")
+
+
+def test_model_box_uses_the_trained_runs_mask_and_is_not_oracle(tmp_path, box_filler, monkeypatch) -> None:
+    from crosspan.inference import predict as predict_mod
+    from crosspan.inference import zeroshot
+
+    data = crosspan_release(tmp_path / "d", centers=("A",), sequences=("T1",))
+    runs: list[str] = []
+    monkeypatch.setattr(predict_mod, "load_run", lambda run_dir, device="cpu": runs.append(str(run_dir)) or "run")
+    fake = np.zeros((8, 16, 16), bool)
+    fake[2:4, 1:3, 5:9] = True
+    monkeypatch.setattr(zeroshot, "model_box_mask", lambda run, image, device: fake)
+    out = tmp_path / "pred"
+    r = runner.invoke(app, ["predict", "--method", "litemedsam", str(data), "-o", str(out), "--hp", "prompt=model-box",
+                            "--hp", f"box_model={tmp_path / 'run'}"])
+    assert r.exit_code == 0, r.output
+    assert runs == [str(tmp_path / "run")]
+    assert json.loads((out / "zeroshot.json").read_text())["oracle"] is False
+    assert box_filler[0] == {2: (1, 5, 3, 9), 3: (1, 5, 3, 9)}
+    mask, _ = read_image(out / "A_0003_T1.nii.gz")
+    assert np.array_equal(mask > 0, fake)
