@@ -103,3 +103,17 @@ def test_model_box_uses_the_trained_runs_mask_and_is_not_oracle(tmp_path, box_fi
     assert box_filler[0] == {2: (1, 5, 3, 9), 3: (1, 5, 3, 9)}
     mask, _ = read_image(out / "A_0003_T1.nii.gz")
     assert np.array_equal(mask > 0, fake)
+
+
+def test_benchmark_hooks(tmp_path) -> None:
+    from crosspan.inference.zeroshot import is_zero_shot, oracle_prompt, skip_reason
+
+    assert is_zero_shot("litemedsam") and is_zero_shot("medsam2") and not is_zero_shot("erm")
+    assert oracle_prompt("litemedsam", {}) and oracle_prompt("medsam2", {"prompt": "jittered-box"})
+    assert not oracle_prompt("litemedsam", {"prompt": "model-box"})
+    assert "checkpoint" in skip_reason("medsam2", {})
+    assert "checkpoint" in skip_reason("medsam2", {"checkpoint": str(tmp_path / "none.pt")})
+    ckpt = tmp_path / "m.pt"
+    ckpt.write_bytes(b"x")
+    assert skip_reason("medsam2", {"checkpoint": str(ckpt)}) is None
+    assert skip_reason("litemedsam", {}) is None

