@@ -204,3 +204,24 @@ def test_split_names_match_the_real_splits(tmp_path: Path) -> None:
         assert res.exit_code == 0, res.output
         written = [s["name"] for s in json.loads(out.read_text())["splits"]]
         assert written == [name for name, _, _ in commands.split_names(proto)]
+
+
+def test_zero_shot_oracle_prompts_mark_results_oracle(tmp_path) -> None:
+    import yaml
+
+    from crosspan.bench.jobs import build_plan
+    from crosspan.bench.spec import load_spec
+
+    spec = {"name": "fm", "output": ".", "dataset": {"path": str(tmp_path / "catalog.csv")},
+            "protocols": [{"name": "xseq", "protocol": "cross-sequence", "train": ["A:T1"]}],
+            "methods": [{"name": "lms-oracle", "method": "litemedsam", "zero_shot": True},
+                        {"name": "lms-auto", "method": "litemedsam", "zero_shot": True,
+                         "hp": {"prompt": "model-box", "box_model": str(tmp_path / "run")}}],
+            "seeds": [0]}
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    (tmp_path / "catalog.csv").write_text("case_id\n")
+    jobs = {j.info["method"]: j for j in build_plan(load_spec(path)).method_jobs}
+    evaluate = {m: next(s.args for s in j.steps if s.name == "evaluate") for m, j in jobs.items()}
+    assert "--oracle" in evaluate["lms-oracle"] and "--oracle" not in evaluate["lms-auto"]
+    assert [s.name for s in jobs["lms-auto"].steps] == ["predict", "evaluate"]

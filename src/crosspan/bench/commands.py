@@ -94,9 +94,11 @@ def predict(run_dir: str | None, data: str, pred_dir: str, method: Method, split
 
 
 def evaluate(data: str, pred_dir: str, method: str, run: str, seed: int, splits_json: str, split: str,
-             tolerance: float, output: str) -> list[str]:
+             tolerance: float, output: str, oracle: bool = False) -> list[str]:
+    """``oracle``: the predictions used ground-truth-derived prompts; every result row is marked so."""
     return ["evaluate", data, "--pred", pred_dir, "--method", method, "--run", run, "--seed", str(seed),
-            "--splits", splits_json, "--fold", split, "--tolerance", f"{tolerance:g}", "-o", output]
+            "--splits", splits_json, "--fold", split, "--tolerance", f"{tolerance:g}", "-o", output,
+            *(["--oracle"] if oracle else [])]
 
 
 def report(results_csv: str, output: str, title: str) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crosspan.bench import commands
-from crosspan.bench.spec import Protocol, Spec
+from crosspan.bench.spec import Method, Protocol, Spec
 
 DONE = "done"
 EVENTS = "events.jsonl"
@@ -153,11 +153,24 @@ def _method_jobs(spec: Spec, proto: Protocol, stage: Job, catalog_csv: str, spli
                                                             pred_dir, method, splits_json, index, device)))
                 steps.append(_s("evaluate", commands.evaluate(catalog_csv, pred_dir, method.name, probe.id, seed,
                                                               splits_json, split, spec.evaluation.tolerance,
-                                                              results)))
+                                                              results, oracle=_oracle(method))))
                 info = {"method": method.name, "protocol": proto.name, "split": split, "seed": seed,
                         "label_ratio": ratio, "results": results}
                 jobs.append(Job(probe.id, "job", probe.dir, tuple(steps), info, args))
     return jobs
+
+
+def _oracle(method: Method) -> bool:
+    """Zero-shot methods prompted from the ground truth produce oracle results."""
+    if not method.zero_shot:
+        return False
+    from crosspan.data.errors import CrosspanError
+    from crosspan.inference.zeroshot import oracle_prompt
+
+    try:
+        return oracle_prompt(method.method, dict(method.hp))
+    except CrosspanError:  # an unregistered name: `benchmark run --dry-run` warns about it
+        return False
 
 
 # --- status -------------------------------------------------------------------------------------------------
