@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import torch
+from step_timing import build_methods, fixed_batches
 
-from crosspan.methods import get_method
-from crosspan.models import build_network, network_config
+from crosspan.models import network_config
 from crosspan.utils.atomic import write_text
 
 METHODS = ["erm", "bigaug", "randconv", "gin", "contrast-inversion", "mixstyle", "dsu", "groupdro", "vrex",
@@ -61,17 +61,8 @@ def main() -> None:
     dev = torch.device(args.device)
     names = args.methods.split(",")
     cfg = network_config(args.network, [args.patch] * 3, [1.0, 1.0, 1.0])
-    methods = {}
-    for n in names:
-        torch.manual_seed(0)
-        m = get_method(n)(build_network(cfg), ["A:T1", "B:T1"]).to(dev)
-        m.network.to(memory_format=torch.channels_last_3d)  # as the engine does
-        m.setup_training(1000)
-        m.train()
-        methods[n] = m
-    data = [{k: v.to(dev) for k, v in batch(args.batch, args.patch, s).items()} for s in range(4)]
-    for d in data:
-        d["image"] = d["image"].contiguous(memory_format=torch.channels_last_3d)
+    methods = build_methods(names, args.network, args.patch, ["A:T1", "B:T1"], dev)
+    data = fixed_batches(batch, args.batch, args.patch, 4, dev)
     times: dict[str, list[float]] = {n: [] for n in names}
     cpu: dict[str, list[float]] = {n: [] for n in names}
     aug: dict[str, list[float]] = {n: [] for n in names}

@@ -13,9 +13,8 @@ import statistics
 import time
 
 import torch
+from step_timing import build_methods, fixed_batches
 
-from crosspan.methods import get_method
-from crosspan.models import build_network, network_config
 from crosspan.synth.tissues import N_TISSUES, Tissue
 from crosspan.utils.atomic import write_text
 
@@ -40,19 +39,9 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
-    cfg = network_config(args.network, [args.patch] * 3, [1.0, 1.0, 1.0])
     names = ["erm", "physics-rand", "synthseg"]
-    methods = {}
-    for n in names:
-        torch.manual_seed(0)
-        m = get_method(n)(build_network(cfg), ["A:T1"]).to(dev)
-        m.network.to(memory_format=torch.channels_last_3d)
-        m.setup_training(1000)
-        m.train()
-        methods[n] = m
-    data = [{k: v.to(dev) for k, v in batch(args.batch, args.patch, s).items()} for s in range(3)]
-    for d in data:
-        d["image"] = d["image"].contiguous(memory_format=torch.channels_last_3d)
+    methods = build_methods(names, args.network, args.patch, ["A:T1"], dev)
+    data = fixed_batches(batch, args.batch, args.patch, 3, dev)
     wall: dict[str, list[float]] = {n: [] for n in names}
     cpu: dict[str, list[float]] = {n: [] for n in names}
     draw: dict[str, list[float]] = {n: [] for n in names}
