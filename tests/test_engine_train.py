@@ -111,6 +111,8 @@ def test_kill9_then_resume_matches_uninterrupted(trained: dict[str, Path], tmp_p
     again = subprocess.run(_train_cmd(plan, run, "--resume"), env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert f"(from {ck['step']})" in again.stderr.replace("\n", " ")
+    steps = [json.loads(line)["step"] for line in log.read_text().splitlines()]
+    assert steps == list(range(1, 25))  # rows logged after the checkpoint were dropped, then redone once
     a = torch.load(tmp_path / "ref" / "model_final.pt", weights_only=True)
     b = torch.load(run / "model_final.pt", weights_only=True)
     assert a.keys() == b.keys()

@@ -40,7 +40,11 @@ def test_layout_and_manifest(cohort: Path) -> None:
     with (cohort / "manifest.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 9
-    assert list(rows[0]) == ["case_id", "patient_id", "center", "sequence", "image", "label", "split"]
+    assert list(rows[0]) == ["case_id", "patient_id", "center", "sequence", "image", "label", "split", "tissue"]
+    # the tissue map lies on the first sequence's grid: only that scan of each patient names it
+    first = [r for r in rows if r["tissue"]]
+    assert len(first) == 3 and all(r["tissue"] == f"tissues/{r['patient_id']}.nii.gz" for r in first)
+    assert all((cohort / r["tissue"]).is_file() for r in first)
     by_patient: dict[str, set[str]] = {}
     for r in rows:
         assert r["case_id"] == f"{r['patient_id']}_{r['sequence']}"

@@ -134,6 +134,9 @@ def splits_cmd(
                                   "unlabeled pool, e.g. *:T2."),
     loco: bool = typer.Option(False, "--leave-one-center-out", help="One split per held-out source center."),
     seed: int = typer.Option(0, "--seed", help="Seed for the patient partition."),
+    training_input: str = typer.Option("images", "--training-input",
+                                       help="images | label-maps (train label-map methods on the source "
+                                       "patients' tissue maps; needs a 'tissue' catalog column)."),
     layout: str = typer.Option(None, "--layout", help=LAYOUT_HELP),
 ) -> None:
     """Make deterministic, patient-grouped splits (JSON, and nnU-Net splits_final.json beside it)."""
@@ -145,7 +148,7 @@ def splits_cmd(
     spec = ProtocolSpec(protocol=protocol, source=split_list(train), targets=split_list(targets) or ["*:*"],
                         folds=folds, val_fraction=val_fraction, test_fraction=test_fraction,
                         label_ratios=parse_ratios(label_ratios), unlabeled=split_list(unlabeled),
-                        leave_one_center_out=loco, seed=seed)
+                        leave_one_center_out=loco, seed=seed, training_input=training_input)
     doc = make_splits(cat, spec)
     doc["catalog"] = str(source)
     write_json(output, doc)

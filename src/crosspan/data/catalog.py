@@ -15,6 +15,7 @@ import pandas as pd
 from crosspan.data.errors import CrosspanError, Problem
 from crosspan.data.inspect import Inspection, inspect_scan
 from crosspan.data.layouts import ScanEntry, scan_dataset
+from crosspan.data.layouts.base import AUX_MAP_COLUMNS, AUX_SCALAR_COLUMNS
 from crosspan.utils.atomic import atomic_path
 from crosspan.utils.parallel import pmap
 
@@ -22,6 +23,7 @@ ID_COLUMNS = ["case_id", "patient_id", "center", "sequence", "split", "image", "
 STAT_COLUMNS = ["shape_z", "shape_y", "shape_x", "spacing_z", "spacing_y", "spacing_x", "orientation",
                 "p0_5", "p50", "p99_5", "label_voxels", "label_ml", "label_components"]
 COLUMNS = ID_COLUMNS + STAT_COLUMNS
+AUX_COLUMNS = list(AUX_MAP_COLUMNS + AUX_SCALAR_COLUMNS)  # optional, present only when some scan has them
 
 
 @dataclass
@@ -50,8 +52,10 @@ def rows_from_results(results: list[ScanResult]) -> pd.DataFrame:
         row = {"case_id": e.case_id, "patient_id": e.patient_id, "center": e.center, "sequence": e.sequence,
                "split": e.split, "image": str(e.image), "label": str(e.label) if e.label else ""}
         row.update({k: r.inspection.stats.get(k) for k in STAT_COLUMNS})
+        row.update({k: e.extra[k] for k in AUX_COLUMNS if k in e.extra})
         rows.append(row)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    aux = [k for k in AUX_COLUMNS if any(k in r for r in rows)]
+    return pd.DataFrame(rows, columns=COLUMNS + aux).fillna({k: "" for k in aux})
 
 
 def build_catalog(dataset: str | Path, layout: str | None = None, workers: int | None = None,
@@ -89,7 +93,8 @@ def load_catalog(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise CrosspanError(path, "catalog file does not exist", "build one with `crosspan data catalog DATASET`")
     df = pd.read_csv(path, dtype={"case_id": str, "patient_id": str, "center": str, "sequence": str,
-                                  "split": str, "image": str, "label": str}, keep_default_na=False)
+                                  "split": str, "image": str, "label": str, "tissue": str, "pseudo_label": str},
+                     keep_default_na=False)
     missing = [c for c in ID_COLUMNS if c not in df.columns]
     if missing:
         raise CrosspanError(path, f"not a crosspan catalog (missing {', '.join(missing)})",

@@ -23,6 +23,7 @@ from crosspan.data.layouts.base import UNKNOWN
 from crosspan.utils.seeding import rng
 
 PROTOCOLS = ("in-domain", "cross-center", "cross-sequence", "official")
+TRAINING_INPUTS = ("images", "label-maps")
 
 
 @dataclass
@@ -39,6 +40,7 @@ class ProtocolSpec:
     unlabeled: list[str] = field(default_factory=list)
     leave_one_center_out: bool = False
     seed: int = 0
+    training_input: str = "images"  # or "label-maps": train on the source scans' tissue maps (label-map methods)
 
 
 def make_splits(catalog: pd.DataFrame, spec: ProtocolSpec) -> dict[str, Any]:
@@ -61,6 +63,11 @@ def make_splits(catalog: pd.DataFrame, spec: ProtocolSpec) -> dict[str, Any]:
     for s in base:
         for ratio in spec.label_ratios:
             splits.append(_apply_label_ratio(cat, s, ratio, spec))
+    if spec.training_input not in TRAINING_INPUTS:
+        raise CrosspanError(None, f"unknown training input '{spec.training_input}'",
+                            f"use one of: {', '.join(TRAINING_INPUTS)}")
+    if spec.training_input == "label-maps":
+        splits = [_label_map_input(cat, s) for s in splits]
     for s in splits:
         if not s["test"]:
             raise CrosspanError(None, f"split '{s['name']}' has an empty test set",
@@ -187,6 +194,21 @@ def _apply_label_ratio(cat: pd.DataFrame, split: dict[str, Any], ratio: float, s
         extra = cat[domain_mask(cat, spec.unlabeled) & cat["patient_id"].isin(train_patients)]
         out["unlabeled"] = sorted(set(out["unlabeled"]) | (set(extra["case_id"]) - set(out["train"])))
     return out
+
+
+def _label_map_input(cat: pd.DataFrame, split: dict[str, Any]) -> dict[str, Any]:
+    """Training input = the source patients' tissue label maps: keep the training scans that carry one."""
+    has_map = cat.set_index("case_id")["tissue"].astype(str).str.strip().ne("") if "tissue" in cat else None
+    if has_map is None or not has_map.any():
+        raise CrosspanError(None, "the catalog has no tissue label maps (no 'tissue' column)",
+                            "make the cohort with `crosspan synth cohort --tissue-maps`, or add a 'tissue' column "
+                            "(label map path per scan) to the manifest")
+    train = [c for c in split["train"] if has_map[c]]
+    if not train:
+        raise CrosspanError(None, f"split '{split['name']}': no training scan has a tissue map",
+                            "tissue maps lie on one sequence's grid (T1 for the synthetic cohort): train on it")
+    return {**split, "train": train, "val": [c for c in split["val"] if has_map[c]] or split["val"],
+            "train_domains": domains_in(cat[cat["case_id"].isin(train)]), "training_input": "label-maps"}
 
 
 def _assert_no_leakage(cat: pd.DataFrame, split: dict[str, Any]) -> None:

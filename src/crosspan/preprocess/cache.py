@@ -2,6 +2,7 @@
 
 Per case the cache holds ``<case>.npy`` (float32 image, memory-mapped at training), ``<case>_seg.npy`` (uint8
 label, when labeled), ``<case>_fg.npy`` (a sample of foreground voxel coordinates for oversampling) and
+``<case>_<key>.npy`` (uint8 auxiliary maps such as ``tissue``, when the catalog has them) and
 ``<case>.json`` (source geometry, crop box, preprocessed geometry, the source file's size/mtime and the plan
 hash). A case whose JSON matches the current source file and plan hash is skipped.
 """
@@ -62,19 +63,25 @@ def preprocess_image(img: sitk.Image, plan: dict[str, Any], label: sitk.Image | 
         image = zscore(sitk.GetArrayFromImage(img_c), norm_mask, tuple(norm.get("clip_percentiles", (0.5, 99.5))))
     seg = None
     if label is not None:
-        if tuple(label.GetSize()) != tuple(img.GetSize()):
-            raise CrosspanError(label_path, f"label size {label.GetSize()} differs from image {img.GetSize()}",
-                                "resample the label onto its image or fix the dataset")
-        lab = sitk.Cast(label, sitk.sitkUInt8)
-        lab.CopyInformation(img)  # voxel arrays agree; headers may drift (PanSegData), the image's wins
-        lab_c = resample_to_spacing(crop(reorient(lab, plan["orientation"]), box), plan["target_spacing"], True)
-        seg = sitk.GetArrayFromImage(lab_c).astype(np.uint8)
+        seg = label_to_grid(label, img, plan, box, label_path)
         if seg.max(initial=0) > 1:
             raise CrosspanError(label_path, f"label values {sorted(np.unique(seg).tolist())[:6]} beyond 0/1",
                                 "map labels to 0 background / 1 pancreas (`crosspan data catalog --label-map`)")
     meta = {"source": source.to_dict(), "source_orientation": source.orientation, "crop_bbox": box,
             "preprocessed": props_of(img_c).to_dict()}
     return Preprocessed(image=image, label=seg, meta=meta)
+
+
+def label_to_grid(label: sitk.Image, img: sitk.Image, plan: dict[str, Any], box: list[list[int]],
+                  path: str | Path | None = None) -> np.ndarray:
+    """A label-like map on ``img``'s voxel grid through the plan's reorientation, crop and nearest resampling."""
+    if tuple(label.GetSize()) != tuple(img.GetSize()):
+        raise CrosspanError(path, f"map size {label.GetSize()} differs from its image {img.GetSize()}",
+                            "resample the map onto its image's grid or fix the dataset")
+    lab = sitk.Cast(label, sitk.sitkUInt8)
+    lab.CopyInformation(img)  # voxel arrays agree; headers may drift (PanSegData), the image's wins
+    lab_c = resample_to_spacing(crop(reorient(lab, plan["orientation"]), box), plan["target_spacing"], True)
+    return sitk.GetArrayFromImage(lab_c).astype(np.uint8)
 
 
 def _save_npy(arr: np.ndarray, path: Path) -> None:
@@ -88,6 +95,11 @@ def cache_paths(cache_dir: str | Path, case_id: str) -> dict[str, Path]:
             "meta": d / f"{case_id}.json"}
 
 
+def aux_path(cache_dir: str | Path, case_id: str, key: str) -> Path:
+    """Cached auxiliary map ``key`` (``tissue``, ``pseudo_label``) of a case."""
+    return Path(cache_dir) / f"{case_id}_{key}.npy"
+
+
 def is_cached(job: dict[str, Any]) -> bool:
     import json
 
@@ -99,8 +111,12 @@ def is_cached(job: dict[str, Any]) -> bool:
     except ValueError:
         return False
     want_label = bool(job.get("label"))
+    aux = job.get("aux", {})
     return (meta.get("plan_hash") == job["plan_hash"] and meta.get("image_stat") == _stat(job["image"])
-            and meta.get("has_label") == want_label and (not want_label or p["label"].is_file()))
+            and meta.get("has_label") == want_label and (not want_label or p["label"].is_file())
+            and meta.get("aux", {}) == {k: _stat(v) for k, v in aux.items()}
+            and meta.get("scalars", {}) == job.get("scalars", {})
+            and all(aux_path(job["cache_dir"], job["case_id"], k).is_file() for k in aux))
 
 
 def cache_case(job: dict[str, Any]) -> dict[str, Any]:
@@ -119,8 +135,12 @@ def cache_case(job: dict[str, Any]) -> dict[str, Any]:
         if len(fg) > MAX_FG_POINTS:
             fg = fg[rng(case_id, "fg").choice(len(fg), MAX_FG_POINTS, replace=False)]
         _save_npy(fg, p["fg"])
+    for key, path in job.get("aux", {}).items():
+        arr = label_to_grid(read_sitk(path), img, job["plan"], pre.meta["crop_bbox"], path)
+        _save_npy(arr, aux_path(job["cache_dir"], case_id, key))
     meta = dict(pre.meta, case_id=case_id, plan_hash=job["plan_hash"], image=str(job["image"]),
                 image_stat=_stat(job["image"]), has_label=pre.label is not None, shape=list(pre.image.shape),
+                aux={k: _stat(v) for k, v in job.get("aux", {}).items()}, scalars=job.get("scalars", {}),
                 pid=os.getpid())
     write_json(p["meta"], meta)  # written last: its presence marks the case complete
     return {"case_id": case_id, "status": "done"}

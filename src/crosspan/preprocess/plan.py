@@ -64,6 +64,7 @@ def select_rows(catalog: pd.DataFrame, splits: dict[str, Any] | None, train_doma
         f = folds[fold]
         out = {k: list(f.get(k, [])) for k in ("train", "val", "test", "unlabeled")}
         out["train_domains"] = list(f.get("train_domains", []))
+        out["training_input"] = f.get("training_input", "images")
         return out
     from crosspan.data.domains import domain_mask, domains_in
 
@@ -106,6 +107,7 @@ def make_plan(catalog: pd.DataFrame, cases: dict[str, list[str]], clip: tuple[fl
         "patch_size": patch_size(median_shape, tgt, PATCH_BUDGET),
         "patch_size_cpu": patch_size(median_shape, tgt, PATCH_BUDGET_CPU),
         "train_domains": cases.get("train_domains", []),
+        "training_input": cases.get("training_input", "images"),
         "cases": {k: cases.get(k, []) for k in ("train", "val", "test", "unlabeled")},
     }
 

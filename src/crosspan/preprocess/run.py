@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from crosspan.data.catalog import catalog_from, save_catalog
+from crosspan.data.layouts.base import AUX_MAP_COLUMNS, AUX_SCALAR_COLUMNS
 from crosspan.preprocess.cache import cache_case
 from crosspan.preprocess.plan import make_plan, plan_hash, select_rows
 from crosspan.utils.atomic import write_json
@@ -65,5 +66,17 @@ def _learn_nyul(catalog: pd.DataFrame, train: list[str], workers: int, progress:
 
 
 def _job(row: pd.Series, plan: dict[str, Any], h: str, cache_dir: Path) -> dict[str, Any]:
+    aux = {k: str(row[k]) for k in AUX_MAP_COLUMNS if str(row.get(k) or "").strip()}
+    scalars = {k: _scalar(row, k) for k in AUX_SCALAR_COLUMNS if str(row.get(k) or "").strip()}
     return {"case_id": str(row["case_id"]), "image": str(row["image"]), "label": str(row.get("label") or ""),
-            "plan": plan, "plan_hash": h, "cache_dir": str(cache_dir)}
+            "plan": plan, "plan_hash": h, "cache_dir": str(cache_dir), "aux": aux, "scalars": scalars}
+
+
+def _scalar(row: pd.Series, key: str) -> float:
+    from crosspan.data.errors import CrosspanError
+
+    try:
+        return float(row[key])
+    except ValueError:
+        raise CrosspanError(None, f"case {row['case_id']}: {key} '{row[key]}' is not a number",
+                            f"write a number in [0, 1] in the catalog's {key} column") from None

@@ -71,10 +71,14 @@ def simulate_patient(job: dict[str, Any]) -> dict[str, Any]:
         write_image(image, props, root / img_rel)
         label = (tissue == Tissue.PANCREAS).astype(np.uint8)
         write_image(label, props, root / lab_rel)
-        if job["tissue_maps"] and i == 0:
-            write_image(tissue, props, root / "tissues" / f"{case}.nii.gz")
-        rows.append({"case_id": f"{case}_{seq}", "patient_id": case, "center": job["center"], "sequence": seq,
-                     "image": img_rel, "label": lab_rel, "split": job["split"]})
+        row = {"case_id": f"{case}_{seq}", "patient_id": case, "center": job["center"], "sequence": seq,
+               "image": img_rel, "label": lab_rel, "split": job["split"]}
+        if job["tissue_maps"]:
+            row["tissue"] = ""
+            if i == 0:  # the map lies on the first sequence's grid: only that scan gets it
+                row["tissue"] = f"tissues/{case}.nii.gz"
+                write_image(tissue, props, root / row["tissue"])
+        rows.append(row)
         rec.update({"case_id": f"{case}_{seq}", "patient_id": case, "center": job["center"], "split": job["split"],
                     "age": anatomy["age"], "pancreas_ml": float(label.sum() * props.voxel_volume_ml()),
                     "tissue_params": {k: np.asarray(v).tolist() for k, v in params.items()}})
@@ -114,7 +118,8 @@ def write_cohort(out: str | Path, n_patients: int, centers: dict[str, dict[str, 
                        progress=progress)
         rows = [r for res in results for r in res["rows"]]
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS + (["tissue"] if tissue_maps else []),
+                                lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
         write_text(tmp / "manifest.csv", buf.getvalue())

@@ -86,6 +86,34 @@ def _setup_torch(cfg: TrainConfig) -> torch.device:
     return torch.device(cfg.device)
 
 
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop log rows after the checkpoint a resumed run restarts from (they are about to be redone)."""
+    if not path.is_file():
+        return
+    keep = []
+    for line in path.read_text().splitlines():
+        try:
+            if int(json.loads(line).get("step", 0)) <= step:
+                keep.append(line)
+        except (ValueError, AttributeError):
+            continue  # a line cut short by kill -9
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text("".join(k + "\n" for k in keep))
+
+
+def _check_training_input(method: Method, plan: dict[str, Any], sampler: PatchSampler, name: str) -> None:
+    """Label-map methods need tissue maps in the batches; a label-map protocol needs a label-map method."""
+    wants_maps = bool(getattr(method, "trains_on_label_maps", False))
+    if wants_maps and "tissue" not in sampler.aux_keys:
+        raise CrosspanError(None, f"method '{name}' trains on tissue label maps, and the training cases have none",
+                            "preprocess a catalog with a 'tissue' column (`crosspan synth cohort --tissue-maps`, "
+                            "`crosspan data splits --training-input label-maps`)")
+    if plan.get("training_input") == "label-maps" and not wants_maps:
+        raise CrosspanError(None, f"the plan's training input is label maps, and method '{name}' trains on images",
+                            "use a label-map method (physics-rand, synthseg) or splits made with "
+                            "--training-input images")
+
+
 def _log(run_dir: Path, row: dict[str, Any]) -> None:
     with (run_dir / "log.jsonl").open("a") as fh:
         fh.write(json.dumps(row) + "\n")
@@ -127,6 +155,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     method.setup_training(steps, cfg.amp)
     broadcast_parameters(method)
     start = load_checkpoint(ckpt, method) if cfg.resume and ckpt.is_file() else 0
+    if rank == 0 and cfg.resume:
+        _truncate_log(run_dir / "log.jsonl", start)
     if cfg.compile:
         method.network.compile()
 
@@ -138,25 +168,22 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     val_cases = [open_case(cache, c) for c in val]
     seed = int(model["seed"]) if world == 1 else derive_seed(model["seed"], "rank", rank)
     sampler = PatchSampler(train_cases, patch, int(model["batch_size"]), seed)
+    _check_training_input(method, plan, sampler, model["method"])
     loader = Prefetcher(sampler, start, steps)
-    unlabeled = _unlabeled_loader(method, plan, cache, catalog, domains, patch, model, seed, start, steps)
+    unlabeled, unlabeled_keys = _unlabeled_loader(method, plan, cache, catalog, domains, patch, model, seed, start,
+                                                  steps)
     t0, last = time.time(), {}
     with progress_bar(disable=not cfg.progress or rank > 0) as bar:
         task = bar.add_task(f"training {model['method']}", total=steps, completed=start)
         for step, b in loader:
             g = torch.Generator().manual_seed(derive_seed(model["seed"], "augment", step))
-            img, lab = spatial_augment(torch.from_numpy(b["image"]), torch.from_numpy(b["label"]).long(), g,
-                                       mirror=cfg.mirror)
-            batch = {"image": img.to(device), "label": lab.to(device), "domain": torch.from_numpy(b["domain"])}
-            batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last_3d)
+            batch = augmented_batch(b, g, cfg.mirror, device, sampler.aux_keys, sampler.scalar_keys)
             ubatch = None
             if unlabeled is not None:
                 ustep, ub = next(unlabeled)
-                uimg, _ = spatial_augment(torch.from_numpy(ub["image"]), torch.from_numpy(ub["label"]).long(),
-                                          torch.Generator().manual_seed(derive_seed(model["seed"], "u-aug", ustep)),
-                                          mirror=cfg.mirror)
-                ubatch = {"image": uimg.to(device).contiguous(memory_format=torch.channels_last_3d),
-                          "domain": torch.from_numpy(ub["domain"])}
+                ug = torch.Generator().manual_seed(derive_seed(model["seed"], "u-aug", ustep))
+                ubatch = augmented_batch(ub, ug, cfg.mirror, device, unlabeled_keys[0], unlabeled_keys[1])
+                del ubatch["label"]  # unlabeled: no label reaches the method
             method.train()
             # methods draw their random augmentations from torch's global generator: reseed it per step so a
             # resumed run repeats exactly what an uninterrupted one does
@@ -182,13 +209,26 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             "weights_checksum": float(sum(float(p.detach().double().sum()) for p in method.parameters()))}
 
 
+def augmented_batch(b: dict[str, np.ndarray], g: torch.Generator, mirror: bool, device: torch.device,
+                    aux_keys: list[str], scalar_keys: list[str]) -> dict[str, torch.Tensor]:
+    """Tensors of one sampled batch after spatial augmentation. Auxiliary maps (``tissue``, ``pseudo_label``) are
+    stacked with the label on the channel axis, so one nearest-neighbour warp and the same flips move them alike."""
+    maps = torch.from_numpy(np.concatenate([b["label"]] + [b[k] for k in aux_keys], axis=1)).long()
+    img, maps = spatial_augment(torch.from_numpy(b["image"]), maps, g, mirror=mirror)
+    batch = {"image": img.to(device).contiguous(memory_format=torch.channels_last_3d),
+             "label": maps[:, :1].to(device), "domain": torch.from_numpy(b["domain"])}
+    batch.update({k: maps[:, i + 1:i + 2].to(device) for i, k in enumerate(aux_keys)})
+    batch.update({k: torch.from_numpy(b[k]).to(device) for k in scalar_keys})
+    return batch
+
+
 def _unlabeled_loader(method: Method, plan: dict[str, Any], cache: Path, catalog: dict[str, str],
                       domains: list[str], patch: list[int], model: dict[str, Any], seed: int, start: int,
-                      steps: int) -> Any:
+                      steps: int) -> tuple[Any, tuple[list[str], list[str]]]:
     """Batches of unlabeled patches for methods with ``needs_unlabeled`` (SSL); ``domain`` is the index in the
     training domains, or -1 for a domain outside them."""
     if not getattr(method, "needs_unlabeled", False):
-        return None
+        return None, ([], [])
     names = plan["cases"].get("unlabeled", [])
     if not names:
         raise CrosspanError(None, f"method '{model['method']}' needs unlabeled cases",
@@ -196,7 +236,7 @@ def _unlabeled_loader(method: Method, plan: dict[str, Any], cache: Path, catalog
     cases = [open_case(cache, c, domains.index(catalog[c]) if catalog.get(c) in domains else -1, need_label=False)
              for c in names]
     sampler = PatchSampler(cases, patch, int(model["batch_size"]), derive_seed(seed, "unlabeled"), fg_fraction=0.0)
-    return iter(Prefetcher(sampler, start, steps))
+    return iter(Prefetcher(sampler, start, steps)), (sampler.aux_keys, sampler.scalar_keys)
 
 
 def _catalog(plan_dir: Path) -> dict[str, str]:

@@ -11,13 +11,13 @@ import json
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from crosspan.data.errors import CrosspanError
-from crosspan.preprocess.cache import cache_paths
+from crosspan.preprocess.cache import aux_path, cache_paths
 from crosspan.utils.seeding import rng
 
 
@@ -28,6 +28,8 @@ class CaseArrays:
     label: np.ndarray | None
     fg: np.ndarray  # (n, 3) foreground coordinates
     domain: int
+    aux: dict[str, np.ndarray] = field(default_factory=dict)  # memory-mapped uint8 maps (tissue, pseudo_label)
+    scalars: dict[str, float] = field(default_factory=dict)  # per-case numbers (pseudo_weight)
 
 
 def open_case(cache_dir: str | Path, case_id: str, domain: int = 0, need_label: bool = True) -> CaseArrays:
@@ -41,7 +43,8 @@ def open_case(cache_dir: str | Path, case_id: str, domain: int = 0, need_label: 
     image = np.load(p["image"], mmap_mode="r")
     label = np.load(p["label"], mmap_mode="r") if meta.get("has_label") else None
     fg = np.load(p["fg"]) if p["fg"].is_file() else np.zeros((0, 3), np.int32)
-    return CaseArrays(case_id, image, label, fg, domain)
+    aux = {k: np.load(aux_path(cache_dir, case_id, k), mmap_mode="r") for k in meta.get("aux", {})}
+    return CaseArrays(case_id, image, label, fg, domain, aux, {k: float(v) for k, v in meta.get("scalars", {}).items()})
 
 
 def extract(arr: np.ndarray, start: np.ndarray, size: tuple[int, ...], fill: float = 0.0) -> np.ndarray:
@@ -65,6 +68,9 @@ class PatchSampler:
             raise CrosspanError(None, "no training cases", "the plan's train list is empty")
         self.cases, self.patch, self.batch_size = cases, tuple(int(p) for p in patch), batch_size
         self.seed, self.fg_fraction = seed, fg_fraction
+        # auxiliary maps/scalars go into batches only when every case has them (a batch is all or nothing)
+        self.aux_keys = sorted(set.intersection(*(set(c.aux) for c in cases)))
+        self.scalar_keys = sorted(set.intersection(*(set(c.scalars) for c in cases)))
 
     def _start(self, case: CaseArrays, g: np.random.Generator, force_fg: bool) -> np.ndarray:
         shape, patch = np.asarray(case.image.shape), np.asarray(self.patch)
@@ -82,6 +88,8 @@ class PatchSampler:
         g = rng(self.seed, "batch", step)
         n_fg = int(np.floor(self.batch_size * self.fg_fraction + g.random()))
         images, labels, domains = [], [], []
+        aux: dict[str, list[np.ndarray]] = {k: [] for k in self.aux_keys}
+        scalars: dict[str, list[float]] = {k: [] for k in self.scalar_keys}
         for i in range(self.batch_size):
             case = self.cases[int(g.integers(len(self.cases)))]
             start = self._start(case, g, force_fg=i >= self.batch_size - n_fg)
@@ -89,8 +97,15 @@ class PatchSampler:
             labels.append(extract(case.label, start, self.patch, 0) if case.label is not None
                           else np.zeros(self.patch, np.uint8))
             domains.append(case.domain)
-        return {"image": np.stack(images)[:, None].astype(np.float32), "label": np.stack(labels)[:, None],
-                "domain": np.asarray(domains, dtype=np.int64)}
+            for k in self.aux_keys:
+                aux[k].append(extract(case.aux[k], start, self.patch, 0))
+            for k in self.scalar_keys:
+                scalars[k].append(case.scalars[k])
+        out = {"image": np.stack(images)[:, None].astype(np.float32), "label": np.stack(labels)[:, None],
+               "domain": np.asarray(domains, dtype=np.int64)}
+        out.update({k: np.stack(v)[:, None] for k, v in aux.items()})
+        out.update({k: np.asarray(v, dtype=np.float32) for k, v in scalars.items()})
+        return out
 
 
 class Prefetcher:

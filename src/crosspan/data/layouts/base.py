@@ -11,6 +11,18 @@ from pathlib import Path
 from typing import ClassVar
 
 UNKNOWN = "unknown"
+#: optional per-scan maps on the scan's own voxel grid, carried from a manifest into the catalog and the cache:
+#: ``tissue`` (every tissue class, for label-map training) and ``pseudo_label`` (a transported/weak label for an
+#: unlabeled scan); ``pseudo_weight`` is a per-scan scalar in [0, 1] that goes with ``pseudo_label``.
+AUX_MAP_COLUMNS = ("tissue", "pseudo_label")
+AUX_SCALAR_COLUMNS = ("pseudo_weight",)
+
+
+def aux_fields(row: dict[str, str], base: Path) -> dict[str, str]:
+    """The auxiliary columns of a manifest row: map paths resolved against ``base``, scalars as given."""
+    out = {k: str(base / row[k]) for k in AUX_MAP_COLUMNS if (row.get(k) or "").strip()}
+    out.update({k: row[k].strip() for k in AUX_SCALAR_COLUMNS if (row.get(k) or "").strip()})
+    return out
 CANONICAL_SEQUENCES = {"t1": "T1", "t1w": "T1", "venous": "T1", "t2": "T2", "t2w": "T2", "oop": "OOP",
                        "outphase": "OOP", "opposed": "OOP", "op": "OOP", "ip": "IP", "inphase": "IP"}
 

@@ -13,7 +13,7 @@ import csv
 from pathlib import Path
 
 from crosspan.data.io import is_image_file, strip_image_suffix
-from crosspan.data.layouts.base import Layout, ScanEntry, canonical_sequence, center_from_case, register
+from crosspan.data.layouts.base import Layout, ScanEntry, aux_fields, canonical_sequence, center_from_case, register
 
 SPLITS = ("train", "val", "test")
 
@@ -60,7 +60,7 @@ class CrossPanRelease(Layout):
                         image=img,
                         label=label if label.exists() else None,
                         split=split,
-                        extra={"source_name": case},
+                        extra={"source_name": case, **aux_fields(meta, root)},
                     ))
         return entries
 

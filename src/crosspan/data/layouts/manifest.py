@@ -1,8 +1,9 @@
 """Manifest CSV, the documented generic path.
 
 Columns ``case_id, patient_id, center, sequence, image, label, split`` (``label``, ``split`` and
-``patient_id`` optional; a missing patient ID means one scan per patient). Paths are relative to the
-manifest's folder; the check flags paths that escape it.
+``patient_id`` optional; a missing patient ID means one scan per patient); optional ``tissue``,
+``pseudo_label`` (maps on the scan's grid) and ``pseudo_weight`` columns travel into the catalog. Paths are
+relative to the manifest's folder; the check flags paths that escape it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import csv
 from pathlib import Path
 
 from crosspan.data.errors import CrosspanError
-from crosspan.data.layouts.base import UNKNOWN, Layout, ScanEntry, canonical_sequence, register
+from crosspan.data.layouts.base import UNKNOWN, Layout, ScanEntry, aux_fields, canonical_sequence, register
 
 REQUIRED = ("case_id", "sequence", "image")
 
@@ -45,6 +46,6 @@ class Manifest(Layout):
                     image=base / row["image"],
                     label=(base / label) if label else None,
                     split=row.get("split", ""),
-                    extra={"raw_image": row["image"], "raw_label": label, "root": str(base)},
+                    extra={"raw_image": row["image"], "raw_label": label, "root": str(base), **aux_fields(row, base)},
                 ))
         return entries

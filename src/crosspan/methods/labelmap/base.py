@@ -38,6 +38,7 @@ class LabelMapMethod(SupervisedMethod):
 
     default_hparams: ClassVar[dict[str, Any]] = {**SupervisedMethod.default_hparams, "seed": 0, "p_real": 0.0}
     forward_passes: ClassVar[int] = 1
+    trains_on_label_maps: ClassVar[bool] = True  # the engine checks batches carry `tissue`
 
     def synthesize(self, tissue: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         raise NotImplementedError
