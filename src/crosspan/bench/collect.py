@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from crosspan.bench import commands
-from crosspan.bench.jobs import DONE, Plan
+from crosspan.bench.jobs import DONE, Plan, job_status, skip_note
 from crosspan.bench.runner import resolve_executable
 from crosspan.data.errors import CrosspanError
 from crosspan.utils.atomic import atomic_path
@@ -18,11 +18,19 @@ KEY = ["case_id", "method", "run", "seed", "split", "label_ratio"]
 
 def collect_results(plan: Plan, output: Path | None = None) -> tuple[pd.DataFrame, list[str], Path]:
     """Concatenate finished jobs' tables, tagged with protocol, split, label ratio and job; duplicates (same case,
-    method, run, seed, split, label ratio) keep the last row. Returns (table, unfinished job ids, CSV path)."""
+    method, run, seed, split, label ratio) keep the last row. A skipped job (a zero-shot method that could not
+    run) adds one row with ``status=skipped`` and its ``reason``, which ``crosspan report`` lists as skipped.
+    Returns (table, unfinished job ids, CSV path)."""
     output = output or plan.spec.output / "results.csv"
     frames, missing = [], []
     for job in plan.method_jobs:
         path = Path(job.info["results"])
+        if job_status(job) == "skipped":
+            frames.append(pd.DataFrame([{"method": job.info["method"], "run": job.id, "seed": job.info["seed"],
+                                         "split": job.info["split"], "label_ratio": job.info["label_ratio"],
+                                         "protocol": job.info["protocol"], "job": job.id, "status": "skipped",
+                                         "reason": skip_note(job) or "cannot run here"}]))
+            continue
         if not (job.path / DONE).exists() or not path.exists():
             missing.append(job.id)
             continue
@@ -63,8 +71,17 @@ def write_report(plan: Plan, results_csv: Path, output: Path | None = None) -> t
     return True, str(output)
 
 
+def skipped_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of skipped jobs (``status == skipped``) of a collected table."""
+    if "status" not in table.columns:
+        return table.iloc[:0]
+    return table[table["status"].astype(str).str.lower().eq("skipped")]
+
+
 def summary(table: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
-    """Mean of each metric per method x protocol x label ratio (x transfer type when present)."""
+    """Mean of each metric per method x protocol x label ratio (x transfer type when present); skipped jobs' rows
+    are left out."""
+    table = table.drop(skipped_rows(table).index)
     cols = [m for m in metrics if m in table.columns]
     if table.empty or not cols:
         return pd.DataFrame()
@@ -74,4 +91,4 @@ def summary(table: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
     return out
 
 
-__all__ = ["KEY", "collect_results", "summary", "write_report"]
+__all__ = ["KEY", "collect_results", "skipped_rows", "summary", "write_report"]

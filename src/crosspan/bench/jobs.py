@@ -15,6 +15,7 @@ from crosspan.bench.spec import Method, Protocol, Spec
 
 DONE = "done"
 EVENTS = "events.jsonl"
+SKIPPED = "skipped.json"  # a zero-shot job that cannot run here (its reason); re-checked on every run
 
 
 @dataclass(frozen=True)
@@ -196,9 +197,12 @@ def read_events(job: Job) -> list[dict[str, Any]]:
 
 
 def job_status(job: Job) -> str:
-    """``done`` (marker written), ``incomplete`` (started, not finished) or ``pending`` (never started)."""
+    """``done`` (marker written), ``skipped`` (a zero-shot method that cannot run here, see :func:`skip_note`),
+    ``incomplete`` (started, not finished) or ``pending`` (never started)."""
     if (job.path / DONE).exists():
         return "done"
+    if (job.path / SKIPPED).exists():
+        return "skipped"
     if (job.path / EVENTS).exists() or any(step_marker(job, s).exists() for s in job.steps):
         return "incomplete"
     return "pending"
@@ -206,6 +210,29 @@ def job_status(job: Job) -> str:
 
 def steps_done(job: Job) -> int:
     return sum(step_marker(job, s).exists() for s in job.steps)
+
+
+def skip_note(job: Job) -> str | None:
+    """Why the job was skipped (``skipped.json``), or None."""
+    try:
+        return str(json.loads((job.path / SKIPPED).read_text())["reason"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def zero_shot_skip_reason(job: Job) -> str | None:
+    """``crosspan.inference.zeroshot.skip_reason`` of a zero-shot method job (MedSAM2 without its checkpoint, a
+    missing package); None for other jobs, or when the method is unknown (its predict step then says why)."""
+    method = job.args.get("method") if job.kind == "job" else None
+    if not isinstance(method, dict) or not method.get("zero_shot"):
+        return None
+    from crosspan.data.errors import CrosspanError
+    from crosspan.inference.zeroshot import skip_reason
+
+    try:
+        return skip_reason(str(method["method"]), dict(method.get("hp") or {}))
+    except CrosspanError:
+        return None
 
 
 def last_failure(job: Job) -> str | None:
@@ -216,5 +243,5 @@ def last_failure(job: Job) -> str | None:
     return None
 
 
-__all__ = ["DONE", "EVENTS", "Job", "Plan", "Step", "arg_hash", "build_plan", "job_status", "last_failure",
-           "read_events", "step_marker", "steps_done"]
+__all__ = ["DONE", "EVENTS", "SKIPPED", "Job", "Plan", "Step", "arg_hash", "build_plan", "job_status",
+           "last_failure", "read_events", "skip_note", "step_marker", "steps_done", "zero_shot_skip_reason"]

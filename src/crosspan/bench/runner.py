@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from crosspan.bench.jobs import DONE, EVENTS, Job, step_marker
+from crosspan.bench.jobs import DONE, EVENTS, SKIPPED, Job, step_marker, zero_shot_skip_reason
 from crosspan.utils.atomic import write_json
 
 RUNNING = "running.json"
@@ -114,7 +114,10 @@ def _env(threads: int) -> dict[str, str]:
 
 
 def run_job(job: Job | dict[str, Any], executable: Sequence[str] = ("crosspan",), threads: int = 1) -> dict[str, Any]:
-    """Run ``job``'s unfinished steps; returns ``{id, status: ok|skipped|failed|busy, step, returncode}``."""
+    """Run ``job``'s unfinished steps; returns ``{id, status: ok|skipped|failed|busy, step, returncode}``.
+
+    ``skipped`` is a finished job, or (with a ``reason``) a zero-shot method that cannot run here: its reason goes
+    to ``skipped.json`` and the events instead of a failed predict step, and is checked again on the next run."""
     if isinstance(job, dict):
         job = _job_from_dict(job)
     root = job.path
@@ -134,6 +137,12 @@ def run_job(job: Job | dict[str, Any], executable: Sequence[str] = ("crosspan",)
             return {**result, "status": "skipped"}
         _kill_stale(job)
         events = root / EVENTS
+        reason = None if step_marker(job, "predict").exists() else zero_shot_skip_reason(job)
+        if reason:
+            write_json(root / SKIPPED, {"id": job.id, "reason": reason, "time": now()})
+            append_event(events, {"event": "skipped", "reason": reason})
+            return {**result, "status": "skipped", "reason": reason}
+        (root / SKIPPED).unlink(missing_ok=True)
         exe = resolve_executable(executable)
         for step in job.steps:
             if step_marker(job, step).exists():

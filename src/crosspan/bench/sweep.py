@@ -14,13 +14,13 @@ from rich.console import Console
 from rich.table import Table
 
 from crosspan.bench.executors import JobExecutor, make_executor
-from crosspan.bench.jobs import EVENTS, Job, Plan, job_status, last_failure, steps_done
+from crosspan.bench.jobs import EVENTS, Job, Plan, job_status, last_failure, skip_note, steps_done
 from crosspan.bench.progress import sweep_progress
 from crosspan.bench.runner import append_event
 from crosspan.data.errors import CrosspanError
 from crosspan.utils.atomic import write_text
 
-ORDER = {"done": 0, "incomplete": 1, "pending": 2}
+ORDER = {"done": 0, "skipped": 1, "incomplete": 2, "pending": 3}
 
 
 @contextlib.contextmanager
@@ -42,7 +42,7 @@ def runner_lock(output: Path) -> Iterator[None]:
 
 
 def status_rows(plan: Plan) -> list[dict[str, Any]]:
-    """One row per stage and job, done first, then incomplete, then pending."""
+    """One row per stage and job, done first, then skipped (note: why), incomplete, pending."""
     rows = []
     for job in plan.jobs:
         st = job_status(job)
@@ -50,17 +50,23 @@ def status_rows(plan: Plan) -> list[dict[str, Any]]:
         rows.append({"id": job.id, "kind": job.kind, "status": st, "steps": f"{steps_done(job)}/{len(job.steps)}",
                      "method": info.get("method", ""), "protocol": info.get("protocol", ""),
                      "split": info.get("split", ""), "seed": info.get("seed", ""),
-                     "label_ratio": info.get("label_ratio", ""), "note": last_failure(job) or "" if st != "done"
-                     else ""})
+                     "label_ratio": info.get("label_ratio", ""), "note": _note(job, st)})
     return sorted(rows, key=lambda r: (ORDER[r["status"]], r["kind"] != "stage"))
+
+
+def _note(job: Job, status: str) -> str:
+    if status == "skipped":
+        return f"skipped: {skip_note(job) or 'cannot run here'}"
+    return (last_failure(job) or "") if status != "done" else ""
 
 
 def status_table(plan: Plan) -> Table:
     rows = status_rows(plan)
     counts = Counter(r["status"] for r in rows)
-    table = Table(title=f"{plan.spec.name}: {counts['done']} done, {counts['incomplete']} incomplete, "
+    skipped = f"{counts['skipped']} skipped, " if counts["skipped"] else ""
+    table = Table(title=f"{plan.spec.name}: {counts['done']} done, {skipped}{counts['incomplete']} incomplete, "
                         f"{counts['pending']} pending ({plan.spec.output})", title_justify="left")
-    colors = {"done": "green", "incomplete": "yellow", "pending": "dim"}
+    colors = {"done": "green", "skipped": "magenta", "incomplete": "yellow", "pending": "dim"}
     table.add_column("status")
     table.add_column("job (method-protocol-[split-]seed-labels-hash)", overflow="fold")
     table.add_column("steps")
@@ -110,6 +116,8 @@ def _run_waves(plan: Plan, executor: JobExecutor, console: Console | None, progr
                 tally[result["status"]] += 1
                 append_event(events, {"event": "job", **result})
                 bar.advance(task)
+                if result.get("reason") and console is not None:
+                    console.print(f"[magenta]skipped:[/] {result['id']}: {result['reason']}")
                 if result["status"] in ("failed", "busy", "interrupted"):
                     job = by_id[result["id"]]
                     if console is not None:

@@ -108,10 +108,14 @@ def collect_cmd(
 
 
 def _collect(plan, report: bool, output: Path | None = None) -> None:  # noqa: ANN001 - Plan
-    from crosspan.bench.collect import collect_results, summary, write_report
+    from crosspan.bench.collect import collect_results, skipped_rows, summary, write_report
 
     table, missing, path = collect_results(plan, output)
-    console.print(f"results: {len(table)} rows from {len(plan.method_jobs) - len(missing)} job(s) -> {path}")
+    skipped = skipped_rows(table)
+    console.print(f"results: {len(table) - len(skipped)} rows from "
+                  f"{len(plan.method_jobs) - len(missing) - len(skipped)} job(s) -> {path}")
+    for row in skipped.itertuples(index=False):
+        console.print(f"[magenta]skipped:[/] {row.method} ({row.job}): {row.reason}")
     if missing:
         console.print(f"[yellow]{len(missing)} job(s) not finished yet[/] (e.g. {missing[0]}); "
                       "run `crosspan benchmark run` to finish them")
@@ -123,6 +127,6 @@ def _collect(plan, report: bool, output: Path | None = None) -> None:  # noqa: A
         for row in means.itertuples(index=False):
             t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
         console.print(t)
-    if report and len(table):
+    if report and len(table) > len(skipped):
         ok, message = write_report(plan, path)
         console.print(f"report -> {message}" if ok else f"[yellow]report skipped:[/] {message}")

@@ -149,7 +149,9 @@ def correlation_scatter(corr: dict[str, object]) -> bytes | None:
 
 @_small_fonts
 def sample_size_curve(variance: pd.DataFrame) -> bytes | None:
-    """SD of the mean Dice versus test size n, per method (panels) and target domain (lines)."""
+    """SD of the mean Dice versus test size n, per method (panels) and target domain (lines); None when no domain
+    has an SD (one case each)."""
+    variance = variance.dropna(subset=["sd_mean_dice"]) if not variance.empty else variance
     if variance.empty:
         return None
     methods = sorted(variance["method"].unique())
