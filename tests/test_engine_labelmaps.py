@@ -58,11 +58,12 @@ def test_tissue_patch_and_warp_match_the_label(prepared: dict[str, Path]) -> Non
     b = sampler.batch(0)
     assert b["tissue"].shape == b["label"].shape and len(np.unique(b["tissue"])) > 4
     np.testing.assert_array_equal(b["label"], (b["tissue"] == Tissue.PANCREAS).astype(np.uint8))
-    # rotation/scaling (p=1 through many steps) and mirroring move the tissue map exactly like the label
+    # rotation/scaling, elastic deformation and mirroring move the tissue map exactly like the label
     moved = 0
     for step in range(6):
         g = torch.Generator().manual_seed(step)
-        out = augmented_batch(sampler.batch(step), g, True, torch.device("cpu"), ["tissue"], [])
+        out = augmented_batch(sampler.batch(step), g, {"mirror": True, "elastic": 0.5}, torch.device("cpu"),
+                              ["tissue"], [])
         assert torch.equal(out["label"], (out["tissue"] == Tissue.PANCREAS).long())
         moved += int(not torch.equal(out["tissue"], torch.from_numpy(sampler.batch(step)["tissue"]).long()))
     assert moved > 0

@@ -56,6 +56,7 @@ def train_cmd(
     compile_: bool = typer.Option(False, "--compile", help="torch.compile the network."),
     threads: int = typer.Option(0, "--threads", help="CPU threads for torch (0: default)."),
     mirror: bool = typer.Option(False, "--mirror", help="Random mirroring augmentation (nnU-Net default)."),
+    elastic: float = typer.Option(0.0, "--elastic", help="Probability of a smooth elastic deformation per patch."),
 ) -> None:
     """Train; kill it at any time and rerun with --resume to continue from the last checkpoint."""
     from crosspan.methods.base import get_method, resolve_hparams
@@ -67,7 +68,7 @@ def train_cmd(
     resolve_hparams(get_method(method), hparams)  # unknown keys fail before any work
     cfg = TrainConfig(str(plan_dir), str(output), method, network, steps, batch_size,
                       [int(v) for v in split_list(patch)] if patch else None, seed, hparams, val_every, val_cases,
-                      ckpt_every, resume, deterministic, device, amp, compile_, threads, mirror)
+                      ckpt_every, resume, deterministic, device, amp, compile_, threads, mirror, elastic)
     res = train(cfg)
     console.print(f"trained {res['steps']} steps (from {res['started_at']}) in {res['seconds']:.0f} s; "
                   f"final loss {res.get('loss', float('nan')):.4f} -> {output}")

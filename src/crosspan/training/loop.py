@@ -51,6 +51,7 @@ class TrainConfig:
     compile: bool = False
     threads: int = 0
     mirror: bool = False
+    elastic: float = 0.0
     progress: bool = True
 
 
@@ -68,7 +69,8 @@ def _model_doc(cfg: TrainConfig, plan: dict[str, Any], patch: list[int]) -> dict
     return {"network": cfg.network, "network_config": net_cfg, "method": cfg.method,
             "hparams": resolve_hparams(cls, cfg.hparams), "train_domains": sorted(plan["train_domains"]),
             "patch_size": patch, "target_spacing": plan["target_spacing"], "seed": cfg.seed, "steps": cfg.steps,
-            "batch_size": cfg.batch_size, "plan_dir": str(Path(cfg.plan_dir).resolve())}
+            "batch_size": cfg.batch_size, "plan_dir": str(Path(cfg.plan_dir).resolve()),
+            "augment": {"mirror": cfg.mirror, "elastic": cfg.elastic}}
 
 
 def _setup_torch(cfg: TrainConfig) -> torch.device:
@@ -149,6 +151,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             write_json(run_dir / "plan.json", plan)
             write_json(run_dir / "model.json", model)
     patch, steps = model["patch_size"], int(model["steps"])
+    aug = model.get("augment", {"mirror": cfg.mirror, "elastic": cfg.elastic})  # a resumed run keeps its own
     domains = model["train_domains"]
     method = build_method(model).to(device)
     method.network.to(memory_format=torch.channels_last_3d)  # faster 3D convolutions on CPU (oneDNN) and GPU
@@ -177,12 +180,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         task = bar.add_task(f"training {model['method']}", total=steps, completed=start)
         for step, b in loader:
             g = torch.Generator().manual_seed(derive_seed(model["seed"], "augment", step))
-            batch = augmented_batch(b, g, cfg.mirror, device, sampler.aux_keys, sampler.scalar_keys)
+            batch = augmented_batch(b, g, aug, device, sampler.aux_keys, sampler.scalar_keys)
             ubatch = None
             if unlabeled is not None:
                 ustep, ub = next(unlabeled)
                 ug = torch.Generator().manual_seed(derive_seed(model["seed"], "u-aug", ustep))
-                ubatch = augmented_batch(ub, ug, cfg.mirror, device, unlabeled_keys[0], unlabeled_keys[1])
+                ubatch = augmented_batch(ub, ug, aug, device, unlabeled_keys[0], unlabeled_keys[1])
                 del ubatch["label"]  # unlabeled: no label reaches the method
             method.train()
             # methods draw their random augmentations from torch's global generator: reseed it per step so a
@@ -209,12 +212,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             "weights_checksum": float(sum(float(p.detach().double().sum()) for p in method.parameters()))}
 
 
-def augmented_batch(b: dict[str, np.ndarray], g: torch.Generator, mirror: bool, device: torch.device,
+def augmented_batch(b: dict[str, np.ndarray], g: torch.Generator, aug: dict[str, Any], device: torch.device,
                     aux_keys: list[str], scalar_keys: list[str]) -> dict[str, torch.Tensor]:
     """Tensors of one sampled batch after spatial augmentation. Auxiliary maps (``tissue``, ``pseudo_label``) are
     stacked with the label on the channel axis, so one nearest-neighbour warp and the same flips move them alike."""
     maps = torch.from_numpy(np.concatenate([b["label"]] + [b[k] for k in aux_keys], axis=1)).long()
-    img, maps = spatial_augment(torch.from_numpy(b["image"]), maps, g, mirror=mirror)
+    img, maps = spatial_augment(torch.from_numpy(b["image"]), maps, g, mirror=bool(aug.get("mirror")),
+                                p_elastic=float(aug.get("elastic", 0.0)))
     batch = {"image": img.to(device).contiguous(memory_format=torch.channels_last_3d),
              "label": maps[:, :1].to(device), "domain": torch.from_numpy(b["domain"])}
     batch.update({k: maps[:, i + 1:i + 2].to(device) for i, k in enumerate(aux_keys)})
