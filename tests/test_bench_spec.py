@@ -225,3 +225,26 @@ def test_zero_shot_oracle_prompts_mark_results_oracle(tmp_path) -> None:
     evaluate = {m: next(s.args for s in j.steps if s.name == "evaluate") for m, j in jobs.items()}
     assert "--oracle" in evaluate["lms-oracle"] and "--oracle" not in evaluate["lms-auto"]
     assert [s.name for s in jobs["lms-auto"].steps] == ["predict", "evaluate"]
+
+
+def test_label_map_protocol_asks_for_tissue_maps_and_keeps_other_hashes(tmp_path: Path) -> None:
+    spec = load_spec(write_spec(tmp_path, seeds=1))
+    before = build_plan(spec)
+    raw = yaml.safe_load(spec.path.read_text())
+    raw["protocols"].append({"name": "lmaps", "protocol": "cross-sequence", "train": ["A:T1"],
+                             "training_input": "label-maps"})
+    raw["methods"].append({"name": "prand", "method": "physics-rand"})
+    plan = build_plan(parse_spec(raw, spec.path))
+    cohort = list(plan.waves[0][0].steps[0].args)
+    assert "--tissue-maps" in cohort and "--tissue-maps" not in list(before.waves[0][0].steps[0].args)
+    stages = {j.info.get("protocol"): j for j in plan.waves[2]}
+    lm_splits = list(stages["lmaps"].steps[0].args)
+    assert lm_splits[lm_splits.index("--training-input") + 1] == "label-maps"
+    assert "--training-input" not in list(stages["xseq"].steps[0].args)
+    # a spec without label maps hashes the same arguments as before the option existed (job IDs unchanged)
+    assert "tissue_maps" not in before.waves[0][0].args["synthetic"]
+    assert "training_input" not in before.waves[2][0].args["protocol"]
+    assert stages["lmaps"].args["protocol"]["training_input"] == "label-maps"
+    raw["protocols"][1]["training_input"] = "pixels"
+    with pytest.raises(CrosspanError, match="unknown training input 'pixels'"):
+        parse_spec(raw, spec.path)

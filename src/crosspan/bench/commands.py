@@ -34,6 +34,8 @@ def synth_cohort(output: str, syn: Synthetic) -> list[str]:
             "--sequences", ",".join(syn.sequences), "--seed", str(syn.seed), "--shape", syn.shape]
     for item in syn.set:
         args += ["--set", item]
+    if syn.tissue_maps:
+        args.append("--tissue-maps")
     return args
 
 
@@ -54,6 +56,8 @@ def splits(catalog_csv: str, protocol: Protocol, output: str) -> list[str]:
         args += ["--val-fraction", f"{protocol.val_fraction:g}"]
     if protocol.test_fraction is not None:
         args += ["--test-fraction", f"{protocol.test_fraction:g}"]
+    if protocol.training_input != "images":
+        args += ["--training-input", protocol.training_input]
     return args
 
 

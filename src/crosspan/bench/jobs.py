@@ -81,7 +81,10 @@ def build_plan(spec: Spec) -> Plan:
     out = spec.output
     waves: list[tuple[Job, ...]] = []
     if spec.synthetic is not None:
-        syn_args = {"stage": "cohort", "synthetic": asdict(spec.synthetic)}
+        syn = asdict(spec.synthetic)
+        if not syn["tissue_maps"]:
+            del syn["tissue_maps"]  # job IDs of specs written before the option stay the same
+        syn_args = {"stage": "cohort", "synthetic": syn}
         cohort = _job("stage", "cohort", out / "stages", syn_args, [], {"stage": "cohort"})
         data_dir = str(cohort.path / "data")
         cohort = Job(cohort.id, "stage", cohort.dir, (_s("synth", commands.synth_cohort(data_dir, spec.synthetic)),),
@@ -117,7 +120,10 @@ def plan_dir(stage: Job, split: str) -> str:
 
 def _protocol_stage(spec: Spec, proto: Protocol, catalog_csv: str, data_args: dict[str, Any]) -> tuple[Job, str]:
     """Splits, then one preprocessing plan per split (skipped when every method is zero-shot)."""
-    args = {"stage": "protocol", "protocol": asdict(proto), **data_args}
+    proto_args = asdict(proto)
+    if proto_args["training_input"] == "images":
+        del proto_args["training_input"]  # job IDs of specs written before the option stay the same
+    args = {"stage": "protocol", "protocol": proto_args, **data_args}
     probe = _job("stage", f"protocol-{proto.name}", spec.output / "stages", args, [], {"stage": "protocol"})
     splits_json = str(probe.path / "splits.json")
     steps = [_s("splits", commands.splits(catalog_csv, proto, splits_json))]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 TOP_KEYS = {"name", "output", "dataset", "protocols", "methods", "seeds", "label_ratios", "training", "evaluation",
             "executor", "executable"}
 DATASET_KEYS = {"path", "synthetic"}
-SYNTH_KEYS = {"patients", "centers", "sequences", "seed", "shape", "set"}
+SYNTH_KEYS = {"patients", "centers", "sequences", "seed", "shape", "set", "tissue_maps"}
 PROTOCOL_KEYS = {"name", "protocol", "train", "targets", "label_ratios", "unlabeled", "seed", "folds", "splits",
-                 "val_fraction", "test_fraction"}
+                 "val_fraction", "test_fraction", "training_input"}
+TRAINING_INPUTS = ("images", "label-maps")
 METHOD_KEYS = {"name", "method", "hp", "network", "steps", "zero_shot"}
 TRAINING_KEYS = {"steps", "batch_size", "patch", "network", "device", "amp"}
 EVALUATION_KEYS = {"tolerance", "metrics"}
@@ -42,6 +43,7 @@ class Synthetic:
     seed: int = 0
     shape: str = "default"
     set: tuple[str, ...] = ()
+    tissue_maps: bool = False  # also write tissue label maps (needed by label-map protocols; set automatically)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Protocol:
     splits: tuple[str, ...] = ()
     val_fraction: float | None = None
     test_fraction: float | None = None
+    training_input: str = "images"  # or "label-maps" (physics-rand, synthseg)
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,8 @@ def parse_spec(raw: Any, path: Path) -> Spec:
     dataset, synthetic = _dataset(c, top["dataset"], base)
     ratios = c.ratios(top.get("label_ratios", [100]), "label_ratios")
     protocols = _protocols(c, top["protocols"], ratios)
+    if synthetic is not None and any(p.training_input == "label-maps" for p in protocols):
+        synthetic = replace(synthetic, tissue_maps=True)
     methods = _methods(c, top["methods"])
     seeds_raw = top.get("seeds", [0])
     seeds = tuple(c.int_(s, "seeds") for s in (seeds_raw if isinstance(seeds_raw, list) else [seeds_raw]))
@@ -253,7 +258,8 @@ def _dataset(c: _Check, value: Any, base: Path) -> tuple[Path | None, Synthetic 
                            centers=c.strings(centers, "dataset.synthetic.centers"),
                            sequences=c.strings(s.get("sequences", ["T1", "T2", "OOP"]), "dataset.synthetic.sequences"),
                            seed=c.int_(s.get("seed", 0), "dataset.synthetic.seed"), shape=shape,
-                           set=c.strings(s.get("set", []), "dataset.synthetic.set"))
+                           set=c.strings(s.get("set", []), "dataset.synthetic.set"),
+                           tissue_maps=bool(s.get("tissue_maps", False)))
 
 
 def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[Protocol, ...]:
@@ -269,6 +275,9 @@ def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[Protoc
         if p["protocol"] not in PROTOCOLS:
             raise c.fail(f"{w}.protocol", f"unknown protocol {p['protocol']!r}", f"use one of {', '.join(PROTOCOLS)}")
         fractions = {k: c.number(p[k], f"{w}.{k}") for k in ("val_fraction", "test_fraction") if k in p}
+        if p.get("training_input", "images") not in TRAINING_INPUTS:
+            raise c.fail(f"{w}.training_input", f"unknown training input {p['training_input']!r}",
+                         f"use one of {', '.join(TRAINING_INPUTS)}")
         out.append(Protocol(name=c.name(p["name"], f"{w}.name"), protocol=p["protocol"],
                             train=c.strings(p["train"], f"{w}.train"),
                             targets=c.strings(p.get("targets", ["*:*"]), f"{w}.targets"),
@@ -277,7 +286,8 @@ def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[Protoc
                             unlabeled=c.strings(p.get("unlabeled", []), f"{w}.unlabeled"),
                             seed=c.int_(p.get("seed", 0), f"{w}.seed"),
                             folds=c.int_(p.get("folds", 5), f"{w}.folds", 2),
-                            splits=c.strings(p.get("splits", []), f"{w}.splits"), **fractions))
+                            splits=c.strings(p.get("splits", []), f"{w}.splits"),
+                            training_input=p.get("training_input", "images"), **fractions))
     _unique(c, [p.name for p in out], "protocols")
     return tuple(out)
 
