@@ -18,7 +18,7 @@ app = typer.Typer(
 
 # One module per command group; each exposes register(app).
 COMMAND_MODULES = ("data", "export", "synth", "preprocess", "train", "predict", "evaluate", "report",
-                   "benchmark", "demo", "annotate")
+                   "benchmark", "demo", "annotate", "ssl")
 
 
 def _version(value: bool) -> None:

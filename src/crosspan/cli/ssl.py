@@ -1,0 +1,43 @@
+"""`crosspan ssl`: helpers for semi-supervised training (transported pseudo-labels for `paired-sequence`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from crosspan.cli.common import console, handle_errors
+
+ssl_app = typer.Typer(help="Semi-supervised learning helpers (paired-sequence pseudo-labels).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ssl_app, name="ssl")
+
+
+@ssl_app.command("pair")
+@handle_errors
+def pair_cmd(
+    data: Path = typer.Argument(..., help="Dataset folder, manifest or catalog CSV the splits were made from."),
+    splits: Path = typer.Option(..., "--splits", help="Splits JSON with labeled `train` and `unlabeled` lists."),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder: labels/, pairs/, pairs.csv, catalog.csv."),
+    fold: int = typer.Option(0, "--fold", help="Fold of the splits JSON."),
+    source_sequence: str = typer.Option(None, "--source-sequence",
+                                        help="Preferred source sequence when a patient has several labeled scans."),
+    iterations: int = typer.Option(200, "--iterations", help="Optimizer iterations per registration level."),
+    min_agreement: float = typer.Option(0.5, "--min-agreement",
+                                        help="Weight 0 below this forward/backward registration agreement (Dice)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the registration's metric sampling."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes."),
+) -> None:
+    """Register each unlabeled scan's same-patient labeled scan onto it (rigid, Mattes MI), transport the label.
+
+    Writes OUT/catalog.csv = the catalog + `pseudo_label`, `pseudo_weight` columns; then
+    `crosspan preprocess OUT/catalog.csv --splits SPLITS --fold K -o PLAN` and
+    `crosspan train PLAN --method paired-sequence`. Finished cases are skipped on a rerun.
+    """
+    from crosspan.methods.ssl.pairing import pair_fold, summary
+
+    table = pair_fold(data, splits, fold, output, source_sequence, iterations, min_agreement, seed, workers)
+    console.print(summary(table))
+    console.print(f"catalog with pseudo-labels -> {output / 'catalog.csv'}")
