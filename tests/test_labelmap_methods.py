@@ -75,7 +75,7 @@ def net() -> torch.nn.Module:
 @pytest.mark.parametrize("name", ["physics-rand", "synthseg"])
 def test_update_finite_labels_untouched_seeded_and_roundtrip(name: str) -> None:
     cls = get_method(name)
-    m = cls(net(), ["A:T1"])
+    m = cls(net(), ["A:T1"], {"volume_norm": 0} if name == "physics-rand" else {})
     m.setup_training(4)
     m.train()
     data = batch()
@@ -98,6 +98,28 @@ def test_update_finite_labels_untouched_seeded_and_roundtrip(name: str) -> None:
     fresh.load_state_dict(m.state_dict())
     fresh.eval()
     assert torch.allclose(fresh.predict(x), m.predict(x), atol=1e-6)
+
+
+def test_volume_norm_matches_the_preprocessing_on_a_whole_volume() -> None:
+    """physics-rand normalizes a patch with statistics the preprocessing computes on a whole volume of the drawn
+    protocol: on the reference anatomy itself the result equals body_mask + zscore up to texture; a crop gets the
+    same values as the same voxels of the whole volume (per-patch z-scoring would not)."""
+    import numpy as np
+
+    from crosspan.methods.labelmap.draws import volume_zscore
+    from crosspan.methods.labelmap.normalize import reference_map
+    from crosspan.preprocess.normalize import body_mask, zscore
+
+    ref = torch.from_numpy(reference_map())[None, None].expand(6, 1, -1, -1, -1).contiguous()
+    img, proto = draw_images(ref, torch.Generator().manual_seed(0), bias=(0.0, 0.0), blur=(0.0, 0.0))
+    mine = volume_zscore(img, proto)
+    for i in range(6):
+        raw = img[i, 0].numpy()
+        want = zscore(raw, body_mask(raw))
+        assert float(np.abs(mine[i, 0].numpy() - want).mean()) < 0.25
+    crop = (slice(None), slice(None), slice(4, 12), slice(10, 26), slice(10, 30))
+    assert torch.allclose(apply_crop := volume_zscore(img[crop], proto), mine[crop])
+    assert not torch.allclose(zscore_body(img[crop], ref[crop] > 0), apply_crop, atol=0.05)
 
 
 def test_p_real_keeps_real_images_and_missing_tissue_is_clear_error() -> None:

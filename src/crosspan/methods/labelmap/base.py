@@ -43,6 +43,10 @@ class LabelMapMethod(SupervisedMethod):
     def synthesize(self, tissue: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         raise NotImplementedError
 
+    def synthesize_normalized(self, tissue: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Drawn images normalized like the preprocessed inputs; default: z-score inside the patch's body."""
+        return zscore_body(self.synthesize(tissue, gen), tissue > 0)
+
     def generator(self, device: torch.device) -> torch.Generator:
         draw = int(torch.randint(0, 2**31 - 1, (1,)))
         return torch.Generator(device=device).manual_seed(derive_seed(self.hparams["seed"], self.name, draw))
@@ -52,7 +56,7 @@ class LabelMapMethod(SupervisedMethod):
         image, tissue = batch["image"], tissue_of(batch)
         gen = self.generator(image.device)
         with torch.no_grad():
-            synth = zscore_body(self.synthesize(tissue.to(image.device), gen), tissue > 0)
+            synth = self.synthesize_normalized(tissue.to(image.device), gen)
             p_real = float(self.hparams["p_real"])
             if p_real > 0:
                 keep = torch.rand(image.shape[0], generator=gen, device=gen.device) < p_real

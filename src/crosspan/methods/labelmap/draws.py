@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import torch
 
-from crosspan.synth.tissues import FATS, Tissue
+from crosspan.methods.labelmap.normalize import apply_stats, volume_stats
+from crosspan.synth.tissues import FATS, TEXTURE, Tissue
 from crosspan.synth.torch_render import (
+    N_TISSUES,
     field_tensors,
+    gaussian_blur,
     haste_signal,
     ir_signal,
     paint,
@@ -24,6 +27,9 @@ from crosspan.synth.torch_render import (
 )
 
 FAMILIES = ("t1fs", "gre", "haste", "ir")
+# body voxels of a typical body-cropped volume per tissue class (synthetic cohort), for the SNR reference level
+TISSUE_WEIGHTS = (0.0, 0.137, 0.166, 0.129, 0.112, 0.013, 0.010, 0.004, 0.017, 0.028, 0.006, 0.005, 0.002, 0.001,
+                  0.008, 0.012, 0.005)
 VESSEL_IDS = (Tissue.AORTA, Tissue.IVC, Tissue.PORTAL_VEIN, Tissue.SPLENIC_VEIN)
 
 
@@ -103,21 +109,40 @@ def signal_table(p: dict[str, torch.Tensor], proto: dict[str, torch.Tensor]) -> 
     return torch.where(f <= 1, spgr, torch.where(f == 2, haste, ir))
 
 
+def texture(tissue: torch.Tensor, gen: torch.Generator, scale: tuple[float, float] = (0.5, 2.0)) -> torch.Tensor:
+    """Multiplicative parenchymal heterogeneity (B, 1, Z, Y, X): 1 + amplitude(tissue) x smooth unit noise (in-plane
+    grain ~2-3 voxels), the cohort renderer's ``TEXTURE`` amplitudes scaled per sample by U(``scale``)."""
+    b = tissue.shape[0]
+    amp = torch.tensor([TEXTURE.get(t, 0.0) for t in Tissue], device=tissue.device)[tissue.clamp(0, N_TISSUES - 1)]
+    grain = torch.randn(tissue.shape, generator=gen, device=gen.device)
+    grain = gaussian_blur(grain, torch.tensor([[0.3, 0.8, 0.8]], device=gen.device).expand(b, 3))
+    grain = grain / grain.flatten(1).std(1).clamp_min(1e-6).reshape(-1, 1, 1, 1, 1)
+    return 1 + amp * _u(gen, b, *scale).reshape(-1, 1, 1, 1, 1) * grain
+
+
 def draw_images(tissue: torch.Tensor, gen: torch.Generator, snr: tuple[float, float] = (8.0, 40.0),
                 bias: tuple[float, float] = (0.0, 0.4), blur: tuple[float, float] = (0.0, 1.2),
                 family_probs: tuple[float, ...] = (0.3, 0.3, 0.25, 0.15)) -> tuple[torch.Tensor, dict]:
-    """Magnitude images (B, 1, Z, Y, X) float32 drawn from tissue maps (B, 1, Z, Y, X), and the protocols used."""
+    """Magnitude images (B, 1, Z, Y, X) float32 drawn from tissue maps (B, 1, Z, Y, X), and the protocols used
+    (``proto["norm"]``: the whole-volume normalization statistics of :func:`volume_zscore`)."""
     b = tissue.shape[0]
     proto = draw_protocols(b, gen, family_probs)
     p = jitter_tissues(field_tensors(proto["field"]), gen)
     lut = signal_table(p, proto)
-    img = paint(tissue, lut)
-    body = tissue > 0
-    level = (img.abs() * body).flatten(1).sum(1) / body.flatten(1).sum(1).clamp_min(1)
-    sigma = level / _u(gen, b, *snr)
+    img = paint(tissue, lut) * texture(tissue, gen)
+    level = lut.abs().float()
+    w = torch.tensor(TISSUE_WEIGHTS, device=level.device)
+    sigma = (level * w).sum(1) / w.sum() / _u(gen, b, *snr)  # SNR relative to the mean body signal
     blur_s = torch.stack([_u(gen, b, *blur) * 1.5, _u(gen, b, *blur), _u(gen, b, *blur)], 1)  # z often coarser
     out = scanner_effects(img, gen, sigma=sigma, bias=_u(gen, b, *bias), blur=blur_s)
+    proto["norm"] = volume_stats(level, sigma, gen)
     return out, proto
+
+
+def volume_zscore(image: torch.Tensor, proto: dict) -> torch.Tensor:
+    """Normalize drawn images as the preprocessing normalizes a whole volume of this protocol
+    (:mod:`crosspan.methods.labelmap.normalize`), independent of where the patch lies."""
+    return apply_stats(image, proto["norm"])
 
 
 def zscore_body(image: torch.Tensor, body: torch.Tensor, clip: tuple[float, float] = (0.005, 0.995),

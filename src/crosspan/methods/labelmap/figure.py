@@ -9,7 +9,7 @@ import torch
 
 from crosspan.data.errors import CrosspanError
 from crosspan.data.io import read_image
-from crosspan.methods.labelmap.draws import FAMILIES, draw_images, zscore_body
+from crosspan.methods.labelmap.draws import FAMILIES, draw_images, volume_zscore
 from crosspan.synth.tissues import Tissue
 from crosspan.utils.atomic import atomic_path
 
@@ -31,7 +31,7 @@ def draw_grid(tissue_map: str | Path, n: int = 12, seed: int = 0, output: str | 
     z = int(np.argwhere(panc)[:, 0].mean().round())
     tissue = torch.from_numpy(arr)[None, None].expand(n, 1, *arr.shape).contiguous()
     img, proto = draw_images(tissue, torch.Generator().manual_seed(seed))
-    img = zscore_body(img, tissue > 0)
+    img = volume_zscore(img, proto)
     rows = (n + cols - 1) // cols
     aspect = props.spacing[1] / props.spacing[2]
     fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows * arr.shape[1] * aspect / arr.shape[2]))

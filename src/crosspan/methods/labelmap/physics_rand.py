@@ -15,7 +15,7 @@ import torch
 
 from crosspan.methods.base import register_method
 from crosspan.methods.labelmap.base import LabelMapMethod
-from crosspan.methods.labelmap.draws import draw_images
+from crosspan.methods.labelmap.draws import draw_images, volume_zscore, zscore_body
 
 
 @register_method
@@ -24,11 +24,20 @@ class PhysicsRand(LabelMapMethod):
     default_hparams: ClassVar[dict[str, Any]] = {
         **LabelMapMethod.default_hparams, "p_t1fs": 0.3, "p_gre": 0.3, "p_haste": 0.25, "p_ir": 0.15,
         "snr_min": 8.0, "snr_max": 40.0, "bias_max": 0.4, "blur_max": 1.2,
+        "volume_norm": 1,
     }
 
-    def synthesize(self, tissue: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    def _draw(self, tissue: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, dict]:
         hp = self.hparams
-        img, _ = draw_images(tissue, gen, snr=(hp["snr_min"], hp["snr_max"]), bias=(0.0, hp["bias_max"]),
-                             blur=(0.0, hp["blur_max"]),
-                             family_probs=(hp["p_t1fs"], hp["p_gre"], hp["p_haste"], hp["p_ir"]))
-        return img
+        return draw_images(tissue, gen, snr=(hp["snr_min"], hp["snr_max"]), bias=(0.0, hp["bias_max"]),
+                           blur=(0.0, hp["blur_max"]),
+                           family_probs=(hp["p_t1fs"], hp["p_gre"], hp["p_haste"], hp["p_ir"]))
+
+    def synthesize(self, tissue: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        return self._draw(tissue, gen)[0]
+
+    def synthesize_normalized(self, tissue: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Normalized with the whole-volume statistics of the drawn protocol (``hp volume_norm=1``, default) or
+        z-scored inside the patch's body (``volume_norm=0``)."""
+        img, proto = self._draw(tissue, gen)
+        return volume_zscore(img, proto) if self.hparams["volume_norm"] else zscore_body(img, tissue > 0)
