@@ -97,6 +97,8 @@ def test_pair_preprocess_train_end_to_end(tmp_path: Path) -> None:
     assert pairs.loc[oop[2], "weight"] == 0 and not read_image(pairs.loc[oop[2], "pseudo_label"])[0].any()
     cat = pd.read_csv(out / "catalog.csv", keep_default_na=False).set_index("case_id")
     assert all(cat.loc[c, "pseudo_label"] for c in oop) and not any(cat.loc[c, "pseudo_label"] for c in t1)
+    paired_split = json.loads((out / "splits_paired.json").read_text())["splits"][0]
+    assert paired_split["unlabeled"] == [c for c in oop[:2] if pairs.loc[c, "weight"] > 0]
     stamp = (out / "pairs" / f"{oop[0]}.json").stat().st_mtime_ns
     _ok(["ssl", "pair", data, "--splits", sj, "-o", out, "--iterations", "60"])  # resumable: done cases skipped
     assert (out / "pairs" / f"{oop[0]}.json").stat().st_mtime_ns == stamp

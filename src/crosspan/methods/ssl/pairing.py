@@ -12,7 +12,9 @@ Unpaired unlabeled scans get an all-zero map with weight 0 (the engine needs a m
 
 Outputs under OUT: ``labels/<case>.nii.gz`` (on the target's grid), ``pairs/<case>.json`` (source, metrics,
 weight; written last, marks the case done: reruns skip it), ``pairs.csv`` and ``catalog.csv`` = the input catalog
-with ``pseudo_label`` and ``pseudo_weight`` columns (empty for the other rows).
+with ``pseudo_label`` and ``pseudo_weight`` columns (empty for the other rows), and ``splits_paired.json`` = the
+splits with fold K's unlabeled pool cut to the scans with weight > 0 (every unlabeled patch then carries a
+pseudo-label; the other scans would only dilute L_pair, though they feed an EMA teacher's consistency term).
 """
 
 from __future__ import annotations
@@ -131,6 +133,9 @@ def pair_fold(data: str | Path, splits: str | Path, fold: int, out: str | Path, 
     cat["pseudo_label"] = [by_case[c]["pseudo_label"] if c in by_case else "" for c in cat["case_id"]]
     cat["pseudo_weight"] = [f"{by_case[c]['weight']:.4f}" if c in by_case else "" for c in cat["case_id"]]
     save_catalog(cat, out / "catalog.csv")
+    keep = {r["case_id"] for r in rows if r["weight"] > 0}
+    folds[fold] = {**split, "unlabeled": [c for c in split["unlabeled"] if c in keep]}
+    write_json(out / "splits_paired.json", {**doc, "splits": folds})
     return table
 
 
