@@ -49,6 +49,41 @@ def cohort_cmd(
     console.print(f"cohort: {patients} patients x {len(split_list(sequences))} sequences -> {out}")
 
 
+@synth_app.command("render")
+@handle_errors
+def render_cmd(
+    labels: Path = typer.Argument(..., help="Folder of label maps (NIfTI .nii.gz / .nii), one patient each."),
+    output: Path = typer.Argument(..., help="Output folder (CrossPan release layout + manifest.csv); must be new "
+                                  "or empty; written atomically."),
+    sequences: str = typer.Option("T1,T2,OOP", "--sequences", help="Comma-separated sequences: T1, T2, OOP, IP."),
+    centers: str = typer.Option("A,B", "--centers", help="Comma-separated center presets, assigned round-robin "
+                                "to the maps (see `synth centers`)."),
+    mapping: Path = typer.Option(None, "--mapping", help="YAML mapping label id -> tissue class (see "
+                                 "docs/labelmap.md)."),
+    preset: str = typer.Option(None, "--preset", help="Built-in mapping: crosspan | totalseg-ct | totalseg-mr."),
+    split: str = typer.Option(None, "--split", help="Put every case in this split (train | val | test); default "
+                              "~60/20/20 per center by seed."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same images."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes."),
+    centers_file: Path = typer.Option(None, "--centers-file", help="YAML file of extra or replaced center presets."),
+    set_: list[str] = typer.Option(None, "--set", help=SET_HELP),
+) -> None:
+    """Render any folder of label maps (cohort tissue maps, TotalSegmentator CT/MR, your own) through a label ->
+    tissue mapping as every requested sequence, with pancreas labels and tissue maps (a dataset crosspan reads)."""
+    from crosspan.cli.common import fail
+    from crosspan.synth.render_labels import load_mapping, preset_path, render_folder
+
+    if (mapping is None) == (preset is None):
+        raise fail("give exactly one of --mapping FILE or --preset NAME (crosspan | totalseg-ct | totalseg-mr)")
+    spec = load_mapping(mapping if mapping is not None else preset_path(preset))
+    out, warnings = render_folder(labels, output, spec, _centers(centers_file, set_, None), split_list(centers),
+                                  split_list(sequences), seed, split=split, workers=workers)
+    for w in warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    console.print(f"rendered {len(list((out / 'tissues').glob('*.nii.gz')))} label maps x "
+                  f"{len(split_list(sequences))} sequences -> {out}")
+
+
 @synth_app.command("preview")
 @handle_errors
 def preview_cmd(
