@@ -21,3 +21,13 @@ def test_draw_grid_png_and_no_pancreas_error(tmp_path) -> None:
     write_image(np.zeros_like(t), props, tmp_path / "e.nii.gz")
     with pytest.raises(CrosspanError, match="pancreas"):
         draw_grid(tmp_path / "e.nii.gz", n=2)
+
+
+def test_report_section_shows_draws_only_for_label_map_methods() -> None:
+    import pandas as pd
+
+    from crosspan.report.labelmap import labelmap_section
+
+    assert labelmap_section(pd.DataFrame({"method": ["erm", "gin"]})) is None
+    sec = labelmap_section(pd.DataFrame({"method": ["erm", "physics-rand"]}), n=4)
+    assert sec is not None and 'id="labelmap"' in sec and "data:image/png;base64," in sec and "physics-rand" in sec

@@ -113,6 +113,9 @@ def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", 
                  "Holm-corrected over all pairs within a transfer type, and how often each method wins.",
                  to_html(t_paired)),
     ]
+    from crosspan.report.labelmap import labelmap_section  # issue #12: draws of label-map training
+
+    sections.extend(x for x in [labelmap_section(df)] if x)
     if montage is not None or montage_note:
         sections.append(_section("overlays", "Predictions against ground truth",
                                  "best, median and worst case of each target domain: ground truth in "

@@ -1,0 +1,28 @@
+"""Report section for label-map training (issue #12): a grid of random `physics-rand` training draws for one
+anatomy, shown when the results include a method trained on label maps."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+LABELMAP_METHODS = ("physics-rand", "synthseg")
+
+
+def labelmap_section(df: pd.DataFrame, n: int = 12, seed: int = 0) -> str | None:
+    """HTML section with the draw grid, or None when no label-map method is in ``df``."""
+    present = sorted(set(df["method"].astype(str)) & set(LABELMAP_METHODS))
+    if not present:
+        return None
+    from crosspan.methods.labelmap.figure import draw_grid_png, synthetic_anatomy
+    from crosspan.report.html import _section, figures_img
+
+    spacing = (5.0, 2.5, 2.5)
+    data = draw_grid_png(synthetic_anatomy(seed, spacing), spacing, n=n, seed=seed)
+    what = (f"{html.escape(', '.join(present))} trained on images drawn from tissue label maps. Below: {n} random "
+            "physics-rand draws of one synthetic anatomy (axial slice through the pancreas, red outline), "
+            "normalized as the network sees them; titles give sequence family (t1fs = fat-sat spoiled GRE, gre = "
+            "dual-echo GRE at any TE, haste = single-shot FSE T2, ir = inversion recovery), Gd when contrast was "
+            "drawn, field strength and TE or TI (ms).")
+    return _section("labelmap", "Label-map training draws", what, figures_img(data, "random training draws"))
