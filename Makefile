@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+# sam2 (MedSAM2 tests) is an sdist whose build needs torch: build it against the venv's pinned torch
+# (--no-build-isolation; setuptools>=70.1 builds wheels without the `wheel` package), without the CUDA kernel.
+	$(BIN)/pip install --quiet -c constraints.txt 'setuptools>=70.1'
+	SAM2_BUILD_CUDA=0 $(BIN)/pip install --quiet -c constraints.txt --no-build-isolation 'sam2==1.1.0'
 	touch $(STAMP)
 
 venv: $(STAMP)
