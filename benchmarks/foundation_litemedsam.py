@@ -1,11 +1,14 @@
-"""LiteMedSAM zero-shot Dice per sequence on the synthetic cohort, per prompt source, and seconds per volume on CPU.
+"""LiteMedSAM zero-shot Dice per sequence for each prompt source, next to ERM's cross-sequence Dice on the same
+cases, with 95 % patient-bootstrap CIs, and seconds per volume on CPU.
 
-    .venv/bin/python benchmarks/foundation_litemedsam.py /tmp/fm --per-sequence 1 --threads 2 \
+    benchmarks/foundation_erm.sh /tmp/fm3 1        # cohort, ERM (tiny, 600 steps, T1) and its test Dice
+    .venv/bin/python benchmarks/foundation_litemedsam.py /tmp/fm3 --patients 3 --threads 1 \
         -o benchmarks/results/foundation.md
 
-Builds the cohort (``crosspan synth cohort DIR -n 6 --shape small --seed 0``) if DIR is missing, keeps the first
-``--per-sequence`` test cases of each sequence, runs ``crosspan predict --method litemedsam`` for each prompt and
-scores with ``crosspan evaluate --oracle`` (both prompts are derived from the ground truth: results are oracle).
+Uses WORK/cohort, WORK/run and WORK/results-erm.csv from ``foundation_erm.sh``. Keeps the first ``--patients``
+test patients (each scanned as T1, T2 and OOP), runs ``crosspan predict --method litemedsam`` per prompt source
+(a prompt whose ``zeroshot.json`` exists is not run again) and scores with ``crosspan evaluate`` (``--oracle`` for
+the ground-truth-derived prompts). Statistics: ``crosspan.evaluation.stats.aggregate`` (patients resampled).
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from crosspan.evaluation.stats import aggregate, load_results
+
 CLI = [str(Path(sys.executable).parent / "crosspan")]
+ORACLE = {"oracle-box": True, "jittered-box": True, "model-box": False}
 
 
 def sh(*args: str) -> None:
@@ -32,48 +38,86 @@ def md_table(df: pd.DataFrame) -> str:
     return head + "\n" + "\n".join("| " + " | ".join(r) + " |" for r in cells)
 
 
+def subset(work: Path, patients: int) -> tuple[Path, pd.DataFrame]:
+    """The first ``patients`` test patients of the cohort, every sequence (a catalog CSV)."""
+    cat_csv = work / "catalog.csv"
+    if not cat_csv.exists():
+        sh("data", "catalog", str(work / "cohort"), "-o", str(cat_csv))
+    cat = pd.read_csv(cat_csv, dtype={"patient_id": str})
+    test = cat[cat["split"] == "test"]
+    keep = sorted(test["patient_id"].unique())[:patients]
+    sub = test[test["patient_id"].isin(keep)].sort_values(["patient_id", "sequence"])
+    sub_csv = work / f"subset-{patients}.csv"
+    sub.to_csv(sub_csv, index=False)
+    return sub_csv, sub
+
+
+def run_prompt(work: Path, sub_csv: Path, prompt: str, a: argparse.Namespace) -> tuple[Path, dict]:
+    pred, res = work / f"pred-lms-{prompt}", work / f"results-lms-{prompt}.csv"
+    if not (pred / "zeroshot.json").exists():
+        hp = ["--hp", f"prompt={prompt}", "--hp", f"jitter={a.jitter}"]
+        if prompt == "model-box":
+            hp += ["--hp", f"box_model={work / 'run'}"]
+        timing = work / f"time-lms-{prompt}.txt"  # CPU seconds of the whole predict process (load-independent)
+        cmd = ["predict", "--method", "litemedsam", str(sub_csv), "-o", str(pred), "--cases", "test", "--threads",
+               str(a.threads), *hp]
+        print("$ crosspan " + " ".join(cmd), flush=True)
+        subprocess.run(["/usr/bin/time", "-f", "%U %S %e", "-o", str(timing), *CLI, *cmd], check=True)
+    if not res.exists():
+        sh("evaluate", str(sub_csv), "--pred", str(pred), "--method", f"litemedsam[{prompt}]", "--cases", "test",
+           "--run", prompt, *(["--oracle"] if ORACLE[prompt] else []), "--workers", "1", "-o", str(res))
+    info = json.loads((pred / "zeroshot.json").read_text())
+    user, system, wall = map(float, (work / f"time-lms-{prompt}.txt").read_text().split()[-3:])
+    info["cpu_s_per_volume"] = (user + system) / info["cases"]
+    return res, info
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("cohort", type=Path)
-    ap.add_argument("--per-sequence", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--prompts", default="oracle-box,jittered-box")
+    ap.add_argument("work", type=Path, help="Folder of benchmarks/foundation_erm.sh (cohort, run, results-erm.csv).")
+    ap.add_argument("--patients", type=int, default=3, help="Test patients kept (each in every sequence).")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--prompts", default="oracle-box,jittered-box,model-box")
     ap.add_argument("--jitter", type=float, default=0.1)
+    ap.add_argument("--n-boot", type=int, default=2000)
     ap.add_argument("-o", "--output", type=Path, default=Path("benchmarks/results/foundation.md"))
     a = ap.parse_args()
-    if not a.cohort.exists():
-        sh("synth", "cohort", str(a.cohort), "-n", "6", "--shape", "small", "--seed", "0")
-    work = a.cohort.parent / (a.cohort.name + "_foundation")
-    work.mkdir(exist_ok=True)
-    cat_csv = work / "catalog.csv"
-    sh("data", "catalog", str(a.cohort), "-o", str(cat_csv))
-    cat = pd.read_csv(cat_csv)
-    sub = cat[cat["split"] == "test"].sort_values("case_id").groupby("sequence").head(a.per_sequence)
-    sub_csv = work / "subset.csv"
-    sub.to_csv(sub_csv, index=False)
-    rows, lines = [], []
+    sub_csv, sub = subset(a.work, a.patients)
+    paths, seconds, cpu = [], {}, {}
     for prompt in a.prompts.split(","):
-        pred, res = work / f"pred-{prompt}", work / f"results-{prompt}.csv"
-        sh("predict", "--method", "litemedsam", str(sub_csv), "-o", str(pred), "--cases", "test", "--threads",
-           str(a.threads), "--hp", f"prompt={prompt}", "--hp", f"jitter={a.jitter}")
-        info = json.loads((pred / "zeroshot.json").read_text())
-        sh("evaluate", str(sub_csv), "--pred", str(pred), "--method", f"litemedsam[{prompt}]", "--cases", "test",
-           "--oracle", "--workers", "1", "-o", str(res))
-        df = pd.read_csv(res)
-        for seq, g in df.groupby("sequence"):
-            rows.append({"prompt": prompt, "sequence": seq, "n": len(g), "dice_mean": g["dice"].mean(),
-                         "dice_min": g["dice"].min(), "oracle": bool(g["oracle"].all()),
-                         "s_per_volume": info["seconds_per_volume"]})
-    table = pd.DataFrame(rows)
-    lines += ["# Foundation models, zero-shot (LiteMedSAM)", "",
-              "Command: `.venv/bin/python benchmarks/foundation_litemedsam.py " + " ".join(sys.argv[1:]) + "`", "",
-              f"Synthetic cohort `{a.cohort}` (`crosspan synth cohort {a.cohort} -n 6 --shape small --seed 0`), "
-              f"first {a.per_sequence} test case(s) per sequence, CPU, torch threads {a.threads}. Both prompt "
-              "sources are derived from the ground truth: **all results are oracle** (`oracle=True` in every row).",
-              "", md_table(table), ""]
+        res, info = run_prompt(a.work, sub_csv, prompt, a)
+        paths.append(res)
+        seconds[f"litemedsam[{prompt}]"] = info["seconds_per_volume"]
+        cpu[f"litemedsam[{prompt}]"] = info["cpu_s_per_volume"]
+    df, _ = load_results(paths)
+    erm, _ = load_results([a.work / "results-erm.csv"])
+    erm = erm[erm["case_id"].isin(set(sub["case_id"]))]
+    all_erm, _ = load_results([a.work / "results-erm.csv"])
+    table = aggregate(pd.concat([erm, df], ignore_index=True), ["method", "sequence"], ["dice"], a.n_boot)
+    erm_all = aggregate(all_erm, ["method", "sequence"], ["dice"], a.n_boot)
+    lines = ["# Foundation models, zero-shot (LiteMedSAM) next to ERM", "",
+             "Commands: `benchmarks/foundation_erm.sh " + str(a.work) + " 1` then `.venv/bin/python "
+             "benchmarks/foundation_litemedsam.py " + " ".join(sys.argv[1:]) + "`", "",
+             f"Same {len(sub)} test scans for every row: patients {', '.join(sorted(sub['patient_id'].unique()))}, "
+             "each as T1, T2 and OOP. ERM = tiny preset trained 600 steps on A:T1 + B:T1, so T1 is in-domain and "
+             "T2/OOP are cross-sequence. Dice mean with 95 % bootstrap CI (patients resampled, "
+             f"{a.n_boot} replicates). oracle-box and jittered-box prompts come from the ground truth: **oracle**.", "",
+             md_table(pd.DataFrame({
+                 "method": table["method"], "sequence": table["sequence"], "n": table["n"],
+                 "dice_mean": table["dice_mean"], "ci_low": table["dice_ci_low"], "ci_high": table["dice_ci_high"],
+                 "dice_min": [df_min(pd.concat([erm, df]), m, s) for m, s in zip(table["method"], table["sequence"],
+                                                                                 strict=True)],
+                 "oracle": table["oracle"], "s_per_volume": [seconds.get(m, float("nan")) for m in table["method"]],
+                 "cpu_s_per_volume": [cpu.get(m, float("nan")) for m in table["method"]]})),
+             "", "ERM on every test scan of the cohort (for context):", "",
+             md_table(erm_all[["method", "sequence", "n", "dice_mean", "dice_ci_low", "dice_ci_high"]]), ""]
     a.output.parent.mkdir(parents=True, exist_ok=True)
     a.output.write_text("\n".join(lines))
     print("\n".join(lines))
+
+
+def df_min(df: pd.DataFrame, method: str, sequence: str) -> float:
+    return float(df.loc[(df["method"] == method) & (df["sequence"] == sequence), "dice"].min())
 
 
 if __name__ == "__main__":
