@@ -5,12 +5,12 @@
 # analyze` and benchmarks/labelmap_cohort_table.py for patient-clustered bootstrap CIs.
 #
 #   THREADS=1 bash benchmarks/labelmap_cohort.sh [WORKDIR]
-#   STEPS="physics-rand:3000 synthseg:1500 erm:1500 contrast-inversion:1500" (method:steps list)
+#   STEPS="physics-rand:3000 erm:3000" (list of NAME[=METHOD]:STEPS[:HP=V,HP=V], e.g. pr-patchnorm=physics-rand:3000:volume_norm=0)
 #
 # Resumable: a finished step (run, predictions, results CSV) is skipped; an interrupted training resumes.
 set -euo pipefail
 WORK=${1:-runs/labelmap_cohort}
-STEPS=${STEPS:-physics-rand:3000 erm:1500 contrast-inversion:1500 synthseg:1500}
+STEPS=${STEPS:-physics-rand:3000 erm:3000 contrast-inversion:3000 synthseg:3000}
 PATIENTS=${PATIENTS:-24}
 THREADS=${THREADS:-1}
 PATCH=${PATCH:-32,48,48}
@@ -27,14 +27,17 @@ for input in images label-maps; do
     -o "$WORK/plan_$input" --cases split --workers "$THREADS"
 done
 for ms in $STEPS; do
-  m=${ms%%:*}; steps=${ms##*:}
+  IFS=: read -r name steps hps <<< "$ms"
+  m=$name; [[ $name == *=* ]] && { m=${name#*=}; name=${name%%=*}; }
+  hp=(); for kv in ${hps//,/ }; do hp+=(--hp "$kv"); done
   case $m in physics-rand|synthseg) input=label-maps ;; *) input=images ;; esac
-  run="$WORK/runs/$m"
+  run="$WORK/runs/$name"
   if [ ! -f "$run/model_final.pt" ]; then
     resume=(); [ -f "$run/checkpoint_last.pt" ] && resume=(--resume)
     $CP train "$WORK/plan_$input" -o "$run" --method "$m" --steps "$steps" --patch "$PATCH" --seed "$SEED" \
-      --threads "$THREADS" --device "$DEVICE" --ckpt-every 250 "${resume[@]}"
+      --threads "$THREADS" --device "$DEVICE" --ckpt-every 250 "${hp[@]}" "${resume[@]}"
   fi
+  m=$name
   [ -d "$WORK/preds/$m" ] || $CP predict "$run" "$WORK/cohort" --splits "$WORK/splits_$input.json" \
     -o "$WORK/preds/$m" --threads "$THREADS" --device "$DEVICE"
   [ -f "$WORK/results/$m.csv" ] || $CP evaluate "$WORK/cohort" --pred "$WORK/preds/$m" --method "$m" \
