@@ -160,7 +160,8 @@ def _profile(fn: Any) -> str:
 
 
 def worker(role: str, work: Path, threads: int) -> None:
-    """Serve JSON-line commands on stdin (``{"op": "step"|"sw"|"profile_step"|"quit"}``), reply seconds on stdout."""
+    """Serve JSON-line commands on stdin (``{"op": "step"|"sw"|"profile_step"|"profile_sw"|"quit"}``); reply on
+    stdout with the seconds taken (or the profiler table)."""
     reply = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # library prints (nnU-Net's banner) go to stderr, the protocol owns the real stdout
     sys.stdout = sys.stderr
@@ -201,15 +202,12 @@ class Worker:
         return self._read()
 
     def close(self) -> None:
-        self.ask_quit()
-
-    def ask_quit(self) -> None:
         self.p.stdin.write('{"op": "quit"}\n')
         self.p.stdin.flush()
         self.p.wait(timeout=60)
 
 
-def make_inputs(work: Path, patch: list[int], spacing: list[float], volumes: int) -> dict[str, Any]:
+def make_inputs(work: Path, patch: list[int], spacing: list[float]) -> dict[str, Any]:
     from crosspan.models import network_config
 
     rng = np.random.default_rng(0)
@@ -250,15 +248,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--volumes", type=int, default=3, help="timed sliding-window repetitions per tool")
-    ap.add_argument("--profile", action="store_true", help="print torch.profiler top ops of one step each")
+    ap.add_argument("--profile", action="store_true", help="torch.profiler top ops of one step and one volume")
     args = ap.parse_args()
     if args.worker:
         worker(args.worker, args.output, args.threads)
         return
     work = args.output
     work.mkdir(parents=True, exist_ok=True)
-    spec = make_inputs(work, [int(v) for v in args.patch.split(",")], [float(v) for v in args.spacing.split(",")],
-                       args.volumes)
+    spec = make_inputs(work, [int(v) for v in args.patch.split(",")], [float(v) for v in args.spacing.split(",")])
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "nnUNet_def_n_proc": str(args.threads),
            "nnUNet_compile": "false", "nnUNet_raw": str(work / "nn_raw"),
            "nnUNet_preprocessed": str(work / "nn_preprocessed"), "nnUNet_results": str(work / "nn_results")}
@@ -278,8 +275,9 @@ def main() -> None:
     res["wall_s"] = time.time() - t0
     res["loadavg_before"], res["loadavg_after"] = load0, os.getloadavg()
     if args.profile:
-        for n, w in workers.items():
-            print(f"== {n}: one training step, top ops by self CPU time ==\n{w.ask('profile_step')['table']}")
+        for op in ("step", "sw"):
+            for n, w in workers.items():
+                print(f"== {n}: one {op}, top ops by self CPU time ==\n{w.ask('profile_' + op)['table']}")
     for w in workers.values():
         w.close()
     (work / "result.json").write_text(json.dumps(res, indent=1))
