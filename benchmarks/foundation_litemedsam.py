@@ -54,6 +54,15 @@ def subset(work: Path, patients: int) -> tuple[Path, pd.DataFrame]:
 
 def run_prompt(work: Path, sub_csv: Path, prompt: str, a: argparse.Namespace) -> tuple[Path, dict]:
     pred, res = work / f"pred-lms-{prompt}", work / f"results-lms-{prompt}.csv"
+    if a.partial and not (pred / "zeroshot.json").exists():  # a predict stopped early: score what it wrote
+        done = {f.name.removesuffix(".nii.gz") for f in pred.glob("*.nii.gz")}
+        part = work / f"subset-partial-{prompt}.csv"
+        pd.read_csv(sub_csv).query("case_id in @done").to_csv(part, index=False)
+        sh("evaluate", str(part), "--pred", str(pred), "--method", f"litemedsam[{prompt}]", "--cases", "test",
+           "--run", prompt, *(["--oracle"] if ORACLE[prompt] else []), "--workers", "1", "-o", str(res))
+        user, system, _ = map(float, (work / f"time-lms-{prompt}.txt").read_text().split()[-3:])
+        return res, {"seconds_per_volume": float("nan"), "cases": len(done),
+                     "cpu_s_per_volume": (user + system) / len(done)}
     if not (pred / "zeroshot.json").exists():
         hp = ["--hp", f"prompt={prompt}", "--hp", f"jitter={a.jitter}"]
         if prompt == "model-box":
@@ -80,6 +89,7 @@ def main() -> None:
     ap.add_argument("--prompts", default="oracle-box,jittered-box,model-box")
     ap.add_argument("--jitter", type=float, default=0.1)
     ap.add_argument("--n-boot", type=int, default=2000)
+    ap.add_argument("--partial", action="store_true", help="Score the masks of predict runs stopped early.")
     ap.add_argument("-o", "--output", type=Path, default=Path("benchmarks/results/foundation.md"))
     a = ap.parse_args()
     sub_csv, sub = subset(a.work, a.patients)
@@ -90,8 +100,10 @@ def main() -> None:
         seconds[f"litemedsam[{prompt}]"] = info["seconds_per_volume"]
         cpu[f"litemedsam[{prompt}]"] = info["cpu_s_per_volume"]
     df, _ = load_results(paths)
+    common = set.intersection(*(set(g["case_id"]) for _, g in df.groupby("method")))  # every row on the same cases
+    df, sub = df[df["case_id"].isin(common)], sub[sub["case_id"].isin(common)]
     erm, _ = load_results([a.work / "results-erm.csv"])
-    erm = erm[erm["case_id"].isin(set(sub["case_id"]))]
+    erm = erm[erm["case_id"].isin(common)]
     all_erm, _ = load_results([a.work / "results-erm.csv"])
     table = aggregate(pd.concat([erm, df], ignore_index=True), ["method", "sequence"], ["dice"], a.n_boot)
     erm_all = aggregate(all_erm, ["method", "sequence"], ["dice"], a.n_boot)
