@@ -5,7 +5,7 @@
 # scans; one plan per ratio (from the paired catalog) serves every method. Test: in-domain, cross-center, T1->T2,
 # T1->OOP with 95 % patient-clustered bootstrap CIs.
 #
-#   COHORT=/tmp/dgc/cohort STEPS=1000 RATIOS="25 100" THREADS=1 bash benchmarks/ssl_paired.sh [WORKDIR]
+#   COHORT=/tmp/dgc/cohort STEPS=1000 RATIOS="25 100" THREADS=1 EXTRA=1 bash benchmarks/ssl_paired.sh [WORKDIR]
 #
 # RUNS: space-separated TAG=METHOD[:HP,HP] (HP as --hp k=v); ORDER: the ratios in training order (default RATIOS).
 # Resumable: a finished step is skipped.
@@ -53,6 +53,34 @@ for r in ${ORDER:-$RATIOS}; do
       --splits "$WORK/splits.json" --fold "$f" --seed "$SEED" -o "$WORK/results/$tag-r$r.csv" --workers "$THREADS"
   done
 done
+# EXTRA=1: two more runs, for the first ratio (fold 0) only the pool cut to the paired scans
+# (OUT/splits_paired.json of `crosspan ssl pair`), for the last ratio an upper bound with the unlabeled scans' TRUE
+# labels as pseudo-labels (weight 1; a hand-made catalog, never what `crosspan ssl pair` writes)
+eval_run() {  # TAG PLAN FOLD [train args...]
+  local tag=$1 plan=$2 f=$3; shift 3
+  [ -f "$WORK/runs/$tag/model_final.pt" ] || $CP train "$plan" -o "$WORK/runs/$tag" --steps "$STEPS" --patch "$PATCH" \
+    --seed "$SEED" --threads "$THREADS" --device "$DEVICE" "$@"
+  [ -d "$WORK/preds/$tag" ] || $CP predict "$WORK/runs/$tag" "$COHORT" --splits "$WORK/splits.json" --fold "$f" \
+    -o "$WORK/preds/$tag" --threads "$THREADS" --device "$DEVICE"
+  [ -f "$WORK/results/$tag.csv" ] || $CP evaluate "$COHORT" --pred "$WORK/preds/$tag" --method "$tag" \
+    --splits "$WORK/splits.json" --fold "$f" --seed "$SEED" -o "$WORK/results/$tag.csv" --workers "$THREADS"
+}
+if [ "${EXTRA:-0}" = 1 ]; then
+  set -- $RATIOS; first=$1; last=${!#}; lf=$(( $# - 1 ))
+  [ -f "$WORK/plan-r${first}p/plan.json" ] || $CP preprocess "$WORK/pair-r$first/catalog.csv" --splits \
+    "$WORK/pair-r$first/splits_paired.json" --fold 0 -o "$WORK/plan-r${first}p" --cases split --workers "$THREADS"
+  eval_run "paired-sequence-pairedpool-r$first" "$WORK/plan-r${first}p" 0 --method paired-sequence
+  mkdir -p "$WORK/oracle-r$last"
+  ${PYTHON:-python} -c "
+import sys
+from crosspan.data.catalog import load_catalog, save_catalog
+c = load_catalog(sys.argv[1]); m = c['pseudo_label'] != ''
+c.loc[m, 'pseudo_label'] = c.loc[m, 'label']; c.loc[m, 'pseudo_weight'] = '1.0'
+save_catalog(c, sys.argv[2])" "$WORK/pair-r$last/catalog.csv" "$WORK/oracle-r$last/catalog.csv"
+  [ -f "$WORK/plan-r${last}o/plan.json" ] || $CP preprocess "$WORK/oracle-r$last/catalog.csv" --splits \
+    "$WORK/splits.json" --fold "$lf" -o "$WORK/plan-r${last}o" --cases split --workers "$THREADS"
+  eval_run "oracle-true-labels-r$last" "$WORK/plan-r${last}o" "$lf" --method paired-sequence
+fi
 ${PYTHON:-python} "$(dirname "$0")/ssl_cohort_table.py" "$WORK"/results/*.csv > "$WORK/table.md"
 ${PYTHON:-python} "$(dirname "$0")/ssl_paired_quality.py" "$COHORT" "$WORK"/pair-r*/pairs.csv > "$WORK/pairs.md"
 cat "$WORK/table.md" "$WORK/pairs.md"
