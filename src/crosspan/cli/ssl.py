@@ -32,10 +32,10 @@ def pair_cmd(
 ) -> None:
     """Register each unlabeled scan's same-patient labeled scan onto it (rigid, Mattes MI), transport the label.
 
-    Writes OUT/catalog.csv = the catalog + `pseudo_label`, `pseudo_weight` columns (and OUT/splits_paired.json,
-    the splits with this fold's unlabeled pool cut to the paired scans); then
-    `crosspan preprocess OUT/catalog.csv --splits SPLITS --fold K -o PLAN` and
-    `crosspan train PLAN --method paired-sequence`. Finished cases are skipped on a rerun.
+    Writes OUT/catalog.csv (the catalog plus `pseudo_label` and `pseudo_weight` columns) and OUT/splits_paired.json
+    (this fold's unlabeled pool cut to the paired scans). Next: `crosspan preprocess OUT/catalog.csv --splits
+    SPLITS --fold K -o PLAN`, then `crosspan train PLAN --method paired-sequence`. Finished cases are skipped on a
+    rerun; the target scans' own labels are never read.
     """
     from crosspan.methods.ssl.pairing import pair_fold, summary
 

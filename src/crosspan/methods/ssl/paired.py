@@ -1,10 +1,10 @@
-"""Registration primitive for the planned ``paired-sequence`` method (ours, beyond the published work).
+"""Registration primitives of the ``paired-sequence`` method (ours, beyond the published work).
 
 When a patient has a labeled scan in the source sequence and an unlabeled one in the target sequence, a rigid
 (Euler 3D) registration by Mattes mutual information (Mattes et al., IEEE TMI 2003), which tolerates the contrast
 change between sequences, transports the source label onto the target scan as a weak pseudo-label; the final
-metric value gives a registration-quality weight. SimpleITK does the work. The method itself needs engine support
-(paired scans in the unlabeled batch), described in docs/ssl.md.
+metric value is recorded. SimpleITK does the work. ``crosspan.methods.ssl.pairing`` (``crosspan ssl pair``) applies
+them to a fold and weighs each pair; ``crosspan.methods.ssl.paired_method`` trains on the result.
 """
 
 from __future__ import annotations
