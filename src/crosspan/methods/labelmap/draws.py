@@ -12,13 +12,13 @@ Families: ``t1fs`` spoiled GRE with fat saturation, pre-contrast or with gadolin
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from crosspan.methods.labelmap.normalize import apply_stats, volume_stats
 from crosspan.synth.tissues import FATS, TEXTURE, Tissue
 from crosspan.synth.torch_render import (
     N_TISSUES,
     field_tensors,
+    gaussian_blur,
     haste_signal,
     ir_signal,
     paint,
@@ -110,14 +110,14 @@ def signal_table(p: dict[str, torch.Tensor], proto: dict[str, torch.Tensor]) -> 
 
 
 def texture(tissue: torch.Tensor, gen: torch.Generator, scale: tuple[float, float] = (0.5, 2.0)) -> torch.Tensor:
-    """Multiplicative parenchymal heterogeneity (B, 1, Z, Y, X): 1 + amplitude(tissue) x smooth unit noise (N(0, 1)
-    on a grid 2x coarser in-plane, trilinearly upsampled: grain ~2-3 voxels, as the cohort renderer's), with the
-    renderer's ``TEXTURE`` amplitudes scaled per sample by U(``scale``)."""
-    b, _, z, y, x = tissue.shape
+    """Multiplicative parenchymal heterogeneity (B, 1, Z, Y, X): 1 + amplitude(tissue) x smooth unit noise (in-plane
+    grain ~2-3 voxels), the cohort renderer's ``TEXTURE`` amplitudes scaled per sample by U(``scale``)."""
+    b = tissue.shape[0]
     amp = torch.tensor([TEXTURE.get(t, 0.0) for t in Tissue], device=tissue.device)[tissue.clamp(0, N_TISSUES - 1)]
-    coarse = torch.randn((b, 1, z, (y + 1) // 2 + 1, (x + 1) // 2 + 1), generator=gen, device=gen.device)
-    grain = F.interpolate(coarse, size=(z, y, x), mode="trilinear", align_corners=True)
-    return 1 + amp * (_u(gen, b, *scale) / 0.67).reshape(-1, 1, 1, 1, 1) * grain  # 0.67: std left after upsampling
+    grain = torch.randn(tissue.shape, generator=gen, device=gen.device)
+    grain = gaussian_blur(grain, torch.tensor([[0.3, 0.8, 0.8]], device=gen.device).expand(b, 3))
+    grain = grain / grain.flatten(1).std(1).clamp_min(1e-6).reshape(-1, 1, 1, 1, 1)
+    return 1 + amp * _u(gen, b, *scale).reshape(-1, 1, 1, 1, 1) * grain
 
 
 def draw_images(tissue: torch.Tensor, gen: torch.Generator, snr: tuple[float, float] = (8.0, 40.0),

@@ -4,9 +4,9 @@ The preprocessing (:func:`crosspan.preprocess.normalize.zscore`) z-scores each *
 (:func:`crosspan.preprocess.normalize.body_mask`: half the Otsu threshold, so tissues darker than that, e.g.
 suppressed fat, may fall outside) after clipping to the body's 0.5/99.5 percentiles. A training patch is a small
 crop, so z-scoring the patch itself gives other offsets and scales than the test volumes get. Here each drawn
-protocol's per-tissue signal is painted on a coarse reference anatomy (one synthetic abdomen, 10 x 8.75 x 8.75
-mm, with the drawn noise), the preprocessing's own functions compute the clip range and z-score statistics on it,
-and these are applied to the patch: the normalization depends on the protocol, not on where the patch lies.
+protocol's per-tissue signal is painted on a coarse reference anatomy (one synthetic abdomen, 8 x 7 x 7 mm, with
+the drawn noise), the preprocessing's own functions compute the clip range and z-score statistics on it, and these
+are applied to the patch: the normalization depends on the protocol, not on where the patch lies.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from crosspan.preprocess.normalize import body_mask
 
 @lru_cache(maxsize=1)
 def reference_map() -> np.ndarray:
-    """A coarse tissue map of one synthetic abdomen (field of view 200 x 252 x 336 mm, 10 x 8.75 x 8.75 mm voxels),
+    """A coarse tissue map of one synthetic abdomen (field of view 200 x 252 x 336 mm, 8 x 7 x 7 mm voxels),
     cropped to the body."""
     from crosspan.synth.anatomy import rasterize, sample_anatomy
 
-    axes = [(np.arange(n) - (n - 1) / 2) * s for n, s in ((20, 10.0), (29, 8.75), (38, 8.75))]
+    axes = [(np.arange(n) - (n - 1) / 2) * s for n, s in ((25, 8.0), (36, 7.0), (48, 7.0))]
     tissue = rasterize(sample_anatomy(np.random.default_rng(0)), *axes)
     idx = np.argwhere(tissue > 0)
     lo, hi = idx.min(0), idx.max(0) + 1
