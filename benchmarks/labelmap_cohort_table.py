@@ -13,7 +13,8 @@ import pandas as pd
 
 from crosspan.evaluation.stats import aggregate, load_results
 
-ORDER = ["physics-rand", "synthseg", "erm", "contrast-inversion"]
+ORDER = ["physics-rand", "synthseg", "erm", "contrast-inversion", "physics-rand-fastdraw",
+         "physics-rand-fastdraw-patchnorm"]
 SEQS = ["T1", "T2", "OOP"]
 
 

@@ -66,7 +66,7 @@ def main() -> None:
     lines = [f"### Label-map methods: step time vs ERM ({args.device}, network {args.network}, patch "
              f"{args.patch}^3, batch {args.batch}, {args.threads} threads, median of {args.rounds} rounds)", "",
              f"`.venv/bin/python benchmarks/labelmap_step_time.py --patch {args.patch} --batch {args.batch} "
-             f"--threads {args.threads} --rounds {args.rounds}`", "",
+             f"--threads {args.threads} --rounds {args.rounds} --network {args.network}`", "",
              "| method | step (s) | x ERM (wall) | x ERM (CPU time) | draw alone (s) |", "|---|---|---|---|---|"]
     for n in names:
         w, c = statistics.median(wall[n]), statistics.median(cpu[n])
