@@ -113,7 +113,7 @@ def _nnunet_worker(work: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
     spec = json.loads((work / "spec.json").read_text())
-    pre = work / "nn_preprocessed" / "Dataset999_Bench" / "nnUNetPlans_3d_fullres"
+    pre = Path(os.environ["nnUNet_preprocessed"]) / "Dataset999_Bench" / "nnUNetPlans_3d_fullres"
     pre.mkdir(parents=True, exist_ok=True)
     (pre / "placeholder.b2nd").touch()  # initialize() only infers the dataset class from file endings
     dataset_json = {"channel_names": {"0": "MRI"}, "labels": {"background": 0, "pancreas": 1},
