@@ -92,13 +92,8 @@ def _check_target(out: Path) -> None:
                             "choose a new or empty output folder")
 
 
-def write_cohort(out: str | Path, n_patients: int, centers: dict[str, dict[str, Any]], center_names: list[str],
-                 sequences: list[str], seed: int, size: str = "default", workers: int | None = None,
-                 tissue_maps: bool = False, progress: bool = True) -> Path:
-    """Generate and write the cohort; the folder appears complete or not at all (a rerun replaces it)."""
-    out = Path(out)
-    if n_patients < 1:
-        raise CrosspanError(None, "--patients must be at least 1", "give a positive number of patients")
+def check_centers(centers: dict[str, dict[str, Any]], center_names: list[str], sequences: list[str]) -> None:
+    """Every named center exists and offers every requested sequence, or one clear error."""
     for c in center_names:
         if c not in centers:
             raise CrosspanError(None, f"unknown center '{c}'", f"use one of {', '.join(centers)} or a --centers-file")
@@ -106,6 +101,16 @@ def write_cohort(out: str | Path, n_patients: int, centers: dict[str, dict[str, 
         if missing:
             raise CrosspanError(None, f"center {c} has no sequence {', '.join(missing)}",
                                 f"use {', '.join(centers[c]['sequences'])} or define it in a centers file")
+
+
+def write_cohort(out: str | Path, n_patients: int, centers: dict[str, dict[str, Any]], center_names: list[str],
+                 sequences: list[str], seed: int, size: str = "default", workers: int | None = None,
+                 tissue_maps: bool = False, progress: bool = True) -> Path:
+    """Generate and write the cohort; the folder appears complete or not at all (a rerun replaces it)."""
+    out = Path(out)
+    if n_patients < 1:
+        raise CrosspanError(None, "--patients must be at least 1", "give a positive number of patients")
+    check_centers(centers, center_names, sequences)
     if size not in SIZES:
         raise CrosspanError(None, f"unknown --shape '{size}'", f"use one of {', '.join(SIZES)}")
     _check_target(out)

@@ -28,6 +28,7 @@ from scipy import ndimage
 
 from crosspan.data.errors import CrosspanError
 from crosspan.data.io import read_image, write_image
+from crosspan.synth.cohort import check_centers
 from crosspan.synth.scan import render_tissue_map
 from crosspan.synth.tissues import Tissue, patient_arrays
 from crosspan.utils.atomic import atomic_dir, write_json, write_text
@@ -175,13 +176,7 @@ def render_folder(labels_dir: str | Path, out: str | Path, mapping: dict[str, An
     output folder and the warnings (unmapped ids per case, maps without pancreas)."""
     out = Path(out)
     files = label_files(Path(labels_dir))
-    for c in center_names:
-        if c not in centers:
-            raise CrosspanError(None, f"unknown center '{c}'", f"use one of {', '.join(centers)}")
-        missing = [s for s in sequences if s not in centers[c]["sequences"]]
-        if missing:
-            raise CrosspanError(None, f"center {c} has no sequence {', '.join(missing)}",
-                                f"use {', '.join(centers[c]['sequences'])}")
+    check_centers(centers, center_names, sequences)
     if split is not None and split not in SPLITS:
         raise CrosspanError(None, f"unknown split '{split}'", f"use one of {', '.join(SPLITS)}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
