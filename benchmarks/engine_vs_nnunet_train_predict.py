@@ -249,6 +249,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--volumes", type=int, default=3, help="timed sliding-window repetitions per tool")
     ap.add_argument("--profile", action="store_true", help="torch.profiler top ops of one step and one volume")
+    ap.add_argument("--ops", default="step,sw", help="which timings to run: step, sw or both (comma-separated)")
     args = ap.parse_args()
     if args.worker:
         worker(args.worker, args.output, args.threads)
@@ -263,19 +264,21 @@ def main() -> None:
     workers = {"crosspan": Worker(sys.executable, "crosspan", work, args.threads, env),
                "nnunet": Worker(f"{args.nnvenv}/bin/python", "nnunet", work, args.threads, env)}
     t0 = time.time()
-    steps = timed(workers, "step", args.steps, warm=2)
-    sws = timed(workers, "sw", args.volumes, warm=1)
+    ops = args.ops.split(",")
+    timings = {op: timed(workers, op, args.steps if op == "step" else args.volumes, warm=2 if op == "step" else 1)
+               for op in ("step", "sw") if op in ops}
     res: dict[str, Any] = {"patch": spec["patch"], "spacing": spec["spacing"], "volume_shape": spec["volume_shape"],
                            "network_config": spec["network_config"], "threads": args.threads,
-                           "info": {n: w.info for n, w in workers.items()}, "step_s": steps, "sw_s": sws}
-    for key, d in (("step", steps), ("sw", sws)):
+                           "info": {n: w.info for n, w in workers.items()},
+                           **{f"{op}_s": d for op, d in timings.items()}}
+    for key, d in timings.items():
         med = {n: float(np.median(v)) for n, v in d.items()}
         res[f"{key}_median_s"] = med
         res[f"{key}_ratio_nnunet_over_crosspan"] = med["nnunet"] / med["crosspan"]
     res["wall_s"] = time.time() - t0
     res["loadavg_before"], res["loadavg_after"] = load0, os.getloadavg()
     if args.profile:
-        for op in ("step", "sw"):
+        for op in ops:
             for n, w in workers.items():
                 print(f"== {n}: one {op}, top ops by self CPU time ==\n{w.ask('profile_' + op)['table']}")
     for w in workers.values():
