@@ -3,6 +3,7 @@
 Usage (crosspan venv drives; nnU-Net runs in its own venv, never a crosspan dependency):
     .venv/bin/python benchmarks/engine_vs_nnunet_train_predict.py -o /tmp/nnstep [--nnvenv /tmp/nnvenv]
         [--patch 32,64,64] [--spacing 3,1.5,1.5] [--threads 2] [--steps 8] [--volumes 3] [--profile]
+        [--ops step,sw] [--variants bf16,contiguous]
 
 The network is crosspan's ``nnunet`` preset (MONAI DynUNet, kernels/strides/filters from ``network_config``); the
 same stages, features, kernels and strides are written into an nnU-Net plans file as its ``PlainConvUNet``
@@ -38,6 +39,9 @@ HERE = Path(__file__).resolve()
 
 # ----------------------------------------------------------------------------------------------- workers
 def _crosspan_worker(work: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Ops ``step``/``sw`` as ``crosspan train``/``predict`` run them (fp32), plus ``step_bf16``/``sw_bf16`` (``--amp
+    bf16``, which crosspan allows on a CPU and nnU-Net does not) and ``step_contiguous`` (training without
+    channels-last)."""
     import torch
 
     from crosspan.inference.sliding import predict_volume
@@ -45,29 +49,37 @@ def _crosspan_worker(work: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     from crosspan.models import build_network
 
     spec = json.loads((work / "spec.json").read_text())
-    torch.manual_seed(0)
-    method = get_method("erm")(build_network(spec["network_config"]), ["A:T1"], {})
-    method.network.to(memory_format=torch.channels_last_3d)  # as training/loop.py
-    method.setup_training(10_000)
     b = np.load(work / "batch.npz")
-    batch = {"image": torch.from_numpy(b["image"]).contiguous(memory_format=torch.channels_last_3d),
-             "label": torch.from_numpy(b["label"]).long(), "domain": torch.zeros(2, dtype=torch.long)}
     vol = np.load(work / "volume.npy")
     patch = spec["patch"]
 
-    def step() -> None:
-        method.train()
-        method.update(batch)
+    def make(amp: str, layout: torch.memory_format) -> tuple[Any, dict[str, Any]]:
+        torch.manual_seed(0)
+        method = get_method("erm")(build_network(spec["network_config"]), ["A:T1"], {})
+        method.network.to(memory_format=layout)  # training/loop.py: channels-last
+        method.setup_training(10_000, amp)
+        batch = {"image": torch.from_numpy(b["image"]).contiguous(memory_format=layout),
+                 "label": torch.from_numpy(b["label"]).long(), "domain": torch.zeros(2, dtype=torch.long)}
+        return method, batch
 
-    def sw() -> None:
-        predict_volume(method, vol, patch, overlap=0.5)
+    variants = {"": make("none", torch.channels_last_3d), "_bf16": make("bf16", torch.channels_last_3d),
+                "_contiguous": make("none", torch.contiguous_format)}
+    ops: dict[str, Any] = {}
+    for suffix, (method, batch) in variants.items():
+        def step(method: Any = method, batch: dict[str, Any] = batch) -> None:
+            method.train()
+            method.update(batch)
+
+        ops["step" + suffix] = step
+    ops["sw"] = lambda: predict_volume(variants[""][0], vol, patch, overlap=0.5)
+    ops["sw_bf16"] = lambda: predict_volume(variants[""][0], vol, patch, overlap=0.5, amp="bf16")
 
     from monai.data.utils import dense_patch_slices
 
     interval = [max(1, int(p * 0.5)) for p in patch]
-    info = {"params": sum(p.numel() for p in method.network.parameters()),
+    info = {"params": sum(p.numel() for p in variants[""][0].network.parameters()),
             "tiles": len(dense_patch_slices(vol.shape, patch, interval)), "torch": torch.__version__}
-    return {"step": step, "sw": sw}, info
+    return ops, info
 
 
 def _nnunet_plans(spec: dict[str, Any]) -> dict[str, Any]:
@@ -224,17 +236,22 @@ def make_inputs(work: Path, patch: list[int], spacing: list[float]) -> dict[str,
     return spec
 
 
-def timed(workers: dict[str, Worker], op: str, reps: int, warm: int) -> dict[str, list[float]]:
-    """``reps`` alternating timings per worker (ABBA order), after ``warm`` untimed calls each."""
-    names = list(workers)
+def timed(workers: dict[str, Worker], contenders: list[tuple[str, str]], reps: int, warm: int
+          ) -> dict[str, list[float]]:
+    """``reps`` timings per ``(worker, op)`` contender in alternating order (ABBA...), after ``warm`` untimed calls
+    each; keys ``worker`` for the plain op, ``worker:op`` for a variant."""
+    def key(w: str, op: str) -> str:
+        return w if op in ("step", "sw") else f"{w}:{op}"
+
     for _ in range(warm):
-        for n in names:
-            print(f"{op} warm-up {n}: {workers[n].ask(op)['s']:.2f} s", file=sys.stderr)
-    out: dict[str, list[float]] = {n: [] for n in names}
+        for w, op in contenders:
+            print(f"{op} warm-up {w}: {workers[w].ask(op)['s']:.2f} s", file=sys.stderr)
+    out: dict[str, list[float]] = {key(w, op): [] for w, op in contenders}
     for r in range(reps):
-        for n in (names if r % 2 == 0 else names[::-1]):
-            out[n].append(workers[n].ask(op)["s"])
-            print(f"{op} rep {r + 1}/{reps} {n}: {out[n][-1]:.2f} s (load {os.getloadavg()[0]:.1f})", file=sys.stderr)
+        for w, op in (contenders if r % 2 == 0 else contenders[::-1]):
+            out[key(w, op)].append(workers[w].ask(op)["s"])
+            print(f"{op} rep {r + 1}/{reps} {w}: {out[key(w, op)][-1]:.2f} s (load {os.getloadavg()[0]:.1f})",
+                  file=sys.stderr)
     return out
 
 
@@ -250,6 +267,8 @@ def main() -> None:
     ap.add_argument("--volumes", type=int, default=3, help="timed sliding-window repetitions per tool")
     ap.add_argument("--profile", action="store_true", help="torch.profiler top ops of one step and one volume")
     ap.add_argument("--ops", default="step,sw", help="which timings to run: step, sw or both (comma-separated)")
+    ap.add_argument("--variants", default="bf16,contiguous",
+                    help="crosspan-only variants also timed (step_<v>, sw_<v> where it exists): bf16, contiguous")
     args = ap.parse_args()
     if args.worker:
         worker(args.worker, args.output, args.threads)
@@ -265,8 +284,15 @@ def main() -> None:
                "nnunet": Worker(f"{args.nnvenv}/bin/python", "nnunet", work, args.threads, env)}
     t0 = time.time()
     ops = args.ops.split(",")
-    timings = {op: timed(workers, op, args.steps if op == "step" else args.volumes, warm=2 if op == "step" else 1)
-               for op in ("step", "sw") if op in ops}
+    variants = [v for v in args.variants.split(",") if v]
+    timings = {}
+    for op in ("step", "sw"):
+        if op not in ops:
+            continue
+        contenders = [("crosspan", op), ("nnunet", op)] + [
+            ("crosspan", f"{op}_{v}") for v in variants if f"{op}_{v}" != "sw_contiguous"]  # predict: contiguous
+        timings[op] = timed(workers, contenders, args.steps if op == "step" else args.volumes,
+                            warm=2 if op == "step" else 1)
     res: dict[str, Any] = {"patch": spec["patch"], "spacing": spec["spacing"], "volume_shape": spec["volume_shape"],
                            "network_config": spec["network_config"], "threads": args.threads,
                            "info": {n: w.info for n, w in workers.items()},
@@ -274,7 +300,7 @@ def main() -> None:
     for key, d in timings.items():
         med = {n: float(np.median(v)) for n, v in d.items()}
         res[f"{key}_median_s"] = med
-        res[f"{key}_ratio_nnunet_over_crosspan"] = med["nnunet"] / med["crosspan"]
+        res[f"{key}_ratio_nnunet_over_crosspan"] = {n: med["nnunet"] / m for n, m in med.items() if n != "nnunet"}
     res["wall_s"] = time.time() - t0
     res["loadavg_before"], res["loadavg_after"] = load0, os.getloadavg()
     if args.profile:

@@ -57,3 +57,32 @@ def test_prediction_equals_channels_last_prediction_and_keeps_training_layout() 
             mode="gaussian")[0].numpy()
     assert prob.shape == (2, *image.shape)
     np.testing.assert_allclose(prob, ref, atol=1e-4)
+
+
+def test_amp_option_is_checked_and_warns_where_slow(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+    import typer
+
+    from crosspan.cli import common
+
+    with pytest.raises(typer.Exit):
+        common.check_amp("fp8", "cpu")
+    monkeypatch.setattr(common, "cpu_has_fast_bf16", lambda: False)
+    common.check_amp("bf16", "cpu")
+    assert "slower than fp32" in capsys.readouterr().err
+    common.check_amp("bf16", "cuda")
+    common.check_amp("none", "cpu")
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(common, "cpu_has_fast_bf16", lambda: True)
+    common.check_amp("bf16", "cpu")
+    assert capsys.readouterr().err == ""
+
+
+def test_bf16_prediction_on_cpu_agrees_with_fp32() -> None:
+    method = _method()
+    image = np.random.default_rng(1).standard_normal((20, 40, 44)).astype(np.float32)
+    p32 = predict_volume(method, image, PATCH)
+    p16 = predict_volume(method, image, PATCH, amp="bf16")
+    assert p16.dtype == np.float32 and p16.shape == p32.shape
+    assert np.abs(p16 - p32).max() < 0.05  # bf16 keeps ~3 significant digits
+    assert not np.array_equal(p16, p32)  # the autocast acted

@@ -36,3 +36,24 @@ def handle_errors(fn: F) -> F:
 def split_list(value: str | None) -> list[str]:
     """``"A,B, C"`` -> ``["A", "B", "C"]``; empty or None -> ``[]``."""
     return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+AMP_HELP = ("Mixed precision: bf16 | fp16 | none. bf16 also pays on a CPU with native bf16 (AVX512-BF16/AMX): "
+            "~2x faster training and prediction of the nnunet preset (BENCHMARKS.md).")
+
+
+def check_amp(amp: str, device: str) -> None:
+    """Reject an unknown ``--amp``; warn where the precision would be slower than fp32 on this device."""
+    if amp not in ("bf16", "fp16", "none"):
+        raise fail(f"bad --amp '{amp}': use bf16, fp16 or none")
+    if device.startswith("cpu") and amp != "none" and (amp == "fp16" or not cpu_has_fast_bf16()):
+        console.print(f"[yellow]warning:[/] --amp {amp} on this CPU has no fast kernels and will likely be "
+                      "slower than fp32; use --amp none" + ("" if amp == "bf16" else " or --amp bf16"),
+                      highlight=False, soft_wrap=True)
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether oneDNN has native bf16 kernels on this CPU (AVX512-BF16 or AMX)."""
+    import torch
+
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())

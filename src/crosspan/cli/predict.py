@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from crosspan.cli.common import console, handle_errors
+from crosspan.cli.common import AMP_HELP, check_amp, console, handle_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -28,7 +28,7 @@ def predict_cmd(
     splits: Path = typer.Option(None, "--splits", help="Splits JSON: predict its test cases."),
     fold: int = typer.Option(0, "--fold", help="Split index in --splits (as `crosspan preprocess --fold`)."),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
-    amp: str = typer.Option("none", "--amp", help="bf16 | fp16 | none."),
+    amp: str = typer.Option("none", "--amp", help=AMP_HELP),
     threads: int = typer.Option(0, "--threads", help="CPU threads for torch (0: default)."),
     method: str = typer.Option(None, "--method", help="Zero-shot method instead of a run folder (litemedsam, "
                                "medsam2); see docs/foundation.md."),
@@ -44,6 +44,7 @@ def predict_cmd(
     from crosspan.cli.common import fail
     from crosspan.inference.predict import predict
 
+    check_amp(amp, device)
     if threads > 0:
         torch.set_num_threads(threads)
     if method:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from crosspan.cli.common import console, fail, handle_errors, split_list
+from crosspan.cli.common import AMP_HELP, check_amp, console, fail, handle_errors, split_list
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +52,7 @@ def train_cmd(
     resume: bool = typer.Option(False, "--resume", help="Continue from checkpoint_last.pt of the run folder."),
     deterministic: bool = typer.Option(False, "--deterministic", help="Deterministic algorithms (bitwise on CPU)."),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N."),
-    amp: str = typer.Option("none", "--amp", help="Mixed precision: bf16 | fp16 | none."),
+    amp: str = typer.Option("none", "--amp", help=AMP_HELP),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile the network."),
     threads: int = typer.Option(0, "--threads", help="CPU threads for torch (0: default)."),
     mirror: bool = typer.Option(False, "--mirror", help="Random mirroring augmentation (nnU-Net default)."),
@@ -62,8 +62,7 @@ def train_cmd(
     from crosspan.methods.base import get_method, resolve_hparams
     from crosspan.training.loop import TrainConfig, train
 
-    if amp not in ("bf16", "fp16", "none"):
-        raise fail(f"bad --amp '{amp}': use bf16, fp16 or none")
+    check_amp(amp, device)
     hparams = parse_hparams(hp)
     resolve_hparams(get_method(method), hparams)  # unknown keys fail before any work
     cfg = TrainConfig(str(plan_dir), str(output), method, network, steps, batch_size,
