@@ -4,8 +4,8 @@ Memory layout: training runs channels-last (oneDNN's fast backward path, and ten
 inference on a CPU the per-layer layout conversions of channels-last cost ~25 % of a volume's time for the
 ``nnunet`` preset (``benchmarks/engine_vs_nnunet_train_predict.py --ops sw --profile``), so a CPU predicts in the
 contiguous layout and a GPU keeps channels-last. The method's layout is restored afterwards (validation during
-training calls this with the training network). Tiles go one at a time on a CPU (batching two is ~6 % slower
-there, ``benchmarks/sliding_window_probe.py``) and two at a time on a GPU.
+training calls this with the training network). Two tiles a forward: one at a time was ~6 % faster for
+``nnunet`` but twice as slow for ``tiny``, whose per-call overhead dominates (``benchmarks/sliding_window_probe.py``).
 """
 
 from __future__ import annotations
@@ -44,11 +44,9 @@ def memory_layout(module: torch.nn.Module, layout: torch.memory_format) -> Itera
 
 @torch.no_grad()
 def predict_volume(method: Method, image: np.ndarray, patch: list[int], overlap: float = 0.5, tta: bool = False,
-                   device: str | torch.device = "cpu", amp: str = "none", sw_batch_size: int | None = None) -> np.ndarray:
+                   device: str | torch.device = "cpu", amp: str = "none", sw_batch_size: int = 2) -> np.ndarray:
     """Class probabilities (2, z, y, x) float32 for a preprocessed (z, y, x) image."""
     device = torch.device(device)
-    if sw_batch_size is None:
-        sw_batch_size = 2 if device.type == "cuda" else 1
     x = torch.from_numpy(np.array(image, dtype=np.float32))[None, None].to(device)
     ctx = (torch.autocast(device.type, dtype=AMP_DTYPES[amp]) if amp in AMP_DTYPES else contextlib.nullcontext())
     flips: list[tuple[int, ...]] = [()]
