@@ -35,7 +35,7 @@ for AMP in none bf16; do
 done
 wait
 for AMP in none bf16; do
-  tail -2 "$W/train_$AMP.log"
+  grep -v "━" "$W/train_$AMP.log" | tail -n 2
   /usr/bin/time -f "%e s wall" $CP predict "$W/run_$AMP" "$W/test_in_domain.csv" -o "$W/pred_$AMP" --cases all \
     --threads 2 --amp "$AMP" 2>&1 | tail -1
   $CP evaluate "$W/test_in_domain.csv" --pred "$W/pred_$AMP" --method "erm-$AMP" --train-domains A:T1,B:T1 \
