@@ -49,6 +49,11 @@ def reset_stop() -> None:
     _STOP.clear()
 
 
+def stop_requested() -> bool:
+    """Whether :func:`stop_all` ran since the last :func:`reset_stop` (a Ctrl-C the runner must not outlive)."""
+    return _STOP.is_set()
+
+
 def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
 
@@ -205,4 +210,4 @@ def _job_from_dict(d: dict[str, Any]) -> Job:
     return Job(id=d["id"], kind=d["kind"], dir=d["dir"], steps=steps, info=d.get("info", {}), args=d.get("args", {}))
 
 
-__all__ = ["append_event", "reset_stop", "resolve_executable", "run_job", "stop_all"]
+__all__ = ["append_event", "reset_stop", "resolve_executable", "run_job", "stop_all", "stop_requested"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import signal
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ from rich.table import Table
 from crosspan.bench.executors import JobExecutor, make_executor
 from crosspan.bench.jobs import EVENTS, Job, Plan, job_status, last_failure, skip_note, steps_done
 from crosspan.bench.progress import sweep_progress
-from crosspan.bench.runner import append_event
+from crosspan.bench.runner import append_event, stop_all, stop_requested
 from crosspan.data.errors import CrosspanError
 from crosspan.utils.atomic import write_text
 
@@ -92,12 +94,32 @@ def run_plan(plan: Plan, executor: JobExecutor | None = None, console: Console |
         todo_total = sum(job_status(j) != "done" for j in plan.jobs)
         tally["skipped"] = len(plan.jobs) - todo_total
         try:
-            _run_waves(plan, executor, console, progress, tally, events)
+            with _ctrl_c_stops_jobs():
+                _run_waves(plan, executor, console, progress, tally, events)
         except KeyboardInterrupt:
             append_event(events, {"event": "run-interrupted", **dict(tally)})
             raise
         append_event(events, {"event": "run-finished", **dict(tally)})
     return tally
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops_jobs() -> Iterator[None]:
+    """SIGINT kills the running steps and stops new ones *before* ``KeyboardInterrupt`` is raised: an interrupt that
+    lands inside a finalizer (where Python ignores exceptions) still stops the run, which then ends interrupted."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        stop_all()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _run_waves(plan: Plan, executor: JobExecutor, console: Console | None, progress: bool, tally: Counter,
@@ -108,6 +130,8 @@ def _run_waves(plan: Plan, executor: JobExecutor, console: Console | None, progr
     with bar:
         task = bar.add_task(f"benchmark {spec.name}", total=sum(job_status(j) != "done" for j in plan.jobs))
         for wave in plan.waves:
+            if stop_requested():  # a swallowed Ctrl-C: the next wave's executor would clear the stop flag
+                raise KeyboardInterrupt
             todo = [j for j in wave if job_status(j) != "done"]
             running.watch(todo)
             by_id = {j.id: j for j in todo}
@@ -124,6 +148,8 @@ def _run_waves(plan: Plan, executor: JobExecutor, console: Console | None, progr
                         console.print(_failure_line(job, result))
                     if job.kind == "stage" and stage_failure is None:
                         stage_failure = (job, result)
+            if stop_requested():
+                raise KeyboardInterrupt
             if stage_failure:
                 job, res = stage_failure
                 append_event(events, {"event": "run-stopped", "stage": job.id})
