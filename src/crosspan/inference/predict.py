@@ -12,7 +12,7 @@ import torch
 from crosspan.data.errors import CrosspanError
 from crosspan.data.io import ImageProperties, is_image_file, read_sitk, strip_image_suffix, write_image
 from crosspan.inference.postprocess import parse_postprocess, postprocess
-from crosspan.inference.sliding import predict_volume
+from crosspan.inference.sliding import inference_layout, predict_volume
 from crosspan.methods.base import Method
 from crosspan.preprocess.cache import preprocess_image
 from crosspan.preprocess.geometry import to_source_grid
@@ -35,7 +35,7 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[Method, dict[str
     if not weights.is_file():
         weights = run_dir / "checkpoint_last.pt"
     method.load_state_dict(load_weights(weights))
-    method.network.to(memory_format=torch.channels_last_3d)
+    method.to(memory_format=inference_layout(torch.device(device)))  # predict_volume then converts nothing
     return method.to(device).eval(), model, plan
 
 
