@@ -1,4 +1,4 @@
-"""Sliding-window prediction runs in the contiguous layout on a CPU and leaves the method's layout as it found it."""
+"""Prediction speed options: contiguous layout on a CPU (method layout restored), bf16 autocast, the --amp check."""
 
 from __future__ import annotations
 

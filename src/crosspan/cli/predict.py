@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from crosspan.cli.common import AMP_HELP, check_amp, console, handle_errors
+from crosspan.cli.common import AMP_HELP, check_amp, console, fail, handle_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +41,6 @@ def predict_cmd(
     `crosspan predict --method litemedsam DATA -o OUT --hp prompt=oracle-box`."""
     import torch
 
-    from crosspan.cli.common import fail
     from crosspan.inference.predict import predict
 
     check_amp(amp, device)
