@@ -13,7 +13,7 @@ from crosspan.models import build_network, network_config
 from test_dg_augment import make_batch
 
 DG = ["bigaug", "randconv", "gin", "gin-ipa", "contrast-inversion", "mixstyle", "dsu", "groupdro", "vrex", "slaug",
-      "dualnorm"]
+      "dualnorm", "rsc", "eqrm", "ib-erm", "sd"]
 
 
 def net() -> torch.nn.Module:
