@@ -89,7 +89,7 @@ def test_report_is_self_contained_with_all_figures(report: Path) -> None:
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page) and "http" not in page
     imgs = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,', page)
     assert imgs == ["domain matrix heatmap", "per-domain box plots", "sample size curve",
-                    "source vs target scatter", "overlay montage"]
+                    "source vs target scatter", "ranking blob plot", "significance maps", "overlay montage"]
     assert "surface-distance" in page and "τ = 2 mm" in page
     assert page.count('<span class="badge oracle">oracle</span>') >= 4  # note + 3 transfer rows of promptseg
     assert "medsam2" in page and "Skipped methods" in page
@@ -111,8 +111,9 @@ def test_report_markdown_and_latex_tables(report: Path) -> None:
     md = report.with_suffix(".md").read_text()
     tex = report.with_suffix(".tex").read_text()
     assert "## Dice by transfer type" in md and "| promptseg | cross-sequence |" in md
-    assert md.count("| oracle |") == 3 + 5  # promptseg: 3 transfer types + 5 target domains
-    assert tex.count(r"\begin{tabular}") == 5 and tex.count(r"\begin{table}") == tex.count(r"\end{table}")
+    # promptseg: 3 transfer types + 5 target domains; rankings: 3 transfer types; consensus: 3 + all targets
+    assert md.count("| oracle |") == 3 + 5 + 3 + 4
+    assert tex.count(r"\begin{tabular}") == 7 and tex.count(r"\begin{table}") == tex.count(r"\end{table}")
     assert "cross-sequence & " in tex
 
 
@@ -143,7 +144,7 @@ def _need_chromium() -> None:
 def test_report_renders_in_chromium(report: Path, tmp_path: Path) -> None:
     _need_chromium()
     verdict, console = _render_check(report, tmp_path)
-    assert verdict["images"] == 5 and verdict["bad"] == [] and verdict["errors"] == [], verdict
+    assert verdict["images"] == 7 and verdict["bad"] == [] and verdict["errors"] == [], verdict
     assert console == []
 
 

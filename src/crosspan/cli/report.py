@@ -9,9 +9,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from crosspan.cli.common import console, handle_errors
+from crosspan.cli.common import console, fail, handle_errors
 
 out_console = Console()
+BOOTSTRAP_HELP = ("Resampling of CIs and rankings: patient, hierarchical (center -> patient -> scan) or auto "
+                  "(hierarchical where a group spans >= 3 centers).")
+
+
+def _check_bootstrap(bootstrap: str) -> None:
+    from crosspan.evaluation.resample import MODES
+
+    if bootstrap not in MODES:
+        raise fail(f"bad --bootstrap '{bootstrap}': use {', '.join(MODES)}")
 
 
 def _fmt(v: object) -> str:
@@ -39,15 +48,21 @@ def analyze_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and subsampling draws."),
     n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap replicates for confidence intervals."),
     n_draws: int = typer.Option(1000, "--n-draws", help="Subsamples per test size for the sampling variance."),
+    bootstrap: str = typer.Option("auto", "--bootstrap", help=BOOTSTRAP_HELP),
+    n_rank_boot: int = typer.Option(1000, "--n-rank-boot", min=1, help="Bootstrap draws of the rankings."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print the tables."),
 ) -> None:
-    """Domain-aware statistics of per-case results: CIs by patient, domain matrix, sampling variance,
-    detectable gaps, source-vs-target correlation, paired Wilcoxon tests with Holm correction."""
+    """Domain-aware statistics of per-case results: CIs by patient (or center, patient, scan), domain matrix,
+    sampling variance, detectable gaps, source-vs-target correlation, paired Wilcoxon tests with Holm correction,
+    and ranking robustness (three ranking schemes, bootstrap ranks, Kendall's tau, significance maps, consensus)."""
     from crosspan.evaluation.analysis import analyze, write_analysis
     from crosspan.evaluation.stats import load_results
+    from crosspan.report.figures import correlation_text
 
+    _check_bootstrap(bootstrap)
     df, skipped = load_results(results)
-    a = analyze(df, skipped, seed=seed, n_boot=n_boot, n_draws=n_draws)
+    a = analyze(df, skipped, seed=seed, n_boot=n_boot, n_draws=n_draws, bootstrap=bootstrap,
+                n_rank_boot=n_rank_boot)
     paths = write_analysis(a, output)
     if not quiet:
         _print_table("Dice by transfer type (95 % CI, patients resampled)", a.by_transfer,
@@ -56,11 +71,15 @@ def analyze_cmd(
                      ["method", "domain", "transfer", "gap", "detectable_gap", "below_detectable"])
         _print_table("Paired Wilcoxon tests (Holm)", a.paired,
                      ["transfer", "method_a", "method_b", "n_cases", "mean_diff", "win_rate_a", "p_holm"])
+        if a.ranking is not None:
+            _print_table("Rankings (aggregate-then-rank; bootstrap median rank and 95 % interval)",
+                         a.ranking.ranks[a.ranking.ranks["level"] == "transfer"],
+                         ["task", "method", "mean_dice", "rank_aggregate", "rank_rank_aggregate", "rank_test",
+                          "boot_median_rank", "boot_rank_low", "boot_rank_high", "oracle"])
+            _print_table("Kendall's tau, bootstrap vs full ranking", a.ranking.tau,
+                         ["task", "scheme", "bootstrap", "tau_mean", "tau_median", "tau_low", "tau_high"])
         for target, c in a.correlation.get("targets", {}).items():  # type: ignore[union-attr]
-            p, s = c["pearson"], c["spearman"]
-            out_console.print(f"in-domain vs {target} over {c['n_runs']} runs: Pearson r {p['r']:.2f} "
-                              f"[{p['ci_low']:.2f}, {p['ci_high']:.2f}], Spearman {s['rho']:.2f} "
-                              f"[{s['ci_low']:.2f}, {s['ci_high']:.2f}]")
+            out_console.print(f"in-domain vs {target} over {c['n_runs']} runs: {correlation_text(c)}")
         if not a.skipped.empty:
             out_console.print(f"skipped: {', '.join(sorted(a.skipped['method'].astype(str).unique()))}")
     console.print(f"wrote {len(paths)} files to {output}")
@@ -78,6 +97,8 @@ def report_cmd(
     title: str = typer.Option("crosspan report", "--title", help="Page title."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and subsampling draws."),
     n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap replicates for confidence intervals."),
+    bootstrap: str = typer.Option("auto", "--bootstrap", help=BOOTSTRAP_HELP),
+    n_rank_boot: int = typer.Option(1000, "--n-rank-boot", min=1, help="Bootstrap draws of the rankings."),
     agreement: Path | None = typer.Option(None, "--agreement", help="Per-case agreement CSV from "
                                                                      "`crosspan annotate compare` (adds a section)."),
 ) -> None:
@@ -88,8 +109,9 @@ def report_cmd(
 
     if (catalog is None) != (pred_dir is None):
         console.print("[yellow]note:[/] overlay montages need both --catalog and --pred-dir; skipping them")
+    _check_bootstrap(bootstrap)
     df, skipped = load_results(results)
-    a = analyze(df, skipped, seed=seed, n_boot=n_boot)
+    a = analyze(df, skipped, seed=seed, n_boot=n_boot, bootstrap=bootstrap, n_rank_boot=n_rank_boot)
     agree = None
     if agreement is not None:
         import pandas as pd

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from crosspan.evaluation.ranking import Ranking, ranking_analysis
 from crosspan.evaluation.stats import domain_matrix, summary_by_domain, summary_by_transfer
 from crosspan.evaluation.stats_compare import paired_tests, source_target_correlation
 from crosspan.evaluation.stats_variance import domain_gaps, sampling_variance
 from crosspan.utils.atomic import atomic_path, write_json
 
 OUTPUT_FILES = ("summary.csv", "by_transfer.csv", "domain_matrix.csv", "sampling_variance.csv", "domain_gaps.csv",
-                "correlation.json", "paired_tests.csv", "skipped.csv")
+                "correlation.json", "paired_tests.csv", "skipped.csv", "ranking.csv", "ranking_bootstrap.csv",
+                "ranking_tau.csv", "significance.csv", "consensus.csv", "ranking_skipped.csv")
 
 
 @dataclass
@@ -28,26 +30,34 @@ class Analysis:
     correlation: dict[str, object]
     paired: pd.DataFrame
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["method"]))
+    ranking: Ranking | None = None
     params: dict[str, object] = field(default_factory=dict)
 
 
 def analyze(results: pd.DataFrame, skipped: pd.DataFrame | None = None, seed: int = 0, n_boot: int = 2000,
-            n_draws: int = 1000, alpha: float = 0.05, power: float = 0.8) -> Analysis:
-    """Run every analysis on a prepared results table (see :func:`crosspan.evaluation.stats.load_results`)."""
+            n_draws: int = 1000, alpha: float = 0.05, power: float = 0.8, bootstrap: str = "auto",
+            n_rank_boot: int = 1000) -> Analysis:
+    """Run every analysis on a prepared results table (see :func:`crosspan.evaluation.stats.load_results`).
+
+    ``bootstrap`` (auto, patient, hierarchical) is the resampling scheme of the CIs and the ranking bootstrap
+    (:mod:`crosspan.evaluation.resample`); ``n_rank_boot`` the draws of the ranking bootstrap.
+    """
     skip = skipped if skipped is not None else pd.DataFrame(columns=["method"])
     if not skip.empty:
         cols = [c for c in ("method", "run", "seed", "reason", "message") if c in skip.columns]
         skip = skip[cols].drop_duplicates().reset_index(drop=True)
     return Analysis(
-        summary=summary_by_domain(results, seed=seed, n_boot=n_boot, alpha=alpha),
-        by_transfer=summary_by_transfer(results, seed=seed, n_boot=n_boot, alpha=alpha),
+        summary=summary_by_domain(results, seed=seed, n_boot=n_boot, alpha=alpha, bootstrap=bootstrap),
+        by_transfer=summary_by_transfer(results, seed=seed, n_boot=n_boot, alpha=alpha, bootstrap=bootstrap),
         matrix=domain_matrix(results),
         variance=sampling_variance(results, n_draws=n_draws, seed=seed),
         gaps=domain_gaps(results, n_draws=n_draws, seed=seed, alpha=alpha, power=power),
         correlation=source_target_correlation(results, n_boot=n_boot, seed=seed),
         paired=paired_tests(results),
         skipped=skip,
+        ranking=ranking_analysis(results, n_boot=n_rank_boot, seed=seed, bootstrap=bootstrap, alpha=alpha),
         params={"seed": seed, "n_boot": n_boot, "n_draws": n_draws, "alpha": alpha, "power": power,
+                "bootstrap": bootstrap, "n_rank_boot": n_rank_boot,
                 "n_rows": len(results), "methods": sorted(results["method"].unique())},
     )
 
@@ -64,6 +74,11 @@ def write_analysis(a: Analysis, outdir: str | Path) -> list[Path]:
     tables = {"summary.csv": a.summary, "by_transfer.csv": a.by_transfer, "domain_matrix.csv": a.matrix,
               "sampling_variance.csv": a.variance, "domain_gaps.csv": a.gaps, "paired_tests.csv": a.paired,
               "skipped.csv": a.skipped}
+    if a.ranking is not None:
+        r = a.ranking
+        tables.update({"ranking.csv": r.ranks, "ranking_bootstrap.csv": r.blobs, "ranking_tau.csv": r.tau,
+                       "significance.csv": r.significance, "consensus.csv": r.consensus,
+                       "ranking_skipped.csv": r.skipped})
     paths = []
     for name, df in tables.items():
         _write_csv(df, out / name)

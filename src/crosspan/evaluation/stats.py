@@ -122,18 +122,30 @@ def cluster_bootstrap(values: np.ndarray, clusters: np.ndarray | None = None, n_
 
 
 def aggregate(df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] = METRICS, n_boot: int = 2000,
-              seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
-    """n, mean, SD, median and patient-clustered bootstrap CI of each metric per group of ``by``."""
+              seed: int = 0, alpha: float = 0.05, bootstrap: str = "auto") -> pd.DataFrame:
+    """n, mean, SD, median and bootstrap CI of each metric per group of ``by``.
+
+    ``bootstrap``: ``patient`` (cluster bootstrap), ``hierarchical`` (centers, patients, scans) or ``auto``
+    (hierarchical where the group spans >= 3 centers); the ``bootstrap`` column says which a group used.
+    """
+    from crosspan.evaluation.resample import hierarchical_bootstrap, resolve_mode
+
     metrics = [m for m in metrics if m in df.columns]
     rows = []
     for keys, g in df.groupby(list(by), sort=True, dropna=False):
         keys = keys if isinstance(keys, tuple) else (keys,)
         row: dict[str, object] = dict(zip(by, keys, strict=True))
+        mode = resolve_mode(bootstrap, g["center"].to_numpy())
         row.update(n=int(g["dice"].notna().sum()), n_patients=int(g["patient_id"].nunique()),
+                   n_centers=int(g["center"].nunique()), bootstrap=mode,
                    n_runs=int(g[["run", "seed"]].drop_duplicates().shape[0]), oracle=bool(g["oracle"].any()))
         for m in metrics:
             v = pd.to_numeric(g[m], errors="coerce").to_numpy(dtype=float)
-            lo, hi, _ = cluster_bootstrap(v, g["patient_id"].to_numpy(), n_boot, [seed, m, *keys], alpha)
+            if mode == "hierarchical":
+                lo, hi, _ = hierarchical_bootstrap(v, g["center"].to_numpy(), g["patient_id"].to_numpy(), n_boot,
+                                                   [seed, m, *keys], alpha)
+            else:
+                lo, hi, _ = cluster_bootstrap(v, g["patient_id"].to_numpy(), n_boot, [seed, m, *keys], alpha)
             finite = v[np.isfinite(v)]
             row.update({f"{m}_mean": finite.mean() if finite.size else np.nan,
                         f"{m}_sd": finite.std(ddof=1) if finite.size > 1 else np.nan,

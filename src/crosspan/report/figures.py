@@ -114,6 +114,25 @@ def domain_boxes(df: pd.DataFrame, seed: int = 0) -> bytes:
     return png(fig)
 
 
+def _coef(name: str, c: dict[str, float], key: str, n: int) -> str:
+    """``r = 0.85 [0.40, 0.97]``, or in words what is missing (never ``nan``)."""
+    if n < 3:
+        return f"{name}: needs >= 3 runs"
+    if not np.isfinite(c[key]):
+        return f"{name}: undefined (no spread across runs)"
+    ci = (f"[{c['ci_low']:.2f}, {c['ci_high']:.2f}]" if np.isfinite(c["ci_low"]) and np.isfinite(c["ci_high"])
+          else "(CI needs >= 4 runs)" if n < 4 else "(no CI)")
+    return f"{name} = {c[key]:.2f} {ci}"
+
+
+def correlation_text(t: dict[str, Any]) -> str:
+    """Pearson r and Spearman rho of one target with CIs, or what they need ("needs >= 3 runs")."""
+    n = int(t["n_runs"])
+    if n < 3:
+        return f"r, rho: needs >= 3 runs (has {n})"
+    return f"{_coef('r', t['pearson'], 'r', n)}, {_coef('rho', t['spearman'], 'rho', n)}"
+
+
 @_small_fonts
 def correlation_scatter(corr: dict[str, object]) -> bytes | None:
     """In-domain vs cross-domain mean Dice per run with the least-squares line and r / rho with CIs."""
@@ -135,9 +154,7 @@ def correlation_scatter(corr: dict[str, object]) -> bytes | None:
             fitted = pts[~pts["oracle"]]
             xs = np.linspace(fitted["source"].min(), fitted["source"].max(), 10)
             ax.plot(xs, slope * xs + icpt, color="#444", lw=1.2, ls="--")
-        p, s = t["pearson"], t["spearman"]
-        ax.set_title(f"{name}: r = {p['r']:.2f} [{p['ci_low']:.2f}, {p['ci_high']:.2f}]\n"
-                     f"rho = {s['rho']:.2f} [{s['ci_low']:.2f}, {s['ci_high']:.2f}], {t['n_runs']} runs", fontsize=9)
+        ax.set_title(f"{name}, {t['n_runs']} runs\n{correlation_text(t)}", fontsize=9)
         ax.set_xlabel("in-domain mean Dice (run)")
         ax.set_ylabel(f"{name} mean Dice (run)")
         _style(ax)
