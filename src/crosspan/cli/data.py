@@ -93,6 +93,9 @@ def check_cmd(
     output: Path = typer.Option(None, "-o", "--output",
                                 help="With fixes: folder for corrected labels + manifest (only if the check passes)."),
     workers: int = typer.Option(None, "--workers", help="Worker processes (default: CPU count)."),
+    allow_outside_links: bool = typer.Option(False, "--allow-outside-links",
+                                             help="Accept symlinks in the dataset that point outside its root "
+                                             "(a warning instead of an error)."),
 ) -> None:
     """Read everything and report every problem (file, problem, fix); exit 1 if any error. Writes nothing then."""
     from crosspan.data.inspect import parse_label_map
@@ -100,7 +103,8 @@ def check_cmd(
 
     mapping = parse_label_map(label_map)
     report = check_dataset(dataset, layout=layout, require_labels=require_labels, label_map=mapping,
-                           fix_label_geometry=fix_label_geometry, workers=workers)
+                           fix_label_geometry=fix_label_geometry, workers=workers,
+                           allow_links=allow_outside_links)
     for p in report.problems:
         color = "red" if p.level == "error" else "yellow"
         console.print(f"[{color}]{p.line()}[/]", highlight=False, soft_wrap=True)

@@ -7,12 +7,14 @@ A catalog is a pandas DataFrame saved as CSV (and Parquet when pyarrow is instal
 from __future__ import annotations
 
 import functools
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from crosspan.data.errors import CrosspanError, Problem
+from crosspan.data.guards import check_case_ids, read_csv_text
 from crosspan.data.inspect import Inspection, inspect_scan
 from crosspan.data.layouts import ScanEntry, scan_dataset
 from crosspan.data.layouts.base import AUX_MAP_COLUMNS, AUX_SCALAR_COLUMNS
@@ -61,12 +63,31 @@ def rows_from_results(results: list[ScanResult]) -> pd.DataFrame:
 def build_catalog(dataset: str | Path, layout: str | None = None, workers: int | None = None,
                   progress: bool = True, label_map: dict[int, int] | None = None) -> tuple[pd.DataFrame,
                                                                                           list[Problem]]:
-    """Scan and read a dataset; return the catalog and the per-scan problems found on the way."""
+    """Scan and read a dataset; return the catalog and the per-scan problems found on the way.
+
+    The gate of every command that reads a dataset: a problem that would make results wrong (:data:`BLOCKING`)
+    stops here with a :class:`CrosspanError` naming the file; ``crosspan data check`` lists every problem.
+    """
     _, entries = scan_dataset(Path(dataset), layout)
     results = inspect_entries(entries, require_label=False, label_map=label_map, workers=workers,
                               progress=progress)
     problems = [p for r in results for p in r.inspection.problems]
+    gate(problems, dataset)
     return rows_from_results(results), problems
+
+
+#: problem codes that stop every command (a wrong result otherwise); the rest are reported by `data check`
+BLOCKING = ("unreadable", "ndim", "nonfinite", "spacing", "shape_mismatch", "label_values", "case_id",
+            "path_escape", "link_escape")
+
+
+def gate(problems: list[Problem], dataset: str | Path) -> None:
+    """Raise the first blocking problem as one line (the count of the others and where to see them)."""
+    blocking = [p for p in problems if p.level == "error" and p.code in BLOCKING]
+    if blocking:
+        p = blocking[0]
+        more = f" ({len(blocking) - 1} more: `crosspan data check {dataset}` lists them)" if len(blocking) > 1 else ""
+        raise CrosspanError(p.path, p.problem + more, p.fix, code=p.code)
 
 
 def save_catalog(df: pd.DataFrame, path: str | Path) -> list[Path]:
@@ -92,13 +113,13 @@ def load_catalog(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise CrosspanError(path, "catalog file does not exist", "build one with `crosspan data catalog DATASET`")
-    df = pd.read_csv(path, dtype={"case_id": str, "patient_id": str, "center": str, "sequence": str,
-                                  "split": str, "image": str, "label": str, "tissue": str, "pseudo_label": str},
-                     keep_default_na=False)
+    text_cols = ("case_id", "patient_id", "center", "sequence", "split", "image", "label", "tissue", "pseudo_label")
+    df = pd.read_csv(io.StringIO(read_csv_text(path)), dtype=dict.fromkeys(text_cols, str), keep_default_na=False)
     missing = [c for c in ID_COLUMNS if c not in df.columns]
     if missing:
         raise CrosspanError(path, f"not a crosspan catalog (missing {', '.join(missing)})",
                             "build one with `crosspan data catalog DATASET -o catalog.csv`")
+    check_case_ids([str(c) for c in df["case_id"]], path)
     return df
 
 
@@ -106,7 +127,8 @@ def is_catalog_file(path: Path) -> bool:
     """A CSV with a ``label``/``shape_z`` column is a catalog; a CSV without stats is a manifest."""
     if not (path.is_file() and path.suffix.lower() == ".csv"):
         return False
-    head = path.open().readline()
+    with path.open("rb") as fh:
+        head = fh.readline().decode("utf-8", errors="replace")
     return "case_id" in head and "shape_z" in head
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from crosspan.data.errors import CrosspanError
+from crosspan.data.guards import check_case_id, check_case_ids, inside, read_csv_rows
 
 #: header fields read for routing only (never written out)
 ROUTING_TAGS = {"patient": "0010|0020", "series_uid": "0020|000e", "study_uid": "0020|000d",
@@ -84,13 +85,12 @@ def load_mapping(path: Path | None) -> dict[str, str]:
     """CSV with columns ``patient_id_original, case_id`` (optionally ``center``), read as original -> case."""
     if path is None:
         return {}
-    with Path(path).open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        cols = reader.fieldnames or []
-        if "patient_id_original" not in cols or "case_id" not in cols:
-            raise CrosspanError(path, "mapping lacks columns patient_id_original, case_id",
-                                "write a CSV with header patient_id_original,case_id")
-        return {r["patient_id_original"]: r["case_id"] for r in reader}
+    cols, rows = read_csv_rows(path)
+    if "patient_id_original" not in cols or "case_id" not in cols:
+        raise CrosspanError(path, "mapping lacks columns patient_id_original, case_id",
+                            "write a CSV with header patient_id_original,case_id")
+    check_case_ids([r["case_id"] for r in rows], path)
+    return {r["patient_id_original"]: r["case_id"] for r in rows}
 
 
 def find_series_folders(root: Path) -> list[Path]:
@@ -146,8 +146,9 @@ def ingest_dicom(root: Path, out: Path, salt: str | None = None, mapping: Path |
             used[base] = used.get(base, 0) + 1
             case = base if used[base] == 1 else f"{base}{used[base]}"
             arr = sitk.GetArrayFromImage(img)
+            check_case_id(case, info.folder)
             rel = f"images/{case}_0000.nii.gz"
-            write_image(arr, properties_from_sitk(img), tmp / rel)
+            write_image(arr, properties_from_sitk(img), inside(tmp, rel))
             rows.append({"case_id": case, "patient_id": patient, "center": center, "sequence": seq,
                          "image": rel, "label": "", "split": ""})
         with (tmp / "manifest.csv").open("w", newline="") as fh:

@@ -13,7 +13,8 @@ from crosspan.data.errors import CrosspanError, Problem
 from crosspan.data.io import ImageProperties, geometry_differences, read_image
 from crosspan.data.layouts.base import ScanEntry
 
-LABEL_MAP_FIX = "map them with --label-map OLD:NEW (e.g. --label-map 255:1), or set other labels to 0"
+LABEL_MAP_FIX = ("map them with `crosspan data check DATASET --label-map OLD:NEW -o FIXED` (e.g. --label-map 255:1), "
+                 "which writes corrected labels, or set other labels to 0")
 
 
 @dataclass
@@ -25,16 +26,27 @@ class Inspection:
     props: ImageProperties | None = None
 
 
-def parse_label_map(spec: list[str] | None) -> dict[int, int]:
-    """``["255:1", "2:0"]`` -> ``{255: 1, 2: 0}``."""
-    out: dict[int, int] = {}
+def _number(text: str) -> float | int:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def label_values_text(values: np.ndarray) -> str:
+    """``0.5, 255`` for the values of a label outside {0, 1} (floats shown as they are, not truncated)."""
+    extra = [float(v) for v in values if v not in (0, 1)]
+    return ", ".join(f"{v:g}" for v in extra[:6]) + (" ..." if len(extra) > 6 else "")
+
+
+def parse_label_map(spec: list[str] | None) -> dict[float, int]:
+    """``["255:1", "2:0", "0.5:1"]`` -> ``{255: 1, 2: 0, 0.5: 1}`` (a float old value maps a soft label)."""
+    out: dict[float, int] = {}
     for item in spec or []:
         for part in item.split(","):
             if not part.strip():
                 continue
             try:
                 old, new = part.split(":")
-                out[int(old)] = int(new)
+                out[_number(old)] = int(new)
             except ValueError as exc:
                 raise CrosspanError(None, f"bad --label-map entry '{part}'", "write OLD:NEW, e.g. 255:1") from exc
     return out
@@ -49,26 +61,6 @@ def apply_label_map(label: np.ndarray, mapping: dict[int, int]) -> np.ndarray:
     return out
 
 
-def nifti_integrity(path: Path) -> tuple[str | None, int]:
-    """(problem, non-finite voxel count) of a NIfTI file read fully with nibabel.
-
-    ITK's NIfTI reader silently turns NaN into 0 and may accept a truncated gzip stream, so the check reads
-    NIfTI voxels once more with nibabel, which raises on both.
-    """
-    name = str(path).lower()
-    if not (name.endswith(".nii") or name.endswith(".nii.gz")):
-        return None, 0
-    import nibabel as nib
-
-    try:
-        data = np.asanyarray(nib.load(str(path)).dataobj)
-    except Exception as exc:  # noqa: BLE001 - EOFError, zlib.error, ValueError from short buffers
-        return f"unreadable or truncated image ({type(exc).__name__}: {str(exc)[:120]})", 0
-    if np.issubdtype(data.dtype, np.floating):
-        return None, int(np.count_nonzero(~np.isfinite(data)))
-    return None, 0
-
-
 def inspect_scan(entry: ScanEntry, require_label: bool = True, label_map: dict[int, int] | None = None,
                  fix_label_geometry: bool = False) -> Inspection:
     """Read ``entry``'s image and label; gather statistics and every problem (never raises for bad data)."""
@@ -77,23 +69,10 @@ def inspect_scan(entry: ScanEntry, require_label: bool = True, label_map: dict[i
     try:
         image, props = read_image(entry.image)
     except CrosspanError as err:
-        res.problems.append(Problem(img_path, err.problem, err.fix, code="unreadable"))
+        res.problems.append(Problem(img_path, err.problem, err.fix, code=_code(err)))
         return res
     res.props = props
-    broken, nonfinite = nifti_integrity(Path(entry.image))
-    if broken:
-        res.problems.append(Problem(img_path, broken, "re-export or re-download the file", code="unreadable"))
-        return res
-    if image.ndim != 3 or len(props.shape) != 3:
-        res.problems.append(Problem(img_path, f"image is {image.ndim}D (shape {image.shape}), a 3D volume is needed",
-                                    "export a single 3D volume (split 4D series, stack 2D slices)", code="ndim"))
-        return res
     res.stats.update(_image_stats(image, props))
-    if np.issubdtype(image.dtype, np.floating):
-        bad = max(nonfinite, int(np.count_nonzero(~np.isfinite(image))))
-        if bad:
-            res.problems.append(Problem(img_path, f"{bad} NaN/Inf voxels",
-                                        "re-export the image or replace non-finite voxels", code="nonfinite"))
     if entry.label is None:
         if require_label:
             res.problems.append(Problem(img_path, "image has no label", "add the label file, or mark the scan "
@@ -101,14 +80,10 @@ def inspect_scan(entry: ScanEntry, require_label: bool = True, label_map: dict[i
                                         code="missing_label"))
         return res
     lbl_path = str(entry.label)
-    broken, _ = nifti_integrity(Path(entry.label))
-    if broken:
-        res.problems.append(Problem(lbl_path, broken, "re-export or re-download the file", code="unreadable"))
-        return res
     try:
         label, lprops = read_image(entry.label)
     except CrosspanError as err:
-        res.problems.append(Problem(lbl_path, err.problem, err.fix, code="unreadable"))
+        res.problems.append(Problem(lbl_path, err.problem, err.fix, code=_code(err)))
         return res
     diffs = geometry_differences(props, lprops)
     if "shape" in diffs:
@@ -123,10 +98,10 @@ def inspect_scan(entry: ScanEntry, require_label: bool = True, label_map: dict[i
             code="label_geometry"))
     label = apply_label_map(label, label_map or {})
     values = np.unique(label)
-    extra = [int(v) for v in values if v not in (0, 1)]
+    extra = [v for v in values if v not in (0, 1)]
     if extra:
-        shown = ", ".join(str(v) for v in extra[:6]) + (" ..." if len(extra) > 6 else "")
-        res.problems.append(Problem(lbl_path, f"label values outside {{0,1}}: {shown}", LABEL_MAP_FIX,
+        res.problems.append(Problem(lbl_path, f"label values outside {{0,1}}: {label_values_text(values)}",
+                                    LABEL_MAP_FIX,
                                     code="label_values"))
     fg = label == 1 if not extra else label > 0
     n = int(fg.sum())
@@ -137,6 +112,10 @@ def inspect_scan(entry: ScanEntry, require_label: bool = True, label_map: dict[i
                                     "provide the mask, or drop the label to use the scan as unlabeled",
                                     code="empty_label"))
     return res
+
+
+def _code(err: CrosspanError) -> str:
+    return err.code if err.code not in ("generic", "missing") else "unreadable"
 
 
 def _image_stats(image: np.ndarray, props: ImageProperties) -> dict[str, Any]:

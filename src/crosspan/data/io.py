@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 
-from crosspan.data.errors import CrosspanError
+from crosspan.data.errors import CrosspanError, warn
 from crosspan.utils.atomic import atomic_path
 
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
@@ -128,30 +128,123 @@ def strip_image_suffix(name: str) -> str:
     return name
 
 
-def read_sitk(path: str | Path) -> sitk.Image:
-    """Read a file (NIfTI/NRRD/MHA) or a DICOM series folder as a SimpleITK image, with clear errors."""
+def read_sitk(path: str | Path, ndim: int | None = 3, allow_nonfinite: bool = False) -> sitk.Image:
+    """Read a file (NIfTI/NRRD/MHA) or a DICOM series folder as a SimpleITK image, with clear errors.
+
+    The one reader every command uses, so its checks hold everywhere: a missing, unreadable or truncated file,
+    a volume of another dimension than ``ndim`` (None: any) and NaN/Inf voxels (unless ``allow_nonfinite``)
+    are a :class:`CrosspanError`; a NIfTI whose pixdim is zero gets its geometry from the sform (a warning).
+    """
     path = Path(path)
     if not path.exists():
-        raise CrosspanError(path, "file does not exist", "check the path or the dataset layout")
+        raise CrosspanError(path, "file does not exist", "check the path or the dataset layout", code="missing")
+    sform = nifti_guard(path, allow_nonfinite) if _is_nifti(path) else None
     try:
         if path.is_dir():
             from crosspan.data.dicom import read_dicom_series
 
-            return read_dicom_series(path)[0]
-        return sitk.ReadImage(str(path))
+            img = read_dicom_series(path)[0]
+        else:
+            img = sitk.ReadImage(str(path))
     except CrosspanError:
         raise
     except Exception as exc:  # noqa: BLE001 - SimpleITK raises RuntimeError with long text
-        msg = str(exc).strip().splitlines()
-        short = next((m for m in msg if "rror" in m or "nable" in m), msg[0] if msg else type(exc).__name__)
-        raise CrosspanError(
-            path, f"unreadable or truncated image ({short.strip()[:160]})", "re-export or re-download the file"
-        ) from exc
+        raise CrosspanError(path, f"unreadable or truncated image ({itk_reason(exc)})",
+                            "re-export or re-download the file", code="unreadable") from None
+    if sform is not None:
+        _apply_sform(img, sform)
+    if ndim is not None and img.GetDimension() != ndim:
+        raise CrosspanError(path, f"image is {img.GetDimension()}D (size {img.GetSize()}), a {ndim}D volume is "
+                            "needed", "export a single 3D volume (split 4D series, stack 2D slices)", code="ndim")
+    if not allow_nonfinite and not _is_nifti(path) and img.GetNumberOfComponentsPerPixel() == 1 \
+            and "float" in img.GetPixelIDTypeAsString():
+        bad = int(np.count_nonzero(~np.isfinite(sitk.GetArrayViewFromImage(img))))
+        if bad:
+            raise CrosspanError(path, f"{bad} NaN/Inf voxels", NONFINITE_FIX, code="nonfinite")
+    _warn_spacing(path, img.GetSpacing())
+    return img
 
 
-def read_image(path: str | Path, dtype: Any = None) -> tuple[np.ndarray, ImageProperties]:
-    """Read a volume as a (z, y, x) array and its :class:`ImageProperties`."""
-    img = read_sitk(path)
+NONFINITE_FIX = "re-export the image or replace non-finite voxels (NaN/Inf) with real values"
+
+
+def itk_reason(exc: BaseException) -> str:
+    """The reason in a SimpleITK exception text (after the ``file.cxx:LINE:`` location lines)."""
+    lines = [m.strip() for m in str(exc).strip().splitlines() if m.strip()]
+    for line in lines:
+        if "ITK ERROR" in line or "rror" in line.split(":")[-1]:
+            reason = line.split("):", 1)[-1].strip() if "):" in line else line
+            return reason[:200]
+    tail = [m for m in lines if not m.endswith(":")]
+    return (tail[-1] if tail else (lines[-1] if lines else type(exc).__name__))[:200]
+
+
+def _is_nifti(path: Path) -> bool:
+    name = path.name.lower()
+    return path.is_file() and (name.endswith(".nii") or name.endswith(".nii.gz"))
+
+
+def nifti_guard(path: Path, allow_nonfinite: bool = False, voxels: bool = True) -> np.ndarray | None:
+    """Check a NIfTI file with nibabel (ITK zero-fills a truncated gzip stream and turns NaN into 0).
+
+    Raises on a truncated/unreadable file or NaN/Inf voxels; returns the sform (4x4, RAS) when pixdim has a
+    zero spacing and the sform gives the real one, else None; zero spacing without an sform is an error.
+    """
+    import nibabel as nib
+
+    try:
+        nimg = nib.load(str(path))
+        data = np.asanyarray(nimg.dataobj) if voxels else None
+    except Exception as exc:  # noqa: BLE001 - EOFError, zlib.error, ImageFileError, ValueError from short buffers
+        raise CrosspanError(path, f"unreadable or truncated image ({type(exc).__name__}: {str(exc)[:120]})",
+                            "re-export or re-download the file", code="unreadable") from None
+    if data is not None and not allow_nonfinite and np.issubdtype(data.dtype, np.floating):
+        bad = int(np.count_nonzero(~np.isfinite(data)))
+        if bad:
+            raise CrosspanError(path, f"{bad} NaN/Inf voxels", NONFINITE_FIX, code="nonfinite")
+    header = nimg.header
+    pixdim = np.asarray(header["pixdim"][1:4], dtype=float)
+    if np.all(np.isfinite(pixdim) & (pixdim != 0)):
+        return None
+    sform = np.asarray(header.get_sform(), dtype=float)
+    norms = np.linalg.norm(sform[:3, :3], axis=0)
+    if int(header["sform_code"]) > 0 and np.all(norms > 0) and np.all(np.isfinite(norms)):
+        warn(path, f"pixdim spacing {tuple(float(v) for v in pixdim)} has a zero; geometry taken from the sform "
+             f"(spacing {tuple(round(float(v), 4) for v in norms)} mm)", "re-export the image with a correct pixdim")
+        return sform
+    raise CrosspanError(path, f"voxel spacing (pixdim) {tuple(float(v) for v in pixdim)} has a zero and no sform "
+                        "gives the real spacing", "re-export the image with its real voxel spacing", code="spacing")
+
+
+def _apply_sform(img: sitk.Image, sform: np.ndarray) -> None:
+    """Spacing, origin and direction of ``img`` from a NIfTI sform (RAS -> ITK's LPS)."""
+    lps = np.diag([-1.0, -1.0, 1.0])
+    m, t = lps @ sform[:3, :3], lps @ sform[:3, 3]
+    spacing = np.linalg.norm(m, axis=0)
+    img.SetSpacing(tuple(float(v) for v in spacing))
+    img.SetOrigin(tuple(float(v) for v in t))
+    try:
+        img.SetDirection(tuple(float(v) for v in (m / spacing).ravel()))
+    except RuntimeError:
+        pass  # a sheared sform: keep ITK's direction
+
+
+def _warn_spacing(path: Path, spacing: tuple[float, ...]) -> None:
+    big = [round(float(s), 3) for s in spacing if s > MAX_SPACING_MM]
+    if big:
+        warn(path, f"voxel spacing {tuple(round(float(s), 3) for s in spacing)} mm has an implausible axis "
+             f"({big[0]} mm > {MAX_SPACING_MM:g} mm); resampling will invent many slices",
+             "check the header's spacing (pixdim / slice thickness) before training on it")
+
+
+#: a spacing above this (mm) is almost surely a header error in abdominal MRI
+MAX_SPACING_MM = 20.0
+
+
+def read_image(path: str | Path, dtype: Any = None, ndim: int | None = 3,
+               allow_nonfinite: bool = False) -> tuple[np.ndarray, ImageProperties]:
+    """Read a volume as a (z, y, x) array and its :class:`ImageProperties` (checked as :func:`read_sitk`)."""
+    img = read_sitk(path, ndim=ndim, allow_nonfinite=allow_nonfinite)
     arr = sitk.GetArrayFromImage(img)
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
@@ -165,12 +258,15 @@ def read_header(path: str | Path) -> ImageProperties:
         return read_image(path)[1]
     if not path.exists():
         raise CrosspanError(path, "file does not exist", "check the path or the dataset layout")
+    if _is_nifti(path) and nifti_guard(path, voxels=False) is not None:
+        return read_image(path)[1]  # zero pixdim: the sform gives the geometry
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
         reader.ReadImageInformation()
     except Exception as exc:  # noqa: BLE001
-        raise CrosspanError(path, "unreadable image header", "re-export or re-download the file") from exc
+        raise CrosspanError(path, f"unreadable image header ({itk_reason(exc)})",
+                            "re-export or re-download the file") from None
     dim = reader.GetDimension()
     d = np.asarray(reader.GetDirection(), dtype=float).reshape(dim, dim)
     return ImageProperties(

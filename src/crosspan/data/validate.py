@@ -9,14 +9,16 @@ that escape the dataset root, mixed orientations (a warning).
 from __future__ import annotations
 
 import os
+import shutil
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from crosspan.data.catalog import ScanResult, inspect_entries, rows_from_results
 from crosspan.data.errors import Problem
+from crosspan.data.guards import entry_problems, inside
 from crosspan.data.inspect import apply_label_map
 from crosspan.data.io import read_image, write_image
 from crosspan.data.layouts import ScanEntry, scan_dataset
@@ -37,8 +39,8 @@ class CheckReport:
         return not self.errors
 
 
-def dataset_problems(entries: list[ScanEntry]) -> list[Problem]:
-    """Problems that only show across scans."""
+def dataset_problems(root: Path, entries: list[ScanEntry]) -> list[Problem]:
+    """Problems that only show across scans, plus unsafe IDs and paths (:func:`entry_problems`)."""
     problems: list[Problem] = []
     counts = Counter(e.case_id for e in entries)
     for case, n in sorted(counts.items()):
@@ -46,26 +48,7 @@ def dataset_problems(entries: list[ScanEntry]) -> list[Problem]:
             paths = [str(e.image) for e in entries if e.case_id == case]
             problems.append(Problem(paths[0], f"duplicate case ID '{case}' ({n} scans: {', '.join(paths[:3])})",
                                     "give every scan a unique case_id", code="duplicate_id"))
-    for e in entries:
-        root = e.extra.get("root")
-        if not root:
-            continue
-        for key in ("raw_image", "raw_label"):
-            raw = e.extra.get(key)
-            if raw and _escapes(Path(root), raw):
-                problems.append(Problem(raw, f"manifest path of case '{e.case_id}' escapes the dataset root {root}",
-                                        "keep images and labels inside the manifest's folder (no '..' or absolute "
-                                        "paths outside it)", code="path_escape"))
-    return problems
-
-
-def _escapes(root: Path, raw: str) -> bool:
-    target = Path(os.path.normpath(root / raw))
-    try:
-        target.relative_to(Path(os.path.normpath(root)))
-        return False
-    except ValueError:
-        return True
+    return problems + entry_problems(root, entries)
 
 
 def orientation_warnings(results: list[ScanResult]) -> list[Problem]:
@@ -80,11 +63,13 @@ def orientation_warnings(results: list[ScanResult]) -> list[Problem]:
 
 def check_dataset(dataset: str | Path, layout: str | None = None, require_labels: bool = True,
                   label_map: dict[int, int] | None = None, fix_label_geometry: bool = False,
-                  workers: int | None = None, progress: bool = True) -> CheckReport:
-    name, entries = scan_dataset(Path(dataset), layout)
-    problems = dataset_problems(entries)
-    escaped = {p.path for p in problems if p.code == "path_escape"}
-    readable = [e for e in entries if e.extra.get("raw_image") not in escaped]
+                  workers: int | None = None, progress: bool = True, allow_links: bool = False) -> CheckReport:
+    name, entries = scan_dataset(Path(dataset), layout, strict=False)
+    problems = dataset_problems(Path(dataset), entries)
+    if allow_links:
+        problems = [replace(p, level="warning") if p.code == "link_escape" else p for p in problems]
+    unsafe = {p.path for p in problems if p.code in ("path_escape", "case_id", "link_escape")}
+    readable = [e for e in entries if not ({e.extra.get("raw_image"), str(e.image)} & unsafe)]
     results = inspect_entries(readable, require_label=require_labels, label_map=label_map,
                               fix_label_geometry=fix_label_geometry, workers=workers, progress=progress)
     problems += [p for r in results for p in r.inspection.problems]
@@ -95,7 +80,8 @@ def check_dataset(dataset: str | Path, layout: str | None = None, require_labels
 def write_fixed(report: CheckReport, out: Path, label_map: dict[int, int], fix_label_geometry: bool) -> Path:
     """Write corrected labels, links to the images, and a manifest of them (call only when the report is OK).
 
-    Images are symlinked (not copied) into ``out/images``; manifest paths are relative to ``out``.
+    Images are hard-linked into ``out/images`` (copied across file systems), so the fixed dataset holds no
+    symlink out of its root; manifest paths are relative to ``out``.
     """
     from crosspan.utils.atomic import atomic_dir
 
@@ -104,9 +90,9 @@ def write_fixed(report: CheckReport, out: Path, label_map: dict[int, int], fix_l
         for i, r in enumerate(report.results):
             e = r.entry
             suffix = "".join(Path(e.image).suffixes[-2:]) if str(e.image).endswith(".gz") else Path(e.image).suffix
-            link = tmp / "images" / f"{e.case_id}{suffix}"
+            link = inside(tmp, "images", f"{e.case_id}{suffix}")
             link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to(Path(e.image).resolve())
+            _link_or_copy(Path(e.image).resolve(), link)
             df.loc[i, "image"] = f"images/{link.name}"
             if e.label is None:
                 continue
@@ -114,9 +100,19 @@ def write_fixed(report: CheckReport, out: Path, label_map: dict[int, int], fix_l
             if fix_label_geometry and r.inspection.props is not None:
                 lprops = r.inspection.props
             label = apply_label_map(label, label_map).astype(np.uint8)
-            dest = tmp / "labels" / f"{e.case_id}.nii.gz"
+            dest = inside(tmp, "labels", f"{e.case_id}.nii.gz")
             write_image(label, lprops, dest)
             df.loc[i, "label"] = f"labels/{dest.name}"
         manifest = df[["case_id", "patient_id", "center", "sequence", "image", "label", "split"]]
         manifest.to_csv(tmp / "manifest.csv", index=False)
     return out / "manifest.csv"
+
+
+def _link_or_copy(src: Path, dest: Path) -> None:
+    if src.is_dir():  # a DICOM series folder
+        shutil.copytree(src, dest)
+        return
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copy2(src, dest)

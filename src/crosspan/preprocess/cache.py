@@ -18,6 +18,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from crosspan.data.errors import CrosspanError
+from crosspan.data.guards import inside
+from crosspan.data.inspect import LABEL_MAP_FIX, label_values_text
 from crosspan.data.io import properties_from_sitk, read_sitk
 from crosspan.preprocess.geometry import crop, props_of, reorient, resample_to_spacing
 from crosspan.preprocess.normalize import bbox, body_mask, nyul_normalize, zscore
@@ -66,7 +68,7 @@ def preprocess_image(img: sitk.Image, plan: dict[str, Any], label: sitk.Image | 
         seg = label_to_grid(label, img, plan, box, label_path)
         if seg.max(initial=0) > 1:
             raise CrosspanError(label_path, f"label values {sorted(np.unique(seg).tolist())[:6]} beyond 0/1",
-                                "map labels to 0 background / 1 pancreas (`crosspan data catalog --label-map`)")
+                                LABEL_MAP_FIX)
     meta = {"source": source.to_dict(), "source_orientation": source.orientation, "crop_bbox": box,
             "preprocessed": props_of(img_c).to_dict()}
     return Preprocessed(image=image, label=seg, meta=meta)
@@ -78,6 +80,13 @@ def label_to_grid(label: sitk.Image, img: sitk.Image, plan: dict[str, Any], box:
     if tuple(label.GetSize()) != tuple(img.GetSize()):
         raise CrosspanError(path, f"map size {label.GetSize()} differs from its image {img.GetSize()}",
                             "resample the map onto its image's grid or fix the dataset")
+    values = sitk.GetArrayViewFromImage(label)
+    if np.issubdtype(values.dtype, np.floating) and not np.all(np.mod(values, 1) == 0):
+        raise CrosspanError(path, f"label map has non-integer values ({label_values_text(np.unique(values))})",
+                            LABEL_MAP_FIX)
+    if values.min(initial=0) < 0 or values.max(initial=0) > 255:
+        raise CrosspanError(path, f"label map values outside 0..255 ({label_values_text(np.unique(values))})",
+                            LABEL_MAP_FIX)
     lab = sitk.Cast(label, sitk.sitkUInt8)
     lab.CopyInformation(img)  # voxel arrays agree; headers may drift (PanSegData), the image's wins
     lab_c = resample_to_spacing(crop(reorient(lab, plan["orientation"]), box), plan["target_spacing"], True)
@@ -91,13 +100,13 @@ def _save_npy(arr: np.ndarray, path: Path) -> None:
 
 def cache_paths(cache_dir: str | Path, case_id: str) -> dict[str, Path]:
     d = Path(cache_dir)
-    return {"image": d / f"{case_id}.npy", "label": d / f"{case_id}_seg.npy", "fg": d / f"{case_id}_fg.npy",
-            "meta": d / f"{case_id}.json"}
+    return {"image": inside(d, f"{case_id}.npy"), "label": inside(d, f"{case_id}_seg.npy"),
+            "fg": inside(d, f"{case_id}_fg.npy"), "meta": inside(d, f"{case_id}.json")}
 
 
 def aux_path(cache_dir: str | Path, case_id: str, key: str) -> Path:
     """Cached auxiliary map ``key`` (``tissue``, ``pseudo_label``) of a case."""
-    return Path(cache_dir) / f"{case_id}_{key}.npy"
+    return inside(cache_dir, f"{case_id}_{key}.npy")
 
 
 def is_cached(job: dict[str, Any]) -> bool:

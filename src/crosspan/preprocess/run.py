@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,24 @@ def preprocess(data: str | Path, out: str | Path, train_domains: list[str] | Non
                splits: str | Path | None = None, fold: int = 0, workers: int = 1, cases: str = "all",
                spacing: list[float] | None = None, progress: bool = True,
                normalization: str = "zscore") -> dict[str, Any]:
-    """Write ``out/plan.json``, ``out/catalog.csv`` and ``out/cache/``; returns the plan with a summary."""
+    """Write ``out/cache/``, then ``out/catalog.csv`` and ``out/plan.json``; returns the plan with a summary.
+
+    The plan and catalog are written last, so a failed run leaves no plan behind; a fresh ``out`` that fails is
+    removed altogether (a rerun into an existing folder keeps its complete cached cases).
+    """
     out = Path(out)
+    fresh = not out.exists()
+    try:
+        return _preprocess(data, out, train_domains, splits, fold, workers, cases, spacing, progress, normalization)
+    except Exception:  # Ctrl-C and kill keep the complete cached cases for a rerun
+        if fresh:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _preprocess(data: str | Path, out: Path, train_domains: list[str] | None, splits: str | Path | None,
+                fold: int, workers: int, cases: str, spacing: list[float] | None, progress: bool,
+                normalization: str) -> dict[str, Any]:
     catalog = catalog_from(data, progress=progress)
     doc = json.loads(Path(splits).read_text()) if splits else None
     sel = select_rows(catalog, doc, train_domains, fold)
@@ -36,12 +53,12 @@ def preprocess(data: str | Path, out: str | Path, train_domains: list[str] | Non
     plan["source"] = str(data)
     h = plan_hash(plan)
     plan["plan_hash"] = h
-    save_catalog(catalog, out / "catalog.csv")
-    write_json(out / "plan.json", plan)
     rows = catalog if cases == "all" else catalog[catalog["case_id"].isin(
         [c for k in ("train", "val", "test", "unlabeled") for c in sel.get(k, [])])]
     jobs = [_job(r, plan, h, out / "cache") for _, r in rows.iterrows()]
     results = pmap(cache_case, jobs, workers=workers, description="preprocessing", progress=progress)
+    save_catalog(catalog, out / "catalog.csv")
+    write_json(out / "plan.json", plan)
     summary = pd.DataFrame(results)
     plan["summary"] = summary["status"].value_counts().to_dict() if not summary.empty else {}
     return plan

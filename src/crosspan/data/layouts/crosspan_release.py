@@ -9,9 +9,10 @@ the synthetic cohort writes) overrides patient and center per case ID.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
+from crosspan.data.errors import warn
+from crosspan.data.guards import read_csv_rows
 from crosspan.data.io import is_image_file, strip_image_suffix
 from crosspan.data.layouts.base import Layout, ScanEntry, aux_fields, canonical_sequence, center_from_case, register
 
@@ -62,11 +63,29 @@ class CrossPanRelease(Layout):
                         split=split,
                         extra={"source_name": case, **aux_fields(meta, root)},
                     ))
+        _warn_unused(root / "manifest.csv", overrides, entries)
         return entries
 
 
 def _read_sidecar(path: Path) -> dict[str, dict[str, str]]:
+    """Rows of the root ``manifest.csv`` keyed by case ID ``<case>_<SEQ>``; a row whose ``case_id`` is the bare
+    case name (``<CENTER>_<NNNN>``) with a ``sequence`` column is keyed ``<case_id>_<SEQ>`` too."""
     if not path.is_file():
         return {}
-    with path.open(newline="") as fh:
-        return {row["case_id"]: row for row in csv.DictReader(fh) if row.get("case_id")}
+    _, rows = read_csv_rows(path)
+    out: dict[str, dict[str, str]] = {}
+    for row in rows:
+        case, seq = row.get("case_id", ""), canonical_sequence(row.get("sequence", ""))
+        if not case:
+            continue
+        out[case] = row
+        if seq and not case.endswith(f"_{seq}"):
+            out[f"{case}_{seq}"] = row
+    return out
+
+
+def _warn_unused(path: Path, overrides: dict[str, dict[str, str]], entries: list[ScanEntry]) -> None:
+    if overrides and not {e.case_id for e in entries} & set(overrides):
+        warn(path, f"no case_id of this manifest matches a scan (e.g. '{next(iter(overrides))}' vs "
+             f"'{entries[0].case_id if entries else ''}'); its patient and center columns are ignored",
+             "write case_id as <case>_<SEQ> (e.g. A_0001_T1) or give <case> with a sequence column")

@@ -8,10 +8,10 @@ relative to the manifest's folder; the check flags paths that escape it.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from crosspan.data.errors import CrosspanError
+from crosspan.data.guards import read_csv_rows
 from crosspan.data.layouts.base import UNKNOWN, Layout, ScanEntry, aux_fields, canonical_sequence, register
 
 REQUIRED = ("case_id", "sequence", "image")
@@ -27,25 +27,26 @@ class Manifest(Layout):
 
     def scan(self, root: Path) -> list[ScanEntry]:
         base = root.parent
-        with root.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            cols = [c.strip() for c in (reader.fieldnames or [])]
-            missing = [c for c in REQUIRED if c not in cols]
-            if missing:
-                raise CrosspanError(root, f"manifest lacks column(s) {', '.join(missing)}",
-                                    "add columns case_id, patient_id, center, sequence, image, label, split")
-            entries = []
-            for row in reader:
-                row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-                label = row.get("label", "")
-                entries.append(ScanEntry(
-                    case_id=row["case_id"],
-                    patient_id=row.get("patient_id") or row["case_id"],
-                    center=row.get("center") or UNKNOWN,
-                    sequence=canonical_sequence(row["sequence"]),
-                    image=base / row["image"],
-                    label=(base / label) if label else None,
-                    split=row.get("split", ""),
-                    extra={"raw_image": row["image"], "raw_label": label, "root": str(base), **aux_fields(row, base)},
-                ))
+        cols, rows = read_csv_rows(root)
+        missing = [c for c in REQUIRED if c not in cols]
+        if missing:
+            raise CrosspanError(root, f"manifest lacks column(s) {', '.join(missing)}",
+                                "add columns case_id, patient_id, center, sequence, image, label, split")
+        entries = []
+        for line, row in enumerate(rows, start=2):
+            for key in REQUIRED:
+                if not row.get(key):
+                    raise CrosspanError(root, f"line {line} (case '{row.get('case_id', '')}') has an empty "
+                                        f"'{key}' field", f"fill in {key} on that line or drop the line")
+            label = row.get("label", "")
+            entries.append(ScanEntry(
+                case_id=row["case_id"],
+                patient_id=row.get("patient_id") or row["case_id"],
+                center=row.get("center") or UNKNOWN,
+                sequence=canonical_sequence(row["sequence"]),
+                image=base / row["image"],
+                label=(base / label) if label else None,
+                split=row.get("split", ""),
+                extra={"raw_image": row["image"], "raw_label": label, "root": str(base), **aux_fields(row, base)},
+            ))
         return entries
