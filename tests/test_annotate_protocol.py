@@ -17,6 +17,7 @@ from crosspan.cli.main import app
 from crosspan.data.catalog import build_catalog
 from crosspan.data.io import ImageProperties, read_image, write_image
 from crosspan.evaluation.metrics import compute_metrics
+from crosspan.report.html import annotator_table
 
 runner = CliRunner()
 P = ImageProperties(shape=(16, 28, 28), spacing=(2.0, 1.0, 1.0), origin=(0, 0, 0),
@@ -118,6 +119,9 @@ def test_protocol_end_to_end(tmp_path: Path, cohort: tuple[Path, dict[str, np.nd
     per = pd.read_csv(assign / "agreement_annotators.csv").set_index("annotator")
     assert per["dice_mean"].idxmin() == "ann3" and per.loc["ann3", "volume_bias_ml"] > 0
     assert per["cases"].sum() == 2 * len(key)
+    in_report = annotator_table(table).set_index("annotator")  # the report's agreement section shows the same
+    assert in_report["dice_mean"].round(4).equals(per["dice_mean"]) and annotator_table(table.drop(
+        columns=["annotator_a", "annotator_b"])) is None
 
     # flagged cases are exactly those below the thresholds, recomputed here from the masks
     expected = set()

@@ -127,13 +127,17 @@ def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", 
                                  '<span style="color:#ff3b30;font-weight:600">red</span>, on the axial slice with '
                                  f"the largest ground truth. {html.escape(montage_note)}",
                                  figures_img(montage, "overlay montage") if montage is not None else ""))
-    t_agree = t_adjudicate = None
+    t_agree = t_adjudicate = t_annot = None
     if agreement is not None:
         t_agree, t_adjudicate = agreement_tables(agreement)
+        t_annot = annotator_table(agreement)
         sections.append(_section("agreement", "Annotator agreement",
-                                 "two annotators' masks of the same cases (`crosspan annotate compare`): mean Dice, "
-                                 "median HD95 and mean Cohen's kappa by center and sequence, and the cases flagged "
-                                 "for adjudication.", to_html(t_agree) + to_html(t_adjudicate)))
+                                 "each case's two annotators (`crosspan annotate compare ASSIGNMENT_DIR`): mean Dice, "
+                                 "median HD95 and mean Cohen's kappa by center and sequence, each annotator's mean "
+                                 "agreement with the others and volume bias (own minus partner, ml), and the cases "
+                                 "flagged for adjudication (`crosspan annotate adjudicate`).",
+                                 to_html(t_agree) + (to_html(t_annot) if t_annot is not None else "")
+                                 + to_html(t_adjudicate)))
     if not t_skip.empty:
         sections.append(_section("skipped", "Skipped methods", "methods that produced no predictions.",
                                  to_html(t_skip)))
@@ -165,7 +169,8 @@ def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", 
                         ("Domain gaps vs the smallest detectable gap", t_gaps),
                         ("Paired Wilcoxon tests, Holm-corrected", t_paired), *ranking_tables(a),
                         ("Skipped methods", t_skip),
-                        ("Annotator agreement", t_agree), ("Cases to adjudicate", t_adjudicate)]:
+                        ("Annotator agreement", t_agree), ("Agreement per annotator", t_annot),
+                        ("Cases to adjudicate", t_adjudicate)]:
         if table is None:
             continue
         if name.startswith("Skipped") and table.empty:
@@ -184,6 +189,16 @@ def agreement_tables(agreement: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
     todo = flagged[cols].round(3) if not flagged.empty else pd.DataFrame({"code": ["(none)"]})
     return agreement_summary(agreement.assign(adjudicate=agreement["adjudicate"].astype(str).str.lower()
                                               .isin(["true", "1"]))), todo
+
+
+def annotator_table(agreement: pd.DataFrame) -> pd.DataFrame | None:
+    """Each annotator's mean agreement with the others, when the table names each row's annotator pair."""
+    from crosspan.annotate.compare import annotator_summary
+
+    if not {"annotator_a", "annotator_b", "volume_a_ml", "volume_b_ml"} <= set(agreement.columns):
+        return None
+    return annotator_summary(agreement.assign(adjudicate=agreement["adjudicate"].astype(str).str.lower()
+                                              .isin(["true", "1"])))
 
 
 def figures_img(data: bytes | None, alt: str, missing: str = "Not enough data for this figure.") -> str:
