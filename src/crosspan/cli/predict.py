@@ -4,10 +4,14 @@ model named with ``--method`` (no run folder)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from crosspan.cli.common import AMP_HELP, check_amp, console, fail, handle_errors
+
+if TYPE_CHECKING:
+    from crosspan.inference.roi import RoiReport
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +25,9 @@ def predict_cmd(
     source: Path = typer.Argument(None, help="Image file, folder of images, DICOM series, catalog CSV or dataset."),
     output: Path = typer.Option(..., "-o", "--output", help="Folder for <case_id>.nii.gz masks."),
     overlap: float = typer.Option(0.5, "--overlap", help="Sliding-window overlap."),
+    roi: str = typer.Option("none", "--roi", help="none: full sliding window | auto: a no-overlap coarse pass "
+                            "finds the foreground, the full-overlap window runs only there (falls back to the "
+                            "full window when unsure; docs/engine.md)."),
     tta: bool = typer.Option(False, "--tta", help="Mirror test-time augmentation (8 flips)."),
     post: str = typer.Option("lcc", "--postprocess", help="lcc | none | min-volume:ML."),
     save_probabilities: bool = typer.Option(False, "--save-probabilities", help="Also write probabilities/."),
@@ -61,7 +68,27 @@ def predict_cmd(
         return
     if run_dir is None or source is None:
         raise fail("give RUN_DIR and DATA, or --method NAME for a zero-shot model and DATA")
+    reports: dict[str, RoiReport] = {}
     written = predict(run_dir, source, output, overlap, tta, post, save_probabilities, cases,
-                      str(splits) if splits else None, device, amp, fold=fold)
+                      str(splits) if splits else None, device, amp, fold=fold, roi=roi, reports=reports)
+    if reports:
+        _print_roi(reports)
+        from crosspan.utils.atomic import write_json
+
+        write_json(output / "roi.json", {case: rep.to_dict() for case, rep in reports.items()})
     console.print(f"wrote {len(written)} masks -> {output}")
+
+
+def _print_roi(reports: dict[str, RoiReport]) -> None:
+    """One line per fallback and the tile totals of both passes against the full window."""
+    for case, rep in reports.items():
+        if rep.fallback:
+            console.print(f"[yellow]roi fallback[/] {case}: {rep.fallback}; used the full window", highlight=False)
+    coarse = sum(r.tiles_coarse for r in reports.values())
+    fine = sum(r.tiles_fine for r in reports.values())
+    full = sum(r.tiles_full_window for r in reports.values())
+    widened = sum(r.widened > 0 for r in reports.values())
+    console.print(f"roi: {coarse} coarse + {fine} fine tiles = {(coarse + fine) / max(full, 1):.0%} of the full "
+                  f"window's {full}; {widened} widened, {sum(bool(r.fallback) for r in reports.values())} fell back",
+                  highlight=False)
 

@@ -10,8 +10,10 @@ import numpy as np
 import torch
 
 from crosspan.data.errors import CrosspanError
+from crosspan.data.guards import check_case_ids, inside
 from crosspan.data.io import ImageProperties, is_image_file, read_sitk, strip_image_suffix, write_image
 from crosspan.inference.postprocess import parse_postprocess, postprocess
+from crosspan.inference.roi import ROI_MODES, RoiReport, predict_volume_roi
 from crosspan.inference.sliding import inference_layout, predict_volume
 from crosspan.methods.base import Method
 from crosspan.preprocess.cache import preprocess_image
@@ -80,35 +82,55 @@ def _looks_dicom(folder: Path) -> bool:
 
 def predict_case(method: Method, model: dict[str, Any], plan: dict[str, Any], image: str, out_dir: Path,
                  case_id: str, overlap: float = 0.5, tta: bool = False, post: str = "lcc",
-                 save_probabilities: bool = False, device: str = "cpu", amp: str = "none") -> Path:
-    """Predict one image and write ``out_dir/<case_id>.nii.gz`` in the source geometry."""
+                 save_probabilities: bool = False, device: str = "cpu", amp: str = "none", roi: str = "none",
+                 reports: dict[str, RoiReport] | None = None) -> Path:
+    """Predict one image and write ``out_dir/<case_id>.nii.gz`` in the source geometry; with ``roi="auto"`` the
+    coarse-to-fine window (:mod:`crosspan.inference.roi`), its report stored in ``reports[case_id]``."""
     img = read_sitk(image)
     pre = preprocess_image(img, plan)
-    prob = predict_volume(method, pre.image, model["patch_size"], overlap, tta, device, amp)
+    if roi == "auto":
+        prob, rep = predict_volume_roi(method, pre.image, model["patch_size"], overlap, tta, device, amp)
+        if reports is not None:
+            reports[case_id] = rep
+    else:
+        prob = predict_volume(method, pre.image, model["patch_size"], overlap, tta, device, amp)
     source = ImageProperties.from_dict(pre.meta["source"])
     fg = to_source_grid(prob[1], ImageProperties.from_dict(pre.meta["preprocessed"]), source, is_label=False)
     mode, min_ml = parse_postprocess(post)
     mask = postprocess(fg > 0.5, mode, source.voxel_volume_ml(), min_ml)
-    out = write_image(mask.astype(np.uint8), source, out_dir / f"{case_id}.nii.gz")
+    out = write_image(mask.astype(np.uint8), source, inside(out_dir, f"{case_id}.nii.gz"))
     if save_probabilities:
-        write_image(fg.astype(np.float32), source, out_dir / "probabilities" / f"{case_id}.nii.gz")
+        write_image(fg.astype(np.float32), source, inside(out_dir, "probabilities", f"{case_id}.nii.gz"))
     return out
 
 
 def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overlap: float = 0.5, tta: bool = False,
             post: str = "lcc", save_probabilities: bool = False, cases: str = "test", splits: str | None = None,
-            device: str = "cpu", amp: str = "none", progress: bool = True, fold: int = 0) -> list[Path]:
+            device: str = "cpu", amp: str = "none", progress: bool = True, fold: int = 0, roi: str = "none",
+            reports: dict[str, RoiReport] | None = None) -> list[Path]:
+    """Masks for every input (see :func:`predict_case`); raises before writing anything on a bad option."""
     parse_postprocess(post)
+    if roi not in ROI_MODES:
+        raise CrosspanError(None, f"unknown --roi '{roi}'", "use --roi none (full window) or auto (coarse-to-fine)")
     method, model, plan = load_run(run_dir, device)
     items = collect_inputs(source, cases, splits, fold)
     if not items:
         raise CrosspanError(source, f"no images to predict (cases={cases})", "use --cases all or check the input")
     out_dir = Path(out_dir)
+    check_case_ids([c for c, _ in items], source)
+    ours = [p for c, _ in items for p in (out_dir / f"{c}.nii.gz", out_dir / "probabilities" / f"{c}.nii.gz")]
+    existed = {p for p in ours if p.exists()}
     written = []
-    with progress_bar(disable=not progress) as bar, torch.inference_mode():
-        task = bar.add_task("predicting", total=len(items))
-        for case_id, image in items:
-            written.append(predict_case(method, model, plan, image, out_dir, case_id, overlap, tta, post,
-                                        save_probabilities, device, amp))
-            bar.advance(task)
+    try:
+        with progress_bar(disable=not progress) as bar, torch.inference_mode():
+            task = bar.add_task("predicting", total=len(items))
+            for case_id, image in items:
+                written.append(predict_case(method, model, plan, image, out_dir, case_id, overlap, tta, post,
+                                            save_probabilities, device, amp, roi, reports))
+                bar.advance(task)
+    except Exception:  # a failed run leaves none of its own masks behind (files from before stay)
+        for p in ours:
+            if p not in existed:
+                p.unlink(missing_ok=True)
+        raise
     return written

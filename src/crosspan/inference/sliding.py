@@ -44,8 +44,10 @@ def memory_layout(module: torch.nn.Module, layout: torch.memory_format) -> Itera
 
 @torch.no_grad()
 def predict_volume(method: Method, image: np.ndarray, patch: list[int], overlap: float = 0.5, tta: bool = False,
-                   device: str | torch.device = "cpu", amp: str = "none", sw_batch_size: int = 2) -> np.ndarray:
-    """Class probabilities (2, z, y, x) float32 for a preprocessed (z, y, x) image."""
+                   device: str | torch.device = "cpu", amp: str = "none", sw_batch_size: int = 2,
+                   tiles: list[int] | None = None, mode: str = "gaussian") -> np.ndarray:
+    """Class probabilities (2, z, y, x) float32 for a preprocessed (z, y, x) image; ``tiles[0]`` (when given) is
+    increased by the number of tiles the network evaluated."""
     device = torch.device(device)
     x = torch.from_numpy(np.array(image, dtype=np.float32))[None, None].to(device)
     ctx = (torch.autocast(device.type, dtype=AMP_DTYPES[amp]) if amp in AMP_DTYPES else contextlib.nullcontext())
@@ -56,16 +58,22 @@ def predict_volume(method: Method, image: np.ndarray, patch: list[int], overlap:
     was_training = method.training
     method.eval()
     total = None
-    with ctx, memory_layout(method, layout):
+    with ctx, memory_layout(method, layout), method.volume(x):  # per-volume decisions (Dual-Norm)
         for f in flips:
             xi = x.flip(f) if f else x
-            p = sliding_window_inference(xi, tuple(patch), sw_batch_size, lambda t: method.predict(
-                t.contiguous(memory_format=layout)).float(), overlap=overlap, mode="gaussian")
+            p = sliding_window_inference(xi, tuple(patch), sw_batch_size, lambda t: _counted(method.predict(
+                t.contiguous(memory_format=layout)).float(), tiles), overlap=overlap, mode=mode)
             p = p.flip(f) if f else p
             total = p if total is None else total + p
     method.train(was_training)
     assert total is not None
     return (total / len(flips))[0].float().cpu().numpy()
+
+
+def _counted(out: torch.Tensor, tiles: list[int] | None) -> torch.Tensor:
+    if tiles is not None:
+        tiles[0] += int(out.shape[0])
+    return out
 
 
 def dice(pred: np.ndarray, ref: np.ndarray) -> float:
