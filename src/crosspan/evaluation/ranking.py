@@ -3,7 +3,7 @@
 A *task* is one transfer type (all its target domains pooled) or one target domain within a transfer type. In a
 task every method is scored on the same cases: runs and seeds are averaged per (case, training domains), a
 missing value counts as the worst score (Dice 0; challengeR's ``na.treat = 0``: a missing prediction is scored,
-not dropped), and only cases scored by every method of the task are kept; a method that scored under half of
+not dropped), and only cases scored by every method of the task are kept; a method that scored under 90 % of
 the task's cases (another protocol or test set) is left out of that task and named. Then:
 
 - three ranking schemes: *aggregate-then-rank* (mean Dice, then rank), *rank-then-aggregate* (rank the methods
@@ -18,8 +18,8 @@ the task's cases (another protocol or test set) is left out of that task and nam
 - a significance map: one-sided Wilcoxon signed-rank test (``alternative="greater"``) of every ordered pair of
   methods on the shared cases, Holm-adjusted over all ordered pairs of the task, as challengeR does;
 - a consensus ranking across target domains (per transfer type, and over all cross-domain targets): the methods
-  ordered by their mean aggregate-then-rank rank over the domains, challengeR's ``consensus(method =
-  "euclidean")``.
+  ranked on every domain of the scope, ordered by their mean aggregate-then-rank rank over those domains,
+  challengeR's ``consensus(method = "euclidean")``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ SCHEMES = ("aggregate-then-rank", "rank-then-aggregate", "test-then-rank")
 ALL_TARGETS = "all cross-domain targets"
 UNIT = ["case_id", "train_domains", "patient_id", "center"]
 #: A method is ranked in a task when it scored at least this share of the task's cases.
-MIN_COVERAGE = 0.5
+MIN_COVERAGE = 0.9
 
 
 @dataclass
@@ -196,7 +196,9 @@ def consensus(ranks: pd.DataFrame) -> pd.DataFrame:
     scopes.append((ALL_TARGETS, dom[dom["transfer"] != "in-domain"]))
     rows = []
     for scope, g in scopes:
-        if g.empty:
+        everywhere = g.groupby("method")["domain"].nunique() == g["domain"].nunique()
+        g = g[g["method"].isin(everywhere.index[everywhere])]
+        if g["method"].nunique() < 2:
             continue
         s = g.groupby("method").agg(n_domains=("domain", "nunique"), mean_rank=("rank_aggregate", "mean"),
                                     median_rank=("rank_aggregate", "median"), oracle=("oracle", "any"),
