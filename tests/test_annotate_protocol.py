@@ -151,12 +151,21 @@ def test_protocol_end_to_end(tmp_path: Path, cohort: tuple[Path, dict[str, np.nd
     assert all((adj / wl.loc[i, f"candidate_{k}"]).is_file() for i in wl.index for k in (1, 2))
     assert not any((adj / p).is_symlink() for p in wl["image"])
 
+    r = runner.invoke(app, ["annotate", "consensus", str(assign), "-o", str(tmp_path / "early")])
+    assert r.exit_code == 0 and f"{len(flagged)} adjudication(s) still pending" in " ".join(r.output.split())
+    early = pd.read_csv(tmp_path / "early" / "manifest.csv", keep_default_na=False)
+    assert set(early.loc[early["adjudication"] == "pending", "code"]) == flagged and set(early["source"]) == {
+        "consensus"}
+
     # the expert returns masks for the flagged cases
     by_adj = sent.set_index("adjudication_code")["case_id"]
     for code in wl["code"]:
         case = by_adj[code]
         write_image(annotate(gts[case], "expert", list(gts).index(case)).astype(np.uint8), P,
                     adj / "masks" / f"{code}.nii.gz")
+
+    again = runner.invoke(app, ["annotate", "adjudicate", str(assign), "--adjudicator", "expert"])
+    assert again.exit_code == 2 and "already holds adjudicated masks" in again.output
 
     # 3. consensus: adjudicated where there is one, else STAPLE; a manifest naming each source
     final = tmp_path / "final"
@@ -193,3 +202,14 @@ def test_bad_inputs_write_nothing(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "key.csv" in r.output
     r = runner.invoke(app, ["annotate", "consensus", str(empty), "-o", str(tmp_path / "final")])
     assert r.exit_code == 2 and "assignment folder" in r.output and not (tmp_path / "final").exists()
+    pd.DataFrame([{"code": "c1", "case_id": "A_1_T1", "center": "A", "sequence": "T1", "annotator_1": "a",
+                   "annotator_2": "b", "image": "x.nii.gz"}]).to_csv(empty / "key.csv", index=False)
+    r = runner.invoke(app, ["annotate", "compare", str(empty)])
+    assert r.exit_code == 2 and "no case has both masks back yet (missing a: 1, b: 1)" in " ".join(r.output.split())
+    r = runner.invoke(app, ["annotate", "adjudicate", str(empty), "--adjudicator", "x"])
+    assert r.exit_code == 2 and "run `crosspan annotate compare" in " ".join(r.output.split())
+    r = runner.invoke(app, ["annotate", "consensus", str(empty), "-o", str(tmp_path / "final"), "--method", "mean"])
+    assert r.exit_code == 2 and "unknown consensus method" in r.output
+    r = runner.invoke(app, ["annotate", "consensus", str(empty), "-o", str(tmp_path / "final")])
+    assert r.exit_code == 2 and "no mask returned for any case yet" in r.output
+    assert sorted(p.name for p in empty.iterdir()) == ["key.csv"] and not (tmp_path / "final").exists()
