@@ -51,3 +51,36 @@ def test_picks_nearest_branch() -> None:
     first.style_mean.copy_(first.style_mean.flip(0))
     first.style_std.copy_(first.style_std.flip(0))
     assert m.select_branch(torch.cat([a, b])).tolist() == [1, 0]
+
+
+def test_branch_is_chosen_per_volume_not_per_tile() -> None:
+    """A volume whose left half looks like branch 0's source and right half like branch 1's: choosing per tile
+    would mix branches; the sliding window runs every tile of the volume through the one branch the whole
+    volume's statistics pick."""
+    from crosspan.inference.sliding import predict_volume
+
+    m = get_method("dualnorm")(tiny_net(), ["A:T1"], {"norm": "instance"})
+    m.eval()
+    x = make_batch(b=1)["image"]
+    a, b = x, -3.0 * x + 2.0
+    first = m.dual_norms[0]
+    for img, branch in ((a, 0), (b, 1)):
+        first.capture = True
+        m.set_branch(branch)
+        m.network(img)
+        first.capture = False
+        first.style_mean[branch], first.style_std[branch] = first.captured[0][0], first.captured[1][0]
+    m.set_branch(0)
+    vol = torch.cat([a, b], dim=-1)  # (1, 1, 16, 16, 32): two 16^3 tiles with different styles
+    assert m.select_branch(torch.cat([a, b])).tolist() == [0, 1]  # per tile, the branches would differ
+    whole = int(m.select_branch(vol)[0])
+    used: list[int] = []
+    last = m.dual_norms[-1]
+    last.register_forward_hook(lambda mod, i, o: used.extend([mod.branch] * o.shape[0]))
+    predict_volume(m, vol[0, 0].numpy(), [16, 16, 16], overlap=0.5)
+    assert len(used) >= 3 and set(used) == {whole}  # every tile (of several) ran through the volume's branch
+    assert m.volume_branch is None  # the choice ends with the volume
+    used.clear()
+    with m.volume(vol):
+        m.predict(a), m.predict(b)
+    assert set(used) == {whole}

@@ -14,6 +14,7 @@ probabilities (B, 2, Z, Y, X). Zero-shot methods implement ``predict`` only. Hyp
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, ClassVar
 
 import torch
@@ -52,6 +53,11 @@ class Method(nn.Module):
 
     def load_training_state(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`training_state` returned."""
+
+    def volume(self, image: torch.Tensor) -> contextlib.AbstractContextManager:
+        """Entered by the sliding window with the whole (1, C, Z, Y, X) volume before its first tile and left after
+        its last: a method that decides once per volume (Dual-Norm's branch) does it here. Default: nothing."""
+        return contextlib.nullcontext()
 
     @torch.no_grad()
     def predict(self, image: torch.Tensor) -> torch.Tensor:
