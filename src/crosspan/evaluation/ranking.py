@@ -3,8 +3,8 @@
 A *task* is one transfer type (all its target domains pooled) or one target domain within a transfer type. In a
 task every method is scored on the same cases: runs and seeds are averaged per (case, training domains), a
 missing value counts as the worst score (Dice 0; challengeR's ``na.treat = 0``: a missing prediction is scored,
-not dropped), and only cases scored by every method of the task are kept; a method that scored under 90 % of
-the task's cases (another protocol or test set) is left out of that task and named. Then:
+not dropped), and only cases scored by every method of the task are kept; a method that scored under 90 % of the
+cases of the best-covered method (another protocol or test set) is left out of that task and named. Then:
 
 - three ranking schemes: *aggregate-then-rank* (mean Dice, then rank), *rank-then-aggregate* (rank the methods
   on each case, average the ranks, then rank) and *test-then-rank* (count the methods each one beats
@@ -39,7 +39,7 @@ SCHEMES = ("aggregate-then-rank", "rank-then-aggregate", "test-then-rank")
 #: Consensus scope over every target domain that is not in-domain.
 ALL_TARGETS = "all cross-domain targets"
 UNIT = ["case_id", "train_domains", "patient_id", "center"]
-#: A method is ranked in a task when it scored at least this share of the task's cases.
+#: A method is ranked in a task when it scored at least this share of the best-covered method's cases.
 MIN_COVERAGE = 0.9
 
 
@@ -79,12 +79,13 @@ class Ranking:
 def _task(g: pd.DataFrame, level: str, transfer: str, domain: str, metric: str) -> Task | str:
     """The task of rows ``g``, or the reason it cannot be ranked.
 
-    Methods that scored fewer than :data:`MIN_COVERAGE` of the task's cases (another protocol, another test set)
-    are left out and named in ``Task.left_out``; the others are compared on the cases they all scored.
+    Methods that scored fewer than :data:`MIN_COVERAGE` times the cases of the best-covered method (another
+    protocol, another test set) are left out and named in ``Task.left_out``; the others are compared on the cases
+    they all scored.
     """
     g = g.assign(**{metric: pd.to_numeric(g[metric], errors="coerce").fillna(0.0)})
     wide = g.pivot_table(index=UNIT, columns="method", values=metric, aggfunc="mean")
-    coverage = wide.notna().mean()
+    coverage = wide.notna().sum() / wide.notna().sum().max()
     left_out = sorted(coverage.index[coverage < MIN_COVERAGE])
     methods = sorted(coverage.index[coverage >= MIN_COVERAGE])
     if len(methods) < 2:
@@ -115,7 +116,7 @@ def tasks(df: pd.DataFrame, metric: str = "dice") -> tuple[list[Task], list[dict
             else:
                 out.append(t)
                 skipped.extend({"level": level, "transfer": transfer, "domain": domain,
-                                "reason": f"{m} left out (scored < {MIN_COVERAGE:.0%} of the cases)"}
+                                "reason": f"{m} left out (scored < {MIN_COVERAGE:.0%} of the cases of the others)"}
                                for m in t.left_out)
     return out, skipped
 
