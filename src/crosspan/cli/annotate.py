@@ -103,7 +103,7 @@ def _print_missing(missing: pd.DataFrame | None) -> None:
 @handle_errors
 def adjudicate_cmd(
     assignment: Path = typer.Argument(..., help="Assignment folder (after `annotate compare ASSIGNMENT_DIR`)."),
-    adjudicator: str = typer.Option(..., "--adjudicator", help="The third person (annotated none of the cases)."),
+    adjudicator: str = typer.Option(..., "--adjudicator", help="Third person (annotated none of the flagged cases)."),
     output: Path = typer.Option(None, "-o", "--output", help="Adjudicator's folder "
                                                              "[ASSIGNMENT_DIR/adjudication_<NAME>]."),
     agreement: Path = typer.Option(None, "--agreement", help="Agreement CSV [ASSIGNMENT_DIR/agreement.csv]."),
@@ -131,7 +131,7 @@ def consensus_cmd(
     with_images: bool = typer.Option(False, "--with-images", help="Assignment form: copy the images into "
                                                                   "OUTPUT/images (a self-contained dataset)."),
 ) -> None:
-    """Final masks: adjudicated where there is one, else STAPLE / majority / intersection / union, + confidence."""
+    """Final masks (adjudicated, else STAPLE / majority / intersection / union) with confidence maps."""
     from crosspan.annotate.consensus import build_consensus, consensus_from_assignment
     from crosspan.annotate.key import is_assignment_dir
 
