@@ -19,10 +19,19 @@ def register(app: typer.Typer) -> None:
     app.add_typer(synth_app, name="synth")
 
 
-def _centers(centers_file: Path | None, sets: list[str] | None, overrides_file: Path | None) -> dict:
+def _centers(centers_file: Path | None, sets: list[str] | None, overrides_file: Path | None,
+             profile: str = "default") -> dict:
+    from crosspan.synth.profiles import load_profile
     from crosspan.synth.scanner import apply_overrides, load_centers, parse_overrides
 
-    return apply_overrides(load_centers(centers_file), parse_overrides(sets or [], overrides_file))
+    base = load_centers(centers_file)
+    if profile != "default":
+        base.update(load_profile(profile).centers)
+    return apply_overrides(base, parse_overrides(sets or [], overrides_file))
+
+
+PROFILE_HELP = ("default: centers A-D, default anatomy; stress: test-only centers S1-S4 and anatomies outside the "
+                "default ranges on every axis (docs/synth.md). Never train or tune on stress.")
 
 
 @synth_app.command("cohort")
@@ -30,10 +39,12 @@ def _centers(centers_file: Path | None, sets: list[str] | None, overrides_file: 
 def cohort_cmd(
     output: Path = typer.Argument(..., help="Output folder (CrossPan release layout); replaced atomically."),
     patients: int = typer.Option(12, "--patients", "-n", help="Number of patients (one anatomy each)."),
-    centers: str = typer.Option("A,B,C", "--centers", help="Comma-separated center presets (see `synth centers`)."),
+    centers: str = typer.Option(None, "--centers", help="Comma-separated center presets (see `synth centers`); "
+                                "default A,B,C, or every center of --profile."),
     sequences: str = typer.Option("T1,T2,OOP", "--sequences", help="Comma-separated sequences: T1, T2, OOP, IP."),
     seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same files."),
     shape: str = typer.Option("default", "--shape", help="Volume size: default (~1.5 mm in-plane) or small."),
+    profile: str = typer.Option("default", "--profile", help=PROFILE_HELP),
     workers: int = typer.Option(None, "--workers", help="Worker processes (default: CPU count)."),
     tissue_maps: bool = typer.Option(False, "--tissue-maps", help="Also write tissue label maps to OUT/tissues/."),
     centers_file: Path = typer.Option(None, "--centers-file", help="YAML file of extra or replaced center presets."),
@@ -42,10 +53,13 @@ def cohort_cmd(
 ) -> None:
     """Generate N patients rendered at their center as every requested sequence, with pancreas labels."""
     from crosspan.synth.cohort import write_cohort
+    from crosspan.synth.profiles import load_profile
 
-    cfg = _centers(centers_file, set_, overrides)
-    out = write_cohort(output, patients, cfg, split_list(centers), split_list(sequences), seed, size=shape,
-                       workers=workers, tissue_maps=tissue_maps)
+    prof = load_profile(profile)
+    cfg = _centers(centers_file, set_, overrides, profile)
+    names = split_list(centers) if centers else (list(prof.centers) if profile != "default" else ["A", "B", "C"])
+    out = write_cohort(output, patients, cfg, names, split_list(sequences), seed, size=shape,
+                       workers=workers, tissue_maps=tissue_maps, anatomy=prof.anatomy)
     console.print(f"cohort: {patients} patients x {len(split_list(sequences))} sequences -> {out}")
 
 
@@ -102,12 +116,14 @@ def preview_cmd(
 def centers_cmd(
     centers_file: Path = typer.Option(None, "--centers-file", help="YAML file of extra or replaced presets."),
     set_: list[str] = typer.Option(None, "--set", help=SET_HELP),
+    profile: str = typer.Option("default", "--profile", help=PROFILE_HELP),
 ) -> None:
     """List the center presets: field, SNR, and per sequence TR/TE/FA and voxel spacing."""
-    for name, c in _centers(centers_file, set_, None).items():
+    for name, c in _centers(centers_file, set_, None, profile).items():
         typer.echo(f"{name}: {c.get('description', '')}")
         typer.echo(f"   field {c['field']} T, snr {c['snr']}, b1 {c.get('b1')}, bias {c.get('bias')}, "
-                   f"r1 {c.get('r1')}, gain {c.get('gain')}")
+                   f"r1 {c.get('r1')}, gain {c.get('gain')}, fov {c.get('fov')}, "
+                   f"stored {c.get('dtype', 'float32')} {c.get('affine', 'LPS')}")
         for s, p in c["sequences"].items():
             extra = ", ".join(f"{k} {v}" for k, v in p.items() if k not in ("kind", "spacing", "matrix"))
             typer.echo(f"   {s:4s} {p.get('kind', 'spgr'):5s} {extra}; spacing {p['spacing']} matrix {p.get('matrix')}")

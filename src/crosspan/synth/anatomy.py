@@ -60,9 +60,11 @@ def breathing_offset(anatomy: dict[str, Any], rng: np.random.Generator) -> tuple
 def rasterize(anatomy: dict[str, Any], z: np.ndarray, y: np.ndarray, x: np.ndarray,
               offset: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> np.ndarray:
     """Tissue label map (uint8, shape (len(z), len(y), len(x))) on the grid of mm coordinates; the anatomy is
-    moved by ``offset`` (x, y, z mm)."""
+    moved by ``offset`` (x, y, z mm) and scaled about the origin by ``anatomy["body_scale"]`` (default 1)."""
     ox, oy, oz = offset
-    p = Painter(np.asarray(z) - oz, np.asarray(y) - oy, np.asarray(x) - ox)
+    s = float(anatomy.get("body_scale", 1.0))  # a profile's whole-body scale: coordinates shrink, anatomy grows
+    z, y, x = np.asarray(z) - oz, np.asarray(y) - oy, np.asarray(x) - ox
+    p = Painter(z, y, x) if s == 1.0 else Painter(z / s, y / s, x / s)
     _paint_trunk(p, anatomy)
     _paint_retroperitoneum(p, anatomy)
     paint_pancreas_region(p, anatomy)

@@ -19,6 +19,7 @@ import numpy as np
 from crosspan.data.errors import CrosspanError
 from crosspan.data.io import ImageProperties, write_image
 from crosspan.synth.anatomy import breathing_offset, sample_anatomy
+from crosspan.synth.profiles import store, vary_anatomy
 from crosspan.synth.scan import simulate_scan
 from crosspan.synth.scanner import SIZES
 from crosspan.synth.tissues import Tissue, patient_arrays
@@ -56,7 +57,8 @@ def properties(record: dict[str, Any]) -> ImageProperties:
 def simulate_patient(job: dict[str, Any]) -> dict[str, Any]:
     """All sequences of one patient: sample anatomy and tissue jitter once, render each series, write files."""
     seed, case, center = job["seed"], job["case"], job["centers"][job["center"]]
-    anatomy = sample_anatomy(rng(seed, "anatomy", case))
+    anatomy = vary_anatomy(sample_anatomy(rng(seed, "anatomy", case)), job.get("anatomy", {}),
+                           rng(seed, "profile-anatomy", case))
     params = patient_arrays(float(center["field"]), rng(seed, "tissue", case), anatomy["age"],
                             t1_bias=float(center.get("t1_bias", 1.0)))
     root = Path(job["root"])
@@ -65,11 +67,11 @@ def simulate_patient(job: dict[str, Any]) -> dict[str, Any]:
         off = (0.0, 0.0, 0.0) if i == 0 else breathing_offset(anatomy, rng(seed, "offset", case, seq))
         image, tissue, rec = simulate_scan(anatomy, params, center, seq, rng(seed, "scan", case, seq),
                                            size=job["size"], offset=off)
-        props = properties(rec)
+        label = (tissue == Tissue.PANCREAS).astype(np.uint8)
+        image, label, tissue, props = store(image, label, tissue, properties(rec), center)
         img_rel = f"{seq}/{job['split']}/images/{case}_0000.nii.gz"
         lab_rel = f"{seq}/{job['split']}/labels/{case}.nii.gz"
         write_image(image, props, root / img_rel)
-        label = (tissue == Tissue.PANCREAS).astype(np.uint8)
         write_image(label, props, root / lab_rel)
         row = {"case_id": f"{case}_{seq}", "patient_id": case, "center": job["center"], "sequence": seq,
                "image": img_rel, "label": lab_rel, "split": job["split"]}
@@ -82,6 +84,8 @@ def simulate_patient(job: dict[str, Any]) -> dict[str, Any]:
         rec.update({"case_id": f"{case}_{seq}", "patient_id": case, "center": job["center"], "split": job["split"],
                     "age": anatomy["age"], "pancreas_ml": float(label.sum() * props.voxel_volume_ml()),
                     "tissue_params": {k: np.asarray(v).tolist() for k, v in params.items()}})
+        if job.get("anatomy"):
+            rec["anatomy"] = {k: anatomy[k] for k in ("body_scale", "subcut", "pancreas_scale") if k in anatomy}
         records.append(rec)
     return {"rows": rows, "records": records}
 
@@ -105,8 +109,10 @@ def check_centers(centers: dict[str, dict[str, Any]], center_names: list[str], s
 
 def write_cohort(out: str | Path, n_patients: int, centers: dict[str, dict[str, Any]], center_names: list[str],
                  sequences: list[str], seed: int, size: str = "default", workers: int | None = None,
-                 tissue_maps: bool = False, progress: bool = True) -> Path:
-    """Generate and write the cohort; the folder appears complete or not at all (a rerun replaces it)."""
+                 tissue_maps: bool = False, progress: bool = True,
+                 anatomy: dict[str, list[float]] | None = None) -> Path:
+    """Generate and write the cohort; the folder appears complete or not at all (a rerun replaces it).
+    ``anatomy``: a profile's anatomy ranges (:func:`crosspan.synth.profiles.vary_anatomy`)."""
     out = Path(out)
     if n_patients < 1:
         raise CrosspanError(None, "--patients must be at least 1", "give a positive number of patients")
@@ -118,7 +124,8 @@ def write_cohort(out: str | Path, n_patients: int, centers: dict[str, dict[str, 
     with atomic_dir(out) as tmp:
         used = {c: centers[c] for c in center_names}
         for j in jobs:
-            j.update(seed=seed, centers=used, sequences=sequences, size=size, root=str(tmp), tissue_maps=tissue_maps)
+            j.update(seed=seed, centers=used, sequences=sequences, size=size, root=str(tmp), tissue_maps=tissue_maps,
+                     anatomy=anatomy or {})
         results = pmap(simulate_patient, jobs, workers=workers, description="synthesising patients",
                        progress=progress)
         rows = [r for res in results for r in res["rows"]]

@@ -6,9 +6,10 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import SimpleITK as sitk
 
 from crosspan.data.errors import CrosspanError
-from crosspan.data.io import read_image
+from crosspan.data.io import ImageProperties, properties_from_sitk, read_sitk
 from crosspan.utils.atomic import atomic_path
 
 SEQ_ORDER = ("T1", "T2", "OOP", "IP")
@@ -39,8 +40,8 @@ def draw_preview(cohort: str | Path, output: str | Path, patient: int = 0) -> Pa
             row = next((r for r in rows if r["patient_id"] == pid and r["sequence"] == s), None)
             if row is None:
                 continue
-            img, props = read_image(cohort / row["image"], dtype=np.float32)
-            lab, _ = read_image(cohort / row["label"])
+            img, props = _lps(cohort / row["image"])  # RAS-stored series are shown like the others
+            lab, _ = _lps(cohort / row["label"])
             k = int(np.argmax(lab.reshape(lab.shape[0], -1).sum(1)))
             lo, hi = np.percentile(img, [0.5, 99.5])
             aspect = props.spacing[1] / props.spacing[2]
@@ -55,3 +56,9 @@ def draw_preview(cohort: str | Path, output: str | Path, patient: int = 0) -> Pa
         fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
     return output
+
+
+def _lps(path: Path) -> tuple[np.ndarray, ImageProperties]:
+    """The volume reoriented to LPS (no interpolation) and its geometry."""
+    img = sitk.DICOMOrient(read_sitk(path), "LPS")
+    return sitk.GetArrayFromImage(img).astype(np.float32), properties_from_sitk(img)
