@@ -74,6 +74,9 @@ def test_hierarchical_ci_wider_than_patient_ci_when_centers_differ() -> None:
     assert np.isclose(hi - lo, width["patient"])  # patient mode is the existing cluster bootstrap
     two = df[df["center"].isin(["A", "B"])]
     assert aggregate(two, ["method"], metrics=["dice"], n_boot=200).iloc[0]["bootstrap"] == "patient"
+    pair = _results({"m": values, "n": values - 0.01 + g.normal(0, 0.03, values.size)}, centers=list(centers))
+    used = ranking_analysis(pair, n_boot=100).ranks.groupby("level")["bootstrap"].agg(set)
+    assert used["transfer"] == {"hierarchical"} and used["domain"] == {"patient"}  # one center per domain
 
 
 def test_bootstrap_weights_respect_the_hierarchy() -> None:

@@ -128,7 +128,7 @@ def aggregate(df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] = METR
     ``bootstrap``: ``patient`` (cluster bootstrap), ``hierarchical`` (centers, patients, scans) or ``auto``
     (hierarchical where the group spans >= 3 centers); the ``bootstrap`` column says which a group used.
     """
-    from crosspan.evaluation.resample import hierarchical_bootstrap, resolve_mode
+    from crosspan.evaluation.resample import bootstrap_weights, resolve_mode, weighted_ci
 
     metrics = [m for m in metrics if m in df.columns]
     rows = []
@@ -139,11 +139,12 @@ def aggregate(df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] = METR
         row.update(n=int(g["dice"].notna().sum()), n_patients=int(g["patient_id"].nunique()),
                    n_centers=int(g["center"].nunique()), bootstrap=mode,
                    n_runs=int(g[["run", "seed"]].drop_duplicates().shape[0]), oracle=bool(g["oracle"].any()))
+        weights = (bootstrap_weights(mode, g["center"].to_numpy(), g["patient_id"].to_numpy(), n_boot,
+                                     [seed, *keys])[0] if mode == "hierarchical" else None)  # one draw set, all metrics
         for m in metrics:
             v = pd.to_numeric(g[m], errors="coerce").to_numpy(dtype=float)
-            if mode == "hierarchical":
-                lo, hi, _ = hierarchical_bootstrap(v, g["center"].to_numpy(), g["patient_id"].to_numpy(), n_boot,
-                                                   [seed, m, *keys], alpha)
+            if weights is not None:
+                lo, hi, _ = weighted_ci(v, weights, alpha)
             else:
                 lo, hi, _ = cluster_bootstrap(v, g["patient_id"].to_numpy(), n_boot, [seed, m, *keys], alpha)
             finite = v[np.isfinite(v)]
