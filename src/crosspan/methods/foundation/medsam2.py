@@ -93,6 +93,17 @@ class MedSAM2(ZeroShotMethod):
                                         int(self.hparams["image_size"]), device)
         self.network = predictor
 
+    @classmethod
+    def unavailable_reason(cls, hparams: dict[str, Any] | None = None) -> str | None:
+        import importlib.util
+
+        from crosspan.methods.base import resolve_hparams
+
+        checkpoint = str(resolve_hparams(cls, hparams)["checkpoint"])
+        if not checkpoint or not Path(checkpoint).is_file():
+            return "no MedSAM2 checkpoint (--hp checkpoint=/path/to/MedSAM2.pt)"
+        return "package sam2 not installed" if importlib.util.find_spec("sam2") is None else None
+
     @torch.inference_mode()
     def segment(self, image: np.ndarray, boxes: dict[int, Box2D]) -> np.ndarray:
         z0, z1 = mask_boxes_to_slices(boxes)
