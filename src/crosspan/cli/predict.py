@@ -28,6 +28,8 @@ def predict_cmd(
     roi: str = typer.Option("none", "--roi", help="none: full sliding window | auto: a no-overlap coarse pass "
                             "finds the foreground, the full-overlap window runs only there (falls back to the "
                             "full window when unsure; docs/engine.md)."),
+    roi_zoom: float = typer.Option(1.0, "--roi-zoom", help="With --roi auto: run the coarse pass on the image "
+                                   "shrunk this many times (1: full resolution)."),
     tta: bool = typer.Option(False, "--tta", help="Mirror test-time augmentation (8 flips)."),
     post: str = typer.Option("lcc", "--postprocess", help="lcc | none | min-volume:ML."),
     save_probabilities: bool = typer.Option(False, "--save-probabilities", help="Also write probabilities/."),
@@ -70,7 +72,8 @@ def predict_cmd(
         raise fail("give RUN_DIR and DATA, or --method NAME for a zero-shot model and DATA")
     reports: dict[str, RoiReport] = {}
     written = predict(run_dir, source, output, overlap, tta, post, save_probabilities, cases,
-                      str(splits) if splits else None, device, amp, fold=fold, roi=roi, reports=reports)
+                      str(splits) if splits else None, device, amp, fold=fold, roi=roi, reports=reports,
+                      roi_zoom=roi_zoom)
     if reports:
         _print_roi(reports)
         from crosspan.utils.atomic import write_json

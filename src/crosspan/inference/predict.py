@@ -83,13 +83,14 @@ def _looks_dicom(folder: Path) -> bool:
 def predict_case(method: Method, model: dict[str, Any], plan: dict[str, Any], image: str, out_dir: Path,
                  case_id: str, overlap: float = 0.5, tta: bool = False, post: str = "lcc",
                  save_probabilities: bool = False, device: str = "cpu", amp: str = "none", roi: str = "none",
-                 reports: dict[str, RoiReport] | None = None) -> Path:
+                 reports: dict[str, RoiReport] | None = None, roi_zoom: float = 1.0) -> Path:
     """Predict one image and write ``out_dir/<case_id>.nii.gz`` in the source geometry; with ``roi="auto"`` the
     coarse-to-fine window (:mod:`crosspan.inference.roi`), its report stored in ``reports[case_id]``."""
     img = read_sitk(image)
     pre = preprocess_image(img, plan)
     if roi == "auto":
-        prob, rep = predict_volume_roi(method, pre.image, model["patch_size"], overlap, tta, device, amp)
+        prob, rep = predict_volume_roi(method, pre.image, model["patch_size"], overlap, tta, device, amp,
+                                       coarse_zoom=roi_zoom)
         if reports is not None:
             reports[case_id] = rep
     else:
@@ -107,11 +108,13 @@ def predict_case(method: Method, model: dict[str, Any], plan: dict[str, Any], im
 def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overlap: float = 0.5, tta: bool = False,
             post: str = "lcc", save_probabilities: bool = False, cases: str = "test", splits: str | None = None,
             device: str = "cpu", amp: str = "none", progress: bool = True, fold: int = 0, roi: str = "none",
-            reports: dict[str, RoiReport] | None = None) -> list[Path]:
+            reports: dict[str, RoiReport] | None = None, roi_zoom: float = 1.0) -> list[Path]:
     """Masks for every input (see :func:`predict_case`); raises before writing anything on a bad option."""
     parse_postprocess(post)
     if roi not in ROI_MODES:
         raise CrosspanError(None, f"unknown --roi '{roi}'", "use --roi none (full window) or auto (coarse-to-fine)")
+    if not 1.0 <= roi_zoom <= 8.0:
+        raise CrosspanError(None, f"--roi-zoom {roi_zoom} out of range", "use a factor from 1 (no shrinking) to 8")
     method, model, plan = load_run(run_dir, device)
     items = collect_inputs(source, cases, splits, fold)
     if not items:
@@ -126,7 +129,7 @@ def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overla
             task = bar.add_task("predicting", total=len(items))
             for case_id, image in items:
                 written.append(predict_case(method, model, plan, image, out_dir, case_id, overlap, tta, post,
-                                            save_probabilities, device, amp, roi, reports))
+                                            save_probabilities, device, amp, roi, reports, roi_zoom))
                 bar.advance(task)
     except Exception:  # a failed run leaves none of its own masks behind (files from before stay)
         for p in ours:

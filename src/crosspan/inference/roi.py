@@ -11,7 +11,11 @@ eight times, so most of a volume's network time goes to background tiles. Here:
    outside it is background;
 4. fallback, logged: the coarse pass finds nothing -> the full window; fine foreground (> ``threshold``) touching
    a face of the crop that is not a face of the image -> grow that side by half a patch (``max_widen`` times),
-   then the full window.
+   then the full window; a region that needs as many tiles as the full window -> the full window.
+
+Inside the region the values are the full-overlap Gaussian window's on a grid shifted to the crop, not the full
+window's own grid, so they differ slightly where the network depends on a tile's position (measured in
+``tests/test_inference_roi.py`` and docs/engine.md).
 """
 
 from __future__ import annotations
@@ -112,6 +116,9 @@ def predict_volume_roi(method: Method, image: np.ndarray, patch: list[int], over
     box = grow([(s.start, s.stop) for s in found[0]], margin, patch, shape)
     while True:
         crop = tuple(slice(lo, hi) for lo, hi in box)
+        if window_tiles([hi - lo for lo, hi in box], patch, overlap) * flips >= rep.tiles_full_window:
+            return _full(method, image, patch, overlap, tta, device, amp, sw_batch_size, rep,
+                         f"the region {box} needs as many tiles as the full window")
         fine = predict_volume(method, image[crop], patch, overlap, tta, device, amp, sw_batch_size, counter)
         rep.tiles_fine = counter[0]
         sides = touching_sides(fine[1] > threshold, box, shape)
