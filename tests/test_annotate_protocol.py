@@ -92,6 +92,7 @@ def test_protocol_end_to_end(tmp_path: Path, cohort: tuple[Path, dict[str, np.nd
                             str(assign)])
     assert r.exit_code == 0, r.output
     key = pd.read_csv(assign / "key.csv", dtype=str)
+    assert all(Path(p).is_absolute() for p in key["image"])  # later steps may run from any folder
     skip = pd.read_csv(assign / "ann2" / "worklist.csv")["code"].iloc[0]
     _return_masks(assign, key, gts, skip)
 

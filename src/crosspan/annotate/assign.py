@@ -30,6 +30,11 @@ def pair_schedule(annotators: list[str], n_cases: int, seed: int) -> list[tuple[
     return [pairs[i % len(pairs)] for i in range(n_cases)]
 
 
+def _resolved(path: object) -> str:
+    """An absolute path (the key is read later from any folder), or "" for no path."""
+    return str(Path(str(path)).resolve()) if isinstance(path, str | Path) and str(path) else ""
+
+
 def assign_cases(catalog: pd.DataFrame, annotators: list[str], out: Path, seed: int = 0,
                  salt: str = "crosspan") -> Path:
     """Write ``out/<annotator>/{images/, worklist.csv}`` and ``out/key.csv``; returns the key path."""
@@ -43,7 +48,7 @@ def assign_cases(catalog: pd.DataFrame, annotators: list[str], out: Path, seed: 
         code = "c" + salted_id(f"{salt}:{seed}", row.case_id, length=10)
         key_rows.append({"code": code, "case_id": row.case_id, "patient_id": row.patient_id, "center": row.center,
                          "sequence": row.sequence, "annotator_1": pair[0], "annotator_2": pair[1],
-                         "image": row.image, "label": getattr(row, "label", "")})
+                         "image": str(Path(row.image).resolve()), "label": _resolved(getattr(row, "label", ""))})
         for a in pair:
             per[a].append((code, str(row.image)))
     with atomic_dir(out) as tmp:
