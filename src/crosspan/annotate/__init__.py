@@ -1,2 +1,2 @@
 """Annotation protocol support (PancreasDG's double-blind, two-pass, adjudicated masks): assign, compare,
-consensus."""
+adjudicate, consensus."""

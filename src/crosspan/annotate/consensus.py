@@ -103,6 +103,9 @@ def _final_case(assignment: Path, row: pd.Series, method: str) -> tuple[np.ndarr
     final, conf = fuse(arrays, method) if arrays else (None, None)
     if adj is not None:
         arr, props = read_image(adj)
+        if conf is not None and arr.shape != conf.shape:
+            raise CrosspanError(adj, f"adjudicated mask shape {arr.shape} differs from the annotators' {conf.shape}",
+                                "draw it on the image in the adjudication folder")
         return (arr > 0).astype(np.uint8), conf, props, "adjudicated", [a for a, _ in found]
     source = "consensus" if len(found) > 1 else "single"
     return final, conf, props, source, [a for a, _ in found]  # type: ignore[return-value]
