@@ -16,6 +16,35 @@ BOOTSTRAP_HELP = ("Resampling of CIs and rankings: patient, hierarchical (center
                   "(hierarchical where a group spans >= 3 centers).")
 
 
+CHECKPOINTS_HELP = ("Checkpoint table(s): per-case rows with checkpoint (step) and split (val/test) columns; adds "
+                    "Dice versus step and each model-selection rule's pick.")
+
+
+def _checkpoints(paths: list[Path] | None) -> pd.DataFrame | None:
+    from crosspan.evaluation.checkpoints import load_checkpoint_table
+
+    return load_checkpoint_table(paths) if paths else None
+
+
+def _write_training(ckpt: pd.DataFrame, output: Path, quiet: bool) -> list[Path]:
+    """training_curves.csv and selection.csv of a checkpoint table (atomic writes); prints the picks."""
+    from crosspan.evaluation.checkpoints import selections, training_curves
+    from crosspan.utils.atomic import atomic_path
+
+    sel, notes = selections(ckpt)
+    paths = []
+    for name, table in (("training_curves.csv", training_curves(ckpt)), ("selection.csv", sel)):
+        with atomic_path(output / name) as tmp:
+            table.to_csv(tmp, index=False, float_format="%.6g")
+        paths.append(output / name)
+    if not quiet:
+        _print_table("Model selection over checkpoints (oracle = picked on test cases)", sel,
+                     ["method", "rule", "run", "checkpoint", "selection_score", "transfer", "test_dice", "oracle"])
+        for n in notes:
+            out_console.print(f"not selected by {n}")
+    return paths
+
+
 def _check_bootstrap(bootstrap: str) -> None:
     from crosspan.evaluation.resample import MODES
 
@@ -50,6 +79,7 @@ def analyze_cmd(
     n_draws: int = typer.Option(1000, "--n-draws", help="Subsamples per test size for the sampling variance."),
     bootstrap: str = typer.Option("auto", "--bootstrap", help=BOOTSTRAP_HELP),
     n_rank_boot: int = typer.Option(1000, "--n-rank-boot", min=1, help="Bootstrap draws of the rankings."),
+    checkpoints: list[Path] = typer.Option(None, "--checkpoints", help=CHECKPOINTS_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print the tables."),
 ) -> None:
     """Domain-aware statistics of per-case results: CIs by patient (or center, patient, scan), domain matrix,
@@ -60,10 +90,13 @@ def analyze_cmd(
     from crosspan.report.figures import correlation_text
 
     _check_bootstrap(bootstrap)
+    ckpt = _checkpoints(checkpoints)
     df, skipped = load_results(results)
     a = analyze(df, skipped, seed=seed, n_boot=n_boot, n_draws=n_draws, bootstrap=bootstrap,
                 n_rank_boot=n_rank_boot)
     paths = write_analysis(a, output)
+    if ckpt is not None:
+        paths += _write_training(ckpt, output, quiet)
     if not quiet:
         _print_table("Dice by transfer type (95 % CI, patients resampled)", a.by_transfer,
                      ["method", "transfer", "n", "n_patients", "dice_mean", "dice_ci_low", "dice_ci_high", "oracle"])
@@ -99,6 +132,7 @@ def report_cmd(
     n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap replicates for confidence intervals."),
     bootstrap: str = typer.Option("auto", "--bootstrap", help=BOOTSTRAP_HELP),
     n_rank_boot: int = typer.Option(1000, "--n-rank-boot", min=1, help="Bootstrap draws of the rankings."),
+    checkpoints: list[Path] = typer.Option(None, "--checkpoints", help=CHECKPOINTS_HELP),
     agreement: Path | None = typer.Option(None, "--agreement", help="Per-case agreement CSV from "
                                                                      "`crosspan annotate compare` (adds a section)."),
 ) -> None:
@@ -110,6 +144,7 @@ def report_cmd(
     if (catalog is None) != (pred_dir is None):
         console.print("[yellow]note:[/] overlay montages need both --catalog and --pred-dir; skipping them")
     _check_bootstrap(bootstrap)
+    ckpt = _checkpoints(checkpoints)
     df, skipped = load_results(results)
     a = analyze(df, skipped, seed=seed, n_boot=n_boot, bootstrap=bootstrap, n_rank_boot=n_rank_boot)
     agree = None
@@ -128,7 +163,7 @@ def report_cmd(
                                 "pass the CSV written by `crosspan annotate compare`")
     paths = write_report(df, a, output, title=title, catalog=catalog if pred_dir else None,
                          pred_dir=pred_dir if catalog else None, montage_method=montage_method,
-                         sources=[str(p) for p in results], agreement=agree)
+                         sources=[str(p) for p in results], agreement=agree, checkpoints=ckpt)
     console.print(f"wrote {', '.join(str(p) for p in paths)}")
 
 

@@ -15,6 +15,7 @@ from crosspan import __version__
 from crosspan.evaluation.analysis import Analysis
 from crosspan.report import figures
 from crosspan.report.html_ranking import ranking_section, ranking_tables
+from crosspan.report.html_training import training_section
 from crosspan.report.style import CSS
 from crosspan.report.tables import (
     aggregate_table,
@@ -63,7 +64,8 @@ def _cards(df: pd.DataFrame) -> str:
 
 def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", montage: bytes | None = None,
                  montage_note: str = "", sources: Sequence[str] = (),
-                 agreement: pd.DataFrame | None = None) -> tuple[str, str, str]:
+                 agreement: pd.DataFrame | None = None,
+                 checkpoints: pd.DataFrame | None = None) -> tuple[str, str, str]:
     """Return ``(html, markdown, latex)`` of the report."""
     oracle_methods = sorted(df.loc[df["oracle"], "method"].unique())
     t_transfer = aggregate_table(a.by_transfer, ["method", "transfer"])
@@ -117,6 +119,8 @@ def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", 
                  to_html(t_paired)),
     ]
     sections.extend(x for x in [ranking_section(a)] if x)  # issue #20: ranking robustness
+    training_html, t_select = training_section(checkpoints)  # issue #20: transfer over training
+    sections.extend(x for x in [training_html] if x)
     from crosspan.report.labelmap import labelmap_section  # issue #12: draws of label-map training
 
     sections.extend(x for x in [labelmap_section(df)] if x)
@@ -144,7 +148,8 @@ def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", 
     nav = "".join(f'<a href="#{k}">{v}</a>' for k, v in [("transfer", "Transfer"), ("matrix", "Matrix"),
                                                           ("domains", "Domains"), ("variance", "Sampling"),
                                                           ("correlation", "Correlation"), ("paired", "Paired tests"),
-                                                          ("ranking", "Ranking")])
+                                                          ("ranking", "Ranking")]
+                  + ([("training", "Over training")] if training_html else []))
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     src = ", ".join(html.escape(Path(s).name) for s in sources) or "in-memory table"
     page = f"""<!DOCTYPE html>
@@ -168,6 +173,7 @@ def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", 
                         ("Dice per method and target domain", t_domain),
                         ("Domain gaps vs the smallest detectable gap", t_gaps),
                         ("Paired Wilcoxon tests, Holm-corrected", t_paired), *ranking_tables(a),
+                        ("Model selection over training checkpoints", t_select),
                         ("Skipped methods", t_skip),
                         ("Annotator agreement", t_agree), ("Agreement per annotator", t_annot),
                         ("Cases to adjudicate", t_adjudicate)]:
@@ -227,7 +233,8 @@ def _strip_tags(text: str) -> str:
 
 def write_report(df: pd.DataFrame, a: Analysis, output: str | Path, title: str = "crosspan report",
                  catalog: Path | None = None, pred_dir: Path | None = None, montage_method: str | None = None,
-                 sources: Sequence[str] = (), agreement: pd.DataFrame | None = None) -> list[Path]:
+                 sources: Sequence[str] = (), agreement: pd.DataFrame | None = None,
+                 checkpoints: pd.DataFrame | None = None) -> list[Path]:
     """Build everything in memory, then write ``output`` and ``report.md`` / ``report.tex`` beside it atomically."""
     montage, note = None, ""
     if catalog is not None and pred_dir is not None:
@@ -236,7 +243,7 @@ def write_report(df: pd.DataFrame, a: Analysis, output: str | Path, title: str =
         method, picks, montage = montage_from(df, Path(catalog), Path(pred_dir), montage_method)
         note = (f"Method: {method}; {len(picks)} cases." if montage is not None
                 else f"No prediction in {pred_dir} matches a scored case.")
-    page, md, tex = build_report(df, a, title, montage, note, sources, agreement)
+    page, md, tex = build_report(df, a, title, montage, note, sources, agreement, checkpoints)
     out = Path(output)
     out = out if out.suffix.lower() == ".html" else out.with_name(out.name + ".html")
     paths = [out, out.with_suffix(".md"), out.with_suffix(".tex")]
