@@ -3,7 +3,7 @@
 Usage (crosspan venv drives; nnU-Net runs in its own venv, never a crosspan dependency):
     .venv/bin/python benchmarks/engine_vs_nnunet_train_predict.py -o /tmp/nnstep [--nnvenv /tmp/nnvenv]
         [--patch 32,64,64] [--spacing 3,1.5,1.5] [--threads 2] [--steps 8] [--volumes 3] [--profile]
-        [--ops step,sw] [--variants bf16,contiguous]
+        [--ops step,sw] [--variants bf16,contiguous,roi,roi_zoom2,roi_bf16]
 
 The network is crosspan's ``nnunet`` preset (MONAI DynUNet, kernels/strides/filters from ``network_config``); the
 same stages, features, kernels and strides are written into an nnU-Net plans file as its ``PlainConvUNet``
@@ -19,6 +19,12 @@ alternately (ABBA order), on ``--threads`` CPU threads:
 2. sliding-window prediction of one preprocessed volume (overlap 0.5, Gaussian, no mirroring):
    crosspan ``predict_volume`` (softmax probabilities) vs ``nnUNetPredictor.predict_sliding_window_return_logits``
    (logits) with the trainer's network, random initial weights (timing only).
+
+Variant ``roi`` (``sw_roi``; ``roi_zoom2`` and ``roi_bf16`` alike) times the work of ``crosspan predict --roi auto``
+(``crosspan.inference.roi``): the coarse pass over the whole volume (overlap 0; ``zoom2``: on the volume shrunk
+2x) plus the full-overlap Gaussian window on the cropped region. The weights are random, so the region is not
+detected but given: the pancreas bounding box of preprocessed synthetic T1 scans (``PANCREAS_BOX``, fractions of
+the volume), grown as ``--roi auto`` grows it; the tile counts of both passes are reported under ``info``.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve()
+#: pancreas bounding box (z, y, x) as fractions of a preprocessed synthetic T1 scan (union over A_0001_T1 and
+#: A_0002_T1 of ``crosspan synth cohort -n 2 --centers A --sequences T1 --seed 3``, 50x135x175 and 50x126x191)
+PANCREAS_BOX = ((0.26, 0.70), (0.31, 0.59), (0.29, 0.73))
 
 
 # ----------------------------------------------------------------------------------------------- workers
@@ -74,12 +83,33 @@ def _crosspan_worker(work: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     ops["sw"] = lambda: predict_volume(variants[""][0], vol, patch, overlap=0.5)
     ops["sw_bf16"] = lambda: predict_volume(variants[""][0], vol, patch, overlap=0.5, amp="bf16")
 
-    from monai.data.utils import dense_patch_slices
+    from crosspan.inference.roi import window_tiles
 
-    interval = [max(1, int(p * 0.5)) for p in patch]
-    info = {"params": sum(p.numel() for p in variants[""][0].network.parameters()),
-            "tiles": len(dense_patch_slices(vol.shape, patch, interval)), "torch": torch.__version__}
+    info: dict[str, Any] = {"params": sum(p.numel() for p in variants[""][0].network.parameters()),
+                            "tiles": window_tiles(vol.shape, patch, 0.5), "torch": torch.__version__}
+    for name, zoom, amp in (("roi", 1.0, "none"), ("roi_zoom2", 2.0, "none"), ("roi_bf16", 1.0, "bf16")):
+        ops["sw_" + name], info["tiles_" + name] = _roi_op(variants[""][0], vol, patch, zoom, amp)
+    info["ops"] = sorted(ops)
     return ops, info
+
+
+def _roi_op(method: Any, vol: np.ndarray, patch: list[int], zoom: float, amp: str) -> tuple[Any, dict[str, Any]]:
+    """The work of ``predict --roi auto`` where the coarse pass finds ``PANCREAS_BOX``, and its tile counts."""
+    from crosspan.inference.roi import coarse_probability, grow, window_tiles
+    from crosspan.inference.sliding import predict_volume
+
+    box = [(int(a * n), int(np.ceil(b * n))) for (a, b), n in zip(PANCREAS_BOX, vol.shape, strict=True)]
+    box = grow(box, [p // 4 for p in patch], patch, vol.shape)
+    crop = tuple(slice(lo, hi) for lo, hi in box)
+
+    def run() -> None:
+        coarse_probability(method, vol, patch, 0.0, zoom, "cpu", amp, 2, [0])
+        predict_volume(method, vol[crop], patch, overlap=0.5, amp=amp)
+
+    small = [int(np.floor(n / zoom)) for n in vol.shape]  # F.interpolate's size for scale_factor 1/zoom
+    tiles = {"coarse": window_tiles(small, patch, 0.0), "fine": window_tiles(vol[crop].shape, patch, 0.5),
+             "box": box}
+    return run, {**tiles, "total": tiles["coarse"] + tiles["fine"]}
 
 
 def _nnunet_plans(spec: dict[str, Any]) -> dict[str, Any]:
@@ -268,7 +298,8 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="torch.profiler top ops of one step and one volume")
     ap.add_argument("--ops", default="step,sw", help="which timings to run: step, sw or both (comma-separated)")
     ap.add_argument("--variants", default="bf16,contiguous",
-                    help="crosspan-only variants also timed (step_<v>, sw_<v> where it exists): bf16, contiguous")
+                    help="crosspan-only variants also timed (step_<v>, sw_<v> where it exists): bf16, contiguous, "
+                         "roi, roi_zoom2, roi_bf16 (sliding window only)")
     args = ap.parse_args()
     if args.worker:
         worker(args.worker, args.output, args.threads)
@@ -290,7 +321,7 @@ def main() -> None:
         if op not in ops:
             continue
         contenders = [("crosspan", op), ("nnunet", op)] + [
-            ("crosspan", f"{op}_{v}") for v in variants if f"{op}_{v}" != "sw_contiguous"]  # predict: contiguous
+            ("crosspan", f"{op}_{v}") for v in variants if f"{op}_{v}" in workers["crosspan"].info["ops"]]
         timings[op] = timed(workers, contenders, args.steps if op == "step" else args.volumes,
                             warm=2 if op == "step" else 1)
     res: dict[str, Any] = {"patch": spec["patch"], "spacing": spec["spacing"], "volume_shape": spec["volume_shape"],

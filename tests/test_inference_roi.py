@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from crosspan.cli.main import app
 from crosspan.inference.postprocess import postprocess
 from crosspan.inference.predict import load_run
-from crosspan.inference.roi import predict_volume_roi, window_tiles
+from crosspan.inference.roi import coarse_probability, predict_volume_roi, window_tiles
 from crosspan.inference.sliding import dice, predict_volume
 from crosspan.methods.base import Method
 from test_engine_helpers import toy_dataset
@@ -115,11 +115,16 @@ def test_foreground_on_the_border_widens_then_falls_back() -> None:
     np.testing.assert_allclose(roi, full, atol=1e-6)
 
 
-@pytest.mark.parametrize("shape", [(24, 64, 80), (10, 20, 40), (16, 32, 33)])
+@pytest.mark.parametrize("shape", [(24, 64, 80), (10, 20, 40), (17, 33, 47)])
 def test_window_tiles_counts_what_monai_evaluates(shape: tuple[int, int, int]) -> None:
+    image = np.zeros(shape, dtype=np.float32)
+    for overlap in (0.0, 0.5):
+        counter = [0]
+        predict_volume(Pointwise(), image, PATCH, overlap, tiles=counter)
+        assert counter[0] == window_tiles(shape, PATCH, overlap)
     counter = [0]
-    predict_volume(Pointwise(), np.zeros(shape, dtype=np.float32), PATCH, tiles=counter)
-    assert counter[0] == window_tiles(shape, PATCH, 0.5)
+    coarse_probability(Pointwise(), image, PATCH, 0.0, 2.0, "cpu", "none", 2, counter)
+    assert counter[0] == window_tiles([s // 2 for s in shape], PATCH, 0.0)  # as the benchmark counts it
 
 
 def test_cli_roi_auto_writes_masks_and_tile_report(tiny_run: dict[str, Path]) -> None:
