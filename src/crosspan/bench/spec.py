@@ -363,7 +363,8 @@ def _unique(c: _Check, names: list[str], where: str) -> None:
 
 def method_warnings(spec: Spec) -> list[str]:
     """Trained methods that are not registered, or hyperparameters they do not have (their train step would fail).
-    Warnings, not errors: a spec may name methods that land later or live in a plugin."""
+    Warnings, not errors: a spec may name methods that land later or live in a plugin. A value outside a
+    registered method's bound (``lr: -1``, a probability of 7, NaN) is an error (:mod:`crosspan.methods.hparams`)."""
     try:
         from crosspan.methods.base import get_method, method_names, resolve_hparams
     except ImportError as err:  # pragma: no cover - the engine is part of crosspan
@@ -379,6 +380,9 @@ def method_warnings(spec: Spec) -> list[str]:
         try:
             resolve_hparams(get_method(m.method), {k: v for k, v in m.hp.items()})
         except CrosspanError as err:
+            if err.code == "hparam_bound":  # a value no run can use: an error in the spec, not a warning
+                raise CrosspanError(None, f"spec method {m.name}: {err.problem}", err.fix.replace("--hp ", "hp: "),
+                                    code=err.code) from None
             out.append(f"method {m.name}: {err.problem}")
     return out
 

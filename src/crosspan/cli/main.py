@@ -7,6 +7,7 @@ import importlib
 import typer
 
 from crosspan import __version__
+from crosspan.cli.guard import GuardedGroup
 
 app = typer.Typer(
     name="crosspan",
@@ -14,6 +15,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=GuardedGroup,
 )
 
 # One module per command group; each exposes register(app).
@@ -30,6 +32,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an unexpected error (accepted "
+                               "anywhere on the command line)."),
 ) -> None:
     """crosspan command line."""
 

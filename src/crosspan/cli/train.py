@@ -35,16 +35,47 @@ def _value(v: str) -> object:
     return v
 
 
+def check_counts(**counts: int) -> None:
+    """Each count (``--steps``, ``--batch-size``, ...) is at least 1."""
+    for name, value in counts.items():
+        if value < 1:
+            flag = "--" + name.replace("_", "-")
+            raise fail(f"{flag} {value}: must be at least 1")
+
+
+#: the size each patch axis must be a multiple of, per network (its downsampling), and the smallest patch
+PATCH_MULTIPLE = {"tiny": 8, "swinunetr": 32}
+MIN_PATCH = 16
+
+
+def parse_patch(text: str | None, network: str) -> list[int] | None:
+    """``"32,48,48"`` -> ``[32, 48, 48]``: three integers >= 16, multiples of the network's downsampling."""
+    if not text:
+        return None
+    parts = split_list(text)
+    try:
+        sizes = [int(v) for v in parts]
+    except ValueError:
+        raise fail(f"--patch {text!r}: write three integers z,y,x, e.g. --patch 32,64,64") from None
+    multiple = PATCH_MULTIPLE.get(network, 16)
+    if len(sizes) != 3 or any(v < MIN_PATCH or v % multiple for v in sizes):
+        raise fail(f"--patch {text!r}: need three sizes z,y,x, each >= {MIN_PATCH} and a multiple of {multiple} "
+                   f"(network {network}), e.g. --patch 32,64,64")
+    return sizes
+
+
 @handle_errors
 def train_cmd(
     plan_dir: Path = typer.Argument(..., help="Plan folder written by `crosspan preprocess`."),
     output: Path = typer.Option(..., "-o", "--output", help="Run folder (model.json, checkpoints, log.jsonl)."),
-    method: str = typer.Option("erm", "--method", help="Method name (registered methods)."),
-    network: str = typer.Option("tiny", "--network", help="tiny | nnunet | segresnet | swinunetr | attentionunet."),
-    steps: int = typer.Option(1000, "--steps", help="Training steps (one batch each)."),
-    batch_size: int = typer.Option(2, "--batch-size", help="Patches per step."),
+    method: str = typer.Option(None, "--method", help="Method name (registered methods; default erm)."),
+    network: str = typer.Option(None, "--network", help="tiny (default) | nnunet | segresnet | swinunetr | "
+                                "attentionunet."),
+    steps: int = typer.Option(None, "--steps", help="Training steps, >= 1 (one batch each; default 1000). With "
+                              "--resume a larger value extends the run, its LR schedule stretched to the new end."),
+    batch_size: int = typer.Option(2, "--batch-size", help="Patches per step (>= 1)."),
     patch: str = typer.Option(None, "--patch", help="Patch size z,y,x (default from the plan)."),
-    seed: int = typer.Option(0, "--seed", help="Seed for sampling, augmentation and initialisation."),
+    seed: int = typer.Option(None, "--seed", help="Seed for sampling, augmentation and initialisation (default 0)."),
     hp: list[str] = typer.Option(None, "--hp", help="Hyperparameter override key=value (repeatable)."),
     val_every: int = typer.Option(0, "--val-every", help="Validation Dice every N steps (0: off)."),
     val_cases: int = typer.Option(4, "--val-cases", help="Validation cases used."),
@@ -63,11 +94,19 @@ def train_cmd(
     from crosspan.training.loop import TrainConfig, train
 
     check_amp(amp, device)
+    given = tuple(k for k, v in (("method", method), ("network", network), ("seed", seed), ("steps", steps))
+                  if v is not None)
+    method, network = method or "erm", network or "tiny"
+    seed, steps = 0 if seed is None else seed, 1000 if steps is None else steps
+    check_counts(steps=steps, batch_size=batch_size, ckpt_every=ckpt_every, val_cases=val_cases)
+    if val_every < 0 or not 0.0 <= elastic <= 1.0:
+        raise fail("--val-every must be >= 0 and --elastic a probability in [0, 1]")
+    patch_size = parse_patch(patch, network)
     hparams = parse_hparams(hp)
-    resolve_hparams(get_method(method), hparams)  # unknown keys fail before any work
-    cfg = TrainConfig(str(plan_dir), str(output), method, network, steps, batch_size,
-                      [int(v) for v in split_list(patch)] if patch else None, seed, hparams, val_every, val_cases,
-                      ckpt_every, resume, deterministic, device, amp, compile_, threads, mirror, elastic)
+    resolve_hparams(get_method(method), hparams)  # unknown keys and values outside their bounds fail before any work
+    cfg = TrainConfig(str(plan_dir), str(output), method, network, steps, batch_size, patch_size, seed, hparams,
+                      val_every, val_cases, ckpt_every, resume, deterministic, device, amp, compile_, threads, mirror,
+                      elastic, given=given)
     res = train(cfg)
     console.print(f"trained {res['steps']} steps (from {res['started_at']}) in {res['seconds']:.0f} s; "
                   f"final loss {res.get('loss', float('nan')):.4f} -> {output}")

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import SimpleITK as sitk
 
 from crosspan.data.errors import CrosspanError
@@ -49,6 +50,11 @@ def read_dicom_series(folder: str | Path) -> tuple[sitk.Image, SeriesInfo]:
     if not ids:
         raise CrosspanError(folder, "no DICOM series found in the folder", "point to a folder holding one series")
     files = reader.GetGDCMSeriesFileNames(str(folder), ids[0])
+    problem = slice_spacing_problem(files)
+    if problem:
+        raise CrosspanError(folder, f"DICOM series {ids[0][-12:]}: {problem}",
+                            "re-export the complete series (one position per slice, even spacing), or split it "
+                            "into one folder per stack", code="dicom_slices")
     reader.SetFileNames(files)
     reader.MetaDataDictionaryArrayUpdateOn()
     reader.LoadPrivateTagsOff()
@@ -67,6 +73,46 @@ def read_dicom_series(folder: str | Path) -> tuple[sitk.Image, SeriesInfo]:
         clean.EraseMetaData(key)
     return clean, SeriesInfo(folder, tag(ROUTING_TAGS["patient"]), tag(ROUTING_TAGS["series_uid"]) or ids[0],
                              guess_sequence(desc))
+
+
+def slice_positions(files: list[str] | tuple[str, ...]) -> list[float]:
+    """Each slice's position along the slice normal (mm), from ImagePositionPatient and ImageOrientationPatient."""
+    out = []
+    for f in files:
+        r = sitk.ImageFileReader()
+        r.SetFileName(str(f))
+        r.ReadImageInformation()
+        if not (r.HasMetaDataKey("0020|0032") and r.HasMetaDataKey("0020|0037")):
+            return []
+        pos = np.array([float(v) for v in r.GetMetaData("0020|0032").split("\\")])
+        cosines = np.array([float(v) for v in r.GetMetaData("0020|0037").split("\\")])
+        out.append(float(pos @ np.cross(cosines[:3], cosines[3:])))
+    return out
+
+
+def slice_spacing_problem(files: list[str] | tuple[str, ...], rel_tol: float = 0.05) -> str | None:
+    """Duplicate positions, a missing slice or uneven spacing in a series (None when the stack is regular)."""
+    if len(files) < 3:
+        return None
+    try:
+        pos = np.sort(np.asarray(slice_positions(files)))
+    except (RuntimeError, ValueError):
+        return None  # no usable position tags: ITK's reader decides
+    if pos.size < 3:
+        return None
+    gaps = np.diff(pos)
+    step = float(np.median(gaps))
+    if np.any(gaps < 1e-3):
+        return f"{int(np.sum(gaps < 1e-3))} duplicate slice position(s)"
+    if step <= 0:
+        return "slices have no spacing"
+    ratio = gaps / step
+    whole = np.round(ratio)
+    if np.any((whole >= 2) & (np.abs(ratio - whole) < rel_tol * whole)):
+        return f"{int(np.sum(np.round(ratio) - 1))} missing slice(s) (gap {gaps.max():.2f} mm, spacing {step:.2f} mm)"
+    if np.any(np.abs(ratio - 1) > rel_tol):
+        return f"uneven slice spacing ({gaps.min():.2f} to {gaps.max():.2f} mm)"
+    return None
 
 
 def guess_sequence(description: str) -> str:

@@ -202,18 +202,34 @@ def nifti_guard(path: Path, allow_nonfinite: bool = False, voxels: bool = True) 
         bad = int(np.count_nonzero(~np.isfinite(data)))
         if bad:
             raise CrosspanError(path, f"{bad} NaN/Inf voxels", NONFINITE_FIX, code="nonfinite")
-    header = nimg.header
+    header = _raw_header(path, nimg.header)
     pixdim = np.asarray(header["pixdim"][1:4], dtype=float)
-    if np.all(np.isfinite(pixdim) & (pixdim != 0)):
-        return None
     sform = np.asarray(header.get_sform(), dtype=float)
     norms = np.linalg.norm(sform[:3, :3], axis=0)
-    if int(header["sform_code"]) > 0 and np.all(norms > 0) and np.all(np.isfinite(norms)):
-        warn(path, f"pixdim spacing {tuple(float(v) for v in pixdim)} has a zero; geometry taken from the sform "
-             f"(spacing {tuple(round(float(v), 4) for v in norms)} mm)", "re-export the image with a correct pixdim")
+    usable = int(header["sform_code"]) > 0 and np.all(norms > 0) and np.all(np.isfinite(norms))
+    valid = np.all(np.isfinite(pixdim) & (pixdim != 0))
+    qform = int(header["qform_code"]) > 0  # with a qform too, ITK's choice between them stands
+    if valid and (not usable or qform or np.allclose(np.abs(pixdim), norms, rtol=1e-3, atol=1e-4)):
+        return None
+    if usable:
+        what = "has a zero" if not valid else "disagrees with the sform"
+        warn(path, f"pixdim spacing {tuple(round(float(v), 4) for v in pixdim)} {what}; geometry taken from the "
+             f"sform (spacing {tuple(round(float(v), 4) for v in norms)} mm)", "re-export the image with a correct "
+             "pixdim")
         return sform
     raise CrosspanError(path, f"voxel spacing (pixdim) {tuple(float(v) for v in pixdim)} has a zero and no sform "
                         "gives the real spacing", "re-export the image with its real voxel spacing", code="spacing")
+
+
+def _raw_header(path: Path, fallback: Any) -> Any:
+    """The NIfTI header as stored (nibabel's loader silently rewrites a zero pixdim as 1)."""
+    import nibabel as nib
+
+    try:
+        with nib.openers.ImageOpener(str(path)) as fh:
+            return type(fallback).from_fileobj(fh, check=False)
+    except Exception:  # noqa: BLE001 - keep nibabel's view
+        return fallback
 
 
 def _apply_sform(img: sitk.Image, sform: np.ndarray) -> None:

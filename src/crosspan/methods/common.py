@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from monai.losses import DiceCELoss
 
 from crosspan.methods.base import Batch, Method
+from crosspan.methods.hparams import NON_NEGATIVE, POSITIVE, UNIT_OPEN, Bound
 from crosspan.training.distributed import average_gradients
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -42,6 +43,10 @@ class SupervisedMethod(Method):
     default_hparams: ClassVar[dict[str, Any]] = {
         "optimizer": "sgd", "lr": 1e-2, "momentum": 0.99, "weight_decay": 3e-5, "poly_exponent": 0.9,
         "grad_clip": 12.0, "lambda_dice": 1.0, "lambda_ce": 1.0,
+    }
+    hparam_bounds: ClassVar[dict[str, Bound]] = {
+        "lr": POSITIVE, "momentum": UNIT_OPEN, "weight_decay": NON_NEGATIVE, "poly_exponent": NON_NEGATIVE,
+        "grad_clip": POSITIVE, "lambda_dice": NON_NEGATIVE, "lambda_ce": NON_NEGATIVE,
     }
 
     def __init__(self, network: torch.nn.Module, domains: list[str], hparams: dict[str, Any] | None = None) -> None:
@@ -89,6 +94,18 @@ class SupervisedMethod(Method):
             self.scheduler.load_state_dict(state["scheduler"])
         if self.scaler is not None and "scaler" in state:
             self.scaler.load_state_dict(state["scaler"])
+
+    def extend_schedule(self, total_steps: int, step: int) -> None:
+        """A resumed run extended to ``total_steps``: the polynomial LR continues as if the run had been planned
+        that long (the LR at ``step`` of the longer schedule), so an extension never trains at the old end's 0."""
+        if self.scheduler is None or self.optimizer is None:
+            return
+        power = float(self.hparams["poly_exponent"])
+        self.scheduler.total_iters = max(1, total_steps)
+        factor = max(0.0, 1.0 - step / max(1, total_steps)) ** power
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["initial_lr"] * factor
+        self.scheduler._last_lr = [g["lr"] for g in self.optimizer.param_groups]  # noqa: SLF001 - torch's cache
 
     # ----- helpers for subclasses -----
     def autocast(self, device: torch.device) -> contextlib.AbstractContextManager:

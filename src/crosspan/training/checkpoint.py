@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -48,10 +49,9 @@ def save_checkpoint(path: str | Path, method: Method, step: int, extra: dict[str
 def load_checkpoint(path: str | Path, method: Method) -> int:
     """Restore ``method`` and the RNGs from ``path``; returns the step to continue from."""
     path = Path(path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001
-        raise CrosspanError(path, f"unreadable checkpoint ({type(exc).__name__})", "delete it to restart") from exc
+    state = safe_load(path, "delete it to restart the run")
+    if not isinstance(state, dict) or not {"method", "training", "rng", "step"} <= set(state):
+        raise CrosspanError(path, "not a crosspan training checkpoint (keys missing)", "delete it to restart the run")
     method.load_state_dict(state["method"])
     method.load_training_state(state["training"])
     set_rng_state(state["rng"])
@@ -62,5 +62,23 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise CrosspanError(path, "no weights file", "train the model first (`crosspan train`)")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    return state.get("method", state) if isinstance(state, dict) and "method" in state else state
+    state = safe_load(path, "retrain the run (`crosspan train`), or restore the file from a backup")
+    if not isinstance(state, dict):
+        raise CrosspanError(path, f"not a crosspan weights file (holds a {type(state).__name__})",
+                            "point at a run folder written by `crosspan train`")
+    return state.get("method", state) if "method" in state else state
+
+
+def safe_load(path: Path, fix: str) -> Any:
+    """``torch.load(weights_only=True)``; an empty, truncated or unsafe file is one :class:`CrosspanError`.
+
+    Nothing in the file is executed, and the message never repeats torch's advice to load it unsafely.
+    """
+    if path.stat().st_size == 0:
+        raise CrosspanError(path, "checkpoint file is empty (0 bytes; an interrupted copy?)", fix)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - UnpicklingError (unsafe content), EOFError/RuntimeError (truncated)
+        kind = "holds objects other than tensors (refused, nothing was executed)" \
+            if isinstance(exc, pickle.UnpicklingError) else "truncated or not a torch file"
+        raise CrosspanError(path, f"unloadable checkpoint: {kind} ({type(exc).__name__})", fix) from None

@@ -24,7 +24,7 @@ from crosspan.preprocess.plan import load_plan
 from crosspan.training.augment import spatial_augment
 from crosspan.training.checkpoint import load_checkpoint, save_checkpoint
 from crosspan.training.distributed import barrier, broadcast_parameters, init_distributed, shutdown
-from crosspan.training.sampling import PatchSampler, Prefetcher, open_case
+from crosspan.training.sampling import PatchSampler, Prefetcher, open_case, unlabeled_sampler
 from crosspan.utils.atomic import atomic_path, write_json
 from crosspan.utils.parallel import progress_bar
 from crosspan.utils.seeding import derive_seed
@@ -53,6 +53,8 @@ class TrainConfig:
     mirror: bool = False
     elastic: float = 0.0
     progress: bool = True
+    #: fields the caller chose (the CLI leaves out the ones not given): on resume each must match the run's
+    given: tuple[str, ...] = ("method", "network", "seed", "steps")
 
 
 def build_method(model: dict[str, Any]) -> Method:
@@ -103,6 +105,41 @@ def _truncate_log(path: Path, step: int) -> None:
         Path(tmp).write_text("".join(k + "\n" for k in keep))
 
 
+#: what a resumed run must share with the run folder (TrainConfig field -> model.json key)
+RESUME_FIELDS = {"method": "method", "network": "network", "seed": "seed"}
+
+
+def resumed_model(cfg: TrainConfig, run_dir: Path, rank: int = 0) -> dict[str, Any]:
+    """The run's ``model.json`` for ``--resume``: a changed method, network or seed is refused; a larger
+    ``--steps`` extends the run (written back to ``model.json``, the LR schedule stretched), a smaller one is
+    refused."""
+    model = json.loads((run_dir / "model.json").read_text())
+    for field_name, key in RESUME_FIELDS.items():
+        want = getattr(cfg, field_name)
+        if field_name in cfg.given and str(want) != str(model.get(key)):
+            raise CrosspanError(run_dir, f"--resume with --{field_name} {want}, but the run was trained with "
+                                f"{model.get(key)}", f"drop --{field_name} (or pass {model.get(key)}) to resume, or "
+                                "train into a new -o folder")
+    old = int(model["steps"])
+    if "steps" in cfg.given and cfg.steps != old:
+        if cfg.steps < old:
+            raise CrosspanError(run_dir, f"--resume with --steps {cfg.steps}, fewer than the run's {old}",
+                                f"pass --steps {old} or more (a larger value extends the run)")
+        model.update(steps=cfg.steps, extended_from=model.get("extended_from") or old)
+        if rank == 0:
+            write_json(run_dir / "model.json", model)
+    return model
+
+
+def _warn_patch(patch: list[int], cases: list) -> None:
+    shapes = [tuple(np.asarray(c.image).shape[-3:]) for c in cases]
+    if shapes and all(any(p > s for p, s in zip(patch, shape, strict=True)) for shape in shapes):
+        from crosspan.data.errors import warn
+
+        warn(None, f"patch {patch} is larger than every preprocessed training image along some axis (largest "
+             f"{max(shapes)}); patches are padded", "pass a smaller --patch (or preprocess at a finer --spacing)")
+
+
 def _check_training_input(method: Method, plan: dict[str, Any], sampler: PatchSampler, name: str) -> None:
     """Label-map methods need tissue maps in the batches; a label-map protocol needs a label-map method."""
     wants_maps = bool(getattr(method, "trains_on_label_maps", False))
@@ -139,7 +176,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     device = _setup_torch(cfg)
     ckpt = run_dir / "checkpoint_last.pt"
     if (run_dir / "model.json").is_file() and cfg.resume:
-        model = json.loads((run_dir / "model.json").read_text())
+        model = resumed_model(cfg, run_dir, rank)
     elif (run_dir / "model.json").is_file() and ckpt.is_file():
         raise CrosspanError(run_dir, "run folder already has a checkpoint", "pass --resume, or use another -o")
     else:
@@ -158,6 +195,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     method.setup_training(steps, cfg.amp)
     broadcast_parameters(method)
     start = load_checkpoint(ckpt, method) if cfg.resume and ckpt.is_file() else 0
+    if start and model.get("extended_from") and hasattr(method, "extend_schedule"):
+        method.extend_schedule(steps, start)  # --resume --steps N beyond the run's end
     if rank == 0 and cfg.resume:
         _truncate_log(run_dir / "log.jsonl", start)
     if cfg.compile:
@@ -171,6 +210,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     val_cases = [open_case(cache, c) for c in val]
     seed = int(model["seed"]) if world == 1 else derive_seed(model["seed"], "rank", rank)
     sampler = PatchSampler(train_cases, patch, int(model["batch_size"]), seed)
+    if rank == 0 and start == 0:
+        _warn_patch(patch, train_cases)
     _check_training_input(method, plan, sampler, model["method"])
     loader = Prefetcher(sampler, start, steps)
     unlabeled, unlabeled_keys = _unlabeled_loader(method, plan, cache, catalog, domains, patch, model, seed, start,
@@ -239,7 +280,7 @@ def _unlabeled_loader(method: Method, plan: dict[str, Any], cache: Path, catalog
                             "preprocess with a splits JSON whose fold lists `unlabeled` cases")
     cases = [open_case(cache, c, domains.index(catalog[c]) if catalog.get(c) in domains else -1, need_label=False)
              for c in names]
-    sampler = PatchSampler(cases, patch, int(model["batch_size"]), derive_seed(seed, "unlabeled"), fg_fraction=0.0)
+    sampler = unlabeled_sampler(cases, patch, int(model["batch_size"]), derive_seed(seed, "unlabeled"))
     return iter(Prefetcher(sampler, start, steps)), (sampler.aux_keys, sampler.scalar_keys)
 
 

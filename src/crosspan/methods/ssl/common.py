@@ -17,6 +17,7 @@ from torch import nn
 from crosspan.data.errors import CrosspanError
 from crosspan.methods.base import Batch
 from crosspan.methods.common import SupervisedMethod, split_outputs
+from crosspan.methods.hparams import NON_NEGATIVE, PROBABILITY, Bound
 
 
 def sigmoid_rampup(step: int, rampup_steps: int) -> float:
@@ -59,6 +60,7 @@ class SSLMethod(SupervisedMethod):
 
     needs_unlabeled: ClassVar[bool] = True
     default_hparams: ClassVar[dict[str, Any]] = {**SupervisedMethod.default_hparams, "rampup_steps": 200}
+    hparam_bounds: ClassVar[dict[str, Bound]] = {"rampup_steps": NON_NEGATIVE}
 
     def __init__(self, network: nn.Module, domains: list[str], hparams: dict[str, Any] | None = None) -> None:
         super().__init__(network, domains, hparams)
@@ -100,6 +102,7 @@ class TeacherMethod(SSLMethod):
 
     default_hparams: ClassVar[dict[str, Any]] = {**SSLMethod.default_hparams, "ema_decay": 0.99,
                                                  "predict_with": "teacher"}
+    hparam_bounds: ClassVar[dict[str, Bound]] = {"ema_decay": PROBABILITY}
 
     def __init__(self, network: nn.Module, domains: list[str], hparams: dict[str, Any] | None = None) -> None:
         super().__init__(network, domains, hparams)
