@@ -93,6 +93,14 @@ def label_to_grid(label: sitk.Image, img: sitk.Image, plan: dict[str, Any], box:
     return sitk.GetArrayFromImage(lab_c).astype(np.uint8)
 
 
+def foreground_points(mask: np.ndarray, case_id: str) -> np.ndarray:
+    """(n, 3) int32 coordinates of the voxels > 0, at most ``MAX_FG_POINTS`` of them (a sample seeded by the case)."""
+    fg = np.argwhere(np.asarray(mask) > 0).astype(np.int32)
+    if len(fg) > MAX_FG_POINTS:
+        fg = fg[rng(case_id, "fg").choice(len(fg), MAX_FG_POINTS, replace=False)]
+    return fg
+
+
 def _save_npy(arr: np.ndarray, path: Path) -> None:
     with atomic_path(path) as tmp:
         np.save(tmp, arr)
@@ -140,10 +148,7 @@ def cache_case(job: dict[str, Any]) -> dict[str, Any]:
     _save_npy(pre.image, p["image"])
     if pre.label is not None:
         _save_npy(pre.label, p["label"])
-        fg = np.argwhere(pre.label > 0).astype(np.int32)
-        if len(fg) > MAX_FG_POINTS:
-            fg = fg[rng(case_id, "fg").choice(len(fg), MAX_FG_POINTS, replace=False)]
-        _save_npy(fg, p["fg"])
+        _save_npy(foreground_points(pre.label, case_id), p["fg"])
     for key, path in job.get("aux", {}).items():
         arr = label_to_grid(read_sitk(path), img, job["plan"], pre.meta["crop_bbox"], path)
         _save_npy(arr, aux_path(job["cache_dir"], case_id, key))

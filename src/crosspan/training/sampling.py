@@ -11,13 +11,13 @@ import json
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from crosspan.data.errors import CrosspanError
-from crosspan.preprocess.cache import aux_path, cache_paths
+from crosspan.preprocess.cache import aux_path, cache_paths, foreground_points
 from crosspan.utils.seeding import rng
 
 
@@ -59,11 +59,15 @@ def extract(arr: np.ndarray, start: np.ndarray, size: tuple[int, ...], fill: flo
     return out
 
 
+FG_FRACTION = 1 / 3  # nnU-Net's foreground oversampling of labeled patches
+GUIDE_KEY = "pseudo_label"  # an auxiliary map that marks an unlabeled scan's (transported) foreground
+
+
 class PatchSampler:
     """Draw ``batch_size`` patches per step; each is foreground-centred with probability ``fg_fraction``."""
 
     def __init__(self, cases: list[CaseArrays], patch: list[int], batch_size: int, seed: int,
-                 fg_fraction: float = 1 / 3) -> None:
+                 fg_fraction: float = FG_FRACTION) -> None:
         if not cases:
             raise CrosspanError(None, "no training cases", "the plan's train list is empty")
         self.cases, self.patch, self.batch_size = cases, tuple(int(p) for p in patch), batch_size
@@ -106,6 +110,21 @@ class PatchSampler:
         out.update({k: np.stack(v)[:, None] for k, v in aux.items()})
         out.update({k: np.asarray(v, dtype=np.float32) for k, v in scalars.items()})
         return out
+
+
+def unlabeled_sampler(cases: list[CaseArrays], patch: list[int], batch_size: int, seed: int) -> PatchSampler:
+    """The sampler of an SSL method's unlabeled patches.
+
+    Plain unlabeled scans know no foreground: patches are drawn uniformly. Scans that carry a pseudo-label map
+    (``crosspan ssl pair``) are oversampled around its foreground at the labeled patches' rate, so an unlabeled
+    patch contains pseudo-label foreground as often as a labeled patch contains label foreground. Without it, in a
+    large field of view almost every unlabeled patch is background and the pseudo-label term teaches the network
+    that the target sequence is background (issue #17).
+    """
+    if cases and all(GUIDE_KEY in c.aux for c in cases):
+        cases = [replace(c, fg=foreground_points(c.aux[GUIDE_KEY], c.case_id)) for c in cases]
+        return PatchSampler(cases, patch, batch_size, seed, fg_fraction=FG_FRACTION)
+    return PatchSampler(cases, patch, batch_size, seed, fg_fraction=0.0)
 
 
 class Prefetcher:
