@@ -158,3 +158,91 @@ def test_head_capture_is_the_head_input() -> None:
     with torch.no_grad(), capture_head(head) as cap:
         y = m.network(x)
     assert cap.features is not None and torch.allclose(head(cap.features), y, atol=1e-6)
+
+
+# ----- prompt U-Net -----
+def test_prompt_channels_box_and_point() -> None:
+    from crosspan.methods.prompt_unet import prompt_channels
+
+    lab = torch.zeros(2, 1, 12, 12, 12, dtype=torch.long)
+    lab[0, 0, 2:6, 3:9, 4:7] = 1
+    p = prompt_channels(lab, radius=1)
+    box = p[0, 0].bool()
+    assert box.sum() == 4 * 6 * 3 and bool(box[2:6, 3:9, 4:7].all())  # the tight 3D box
+    point = p[0, 1].bool()
+    assert 1 < int(point.sum()) <= 7 and bool((point & lab[0, 0].bool()).any())  # a ball on the foreground
+    assert float(p[1].abs().sum()) == 0  # an empty label gives no prompt
+    jit = prompt_channels(lab, jitter=0.3, radius=1, generator=torch.Generator().manual_seed(1))
+    assert not torch.equal(jit[0, 0], p[0, 0])
+
+
+def test_prompt_unet_prompts_change_the_output_and_oracle_is_declared() -> None:
+    cls = get_method("prompt-unet")
+    m = cls(net(), DOMAINS)
+    convs = [c for c in m.network.modules() if isinstance(c, torch.nn.Conv3d) and c.in_channels == 3]
+    assert convs and not any(isinstance(c, torch.nn.Conv3d) and c.in_channels == 1 for c in m.network.modules())
+    batch = make_batch(b=2)
+    m.setup_training(3)
+    logs = m.update(batch)
+    assert np.isfinite(logs["loss"])
+    m.eval()
+    x = batch["image"][:1]
+    prompts = torch.from_numpy(m.test_prompts(batch["label"][0, 0].numpy()))[None]
+    assert prompts.shape == (1, 2, 16, 16, 16) and float(prompts[0, 0].sum()) > 0
+    with_p, without = m.predict(torch.cat([x, prompts], 1)), m.predict(x)
+    assert float((with_p - without).abs().max()) > 1e-3  # the prompt channels reach the output
+    assert torch.allclose(without, m.predict(torch.cat([x, torch.zeros_like(prompts)], 1)))
+    # prompts from labels are oracle; empty prompts are not
+    assert cls.uses_oracle(m.hparams) and cls.uses_oracle({"prompt": "jittered-box"})
+    assert not cls.uses_oracle({"prompt": "none"}) and not get_method("erm").uses_oracle({})
+    none = cls(net(), DOMAINS, {"prompt": "none"})
+    assert float(np.abs(none.test_prompts(batch["label"][0, 0].numpy())).sum()) == 0
+    with pytest.raises(Exception, match="prompt source"):
+        cls(net(), DOMAINS, {"prompt": "model-box"})
+
+
+def test_benchmark_marks_prompt_unet_results_oracle(tmp_path) -> None:
+    import yaml
+
+    from crosspan.bench.jobs import build_plan
+    from crosspan.bench.spec import load_spec
+
+    spec = {"name": "pu", "output": ".", "dataset": {"path": str(tmp_path / "catalog.csv")},
+            "protocols": [{"name": "xseq", "protocol": "cross-sequence", "train": ["A:T1"]}],
+            "methods": [{"name": "pu-oracle", "method": "prompt-unet"},
+                        {"name": "pu-none", "method": "prompt-unet", "hp": {"prompt": "none", "p_no_prompt": 0.5}},
+                        {"name": "erm", "method": "erm"}, {"name": "lms", "method": "litemedsam", "zero_shot": True}],
+            "seeds": [0]}
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    (tmp_path / "catalog.csv").write_text("case_id\n")
+    jobs = {j.info["method"]: j for j in build_plan(load_spec(path)).method_jobs}
+    evaluate = {m: list(next(s.args for s in j.steps if s.name == "evaluate")) for m, j in jobs.items()}
+    assert "--oracle" in evaluate["pu-oracle"] and "--oracle" in evaluate["lms"]
+    assert "--oracle" not in evaluate["pu-none"] and "--oracle" not in evaluate["erm"]
+
+
+def test_predict_cli_builds_prompts_from_labels_and_marks_them(tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from crosspan.cli.main import app
+    from test_engine_helpers import toy_dataset
+
+    runner = CliRunner()
+    cat = toy_dataset(tmp_path / "data", n=4, shape=(16, 24, 24), splits=("train", "train", "val", "test"))
+    res = runner.invoke(app, ["preprocess", str(cat), "-o", str(tmp_path / "plan"), "--train-domains", "A:T1,B:T1"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["train", str(tmp_path / "plan"), "-o", str(tmp_path / "run"), "--method",
+                              "prompt-unet", "--steps", "2", "--patch", "16,16,16", "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["predict", str(tmp_path / "run"), str(cat), "-o", str(tmp_path / "pred")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "pred" / "case3.nii.gz").is_file()
+    info = json.loads((tmp_path / "pred" / "prompts.json").read_text())
+    assert info["oracle"] is True and info["prompt"] == "oracle-box" and info["cases"] == 1
+    # a bare image has no label to build the oracle prompt from: one line, nothing written
+    res = runner.invoke(app, ["predict", str(tmp_path / "run"), str(tmp_path / "data" / "case3.nii.gz"), "-o",
+                              str(tmp_path / "bare")])
+    assert res.exit_code != 0 and "prompt 'oracle-box'" in res.output and not (tmp_path / "bare").exists()

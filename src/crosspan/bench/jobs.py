@@ -168,14 +168,14 @@ def _method_jobs(spec: Spec, proto: Protocol, stage: Job, catalog_csv: str, spli
 
 
 def _oracle(method: Method) -> bool:
-    """Zero-shot methods prompted from the ground truth produce oracle results."""
-    if not method.zero_shot:
-        return False
+    """Methods prompted from the ground truth at test time (zero-shot oracle boxes, prompt-unet) produce oracle
+    results: the registry says so (``Method.uses_oracle``)."""
     from crosspan.data.errors import CrosspanError
-    from crosspan.inference.zeroshot import oracle_prompt
+    from crosspan.methods.base import get_method, resolve_hparams
 
     try:
-        return oracle_prompt(method.method, dict(method.hp))
+        cls = get_method(method.method)
+        return cls.uses_oracle(resolve_hparams(cls, dict(method.hp)))
     except CrosspanError:  # an unregistered name: `benchmark run --dry-run` warns about it
         return False
 

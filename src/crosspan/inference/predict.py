@@ -19,6 +19,7 @@ from crosspan.methods.base import Method
 from crosspan.preprocess.cache import preprocess_image
 from crosspan.preprocess.geometry import to_source_grid
 from crosspan.training.checkpoint import load_weights
+from crosspan.utils.atomic import write_json
 from crosspan.utils.parallel import progress_bar
 
 
@@ -83,12 +84,17 @@ def _looks_dicom(folder: Path) -> bool:
 def predict_case(method: Method, model: dict[str, Any], plan: dict[str, Any], image: str, out_dir: Path,
                  case_id: str, overlap: float = 0.5, tta: bool = False, post: str = "lcc",
                  save_probabilities: bool = False, device: str = "cpu", amp: str = "none", roi: str = "none",
-                 reports: dict[str, RoiReport] | None = None, roi_zoom: float = 1.0) -> Path:
+                 reports: dict[str, RoiReport] | None = None, roi_zoom: float = 1.0, label: str = "") -> Path:
     """Predict one image and write ``out_dir/<case_id>.nii.gz`` in the source geometry; with ``roi="auto"`` the
-    coarse-to-fine window (:mod:`crosspan.inference.roi`), its report stored in ``reports[case_id]``."""
+    coarse-to-fine window (:mod:`crosspan.inference.roi`), its report stored in ``reports[case_id]``. ``label``: the
+    case's ground truth, from which a prompted method (prompt-unet) builds its prompt channels (oracle)."""
     img = read_sitk(image)
-    pre = preprocess_image(img, plan)
-    if roi == "auto":
+    pre = preprocess_image(img, plan, read_sitk(label) if label else None, label or None)
+    if label and pre.label is not None:
+        prompts = method.test_prompts(pre.label)  # type: ignore[operator]
+        prob = predict_volume(method, np.concatenate([pre.image[None], prompts]), model["patch_size"], overlap, tta,
+                              device, amp)
+    elif roi == "auto":
         prob, rep = predict_volume_roi(method, pre.image, model["patch_size"], overlap, tta, device, amp,
                                        coarse_zoom=roi_zoom)
         if reports is not None:
@@ -119,6 +125,7 @@ def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overla
     items = collect_inputs(source, cases, splits, fold)
     if not items:
         raise CrosspanError(source, f"no images to predict (cases={cases})", "use --cases all or check the input")
+    labels = prompt_labels(method, source, cases, splits, fold, roi)
     out_dir = Path(out_dir)
     check_case_ids([c for c, _ in items], source)
     ours = [p for c, _ in items for p in (out_dir / f"{c}.nii.gz", out_dir / "probabilities" / f"{c}.nii.gz")]
@@ -129,11 +136,34 @@ def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overla
             task = bar.add_task("predicting", total=len(items))
             for case_id, image in items:
                 written.append(predict_case(method, model, plan, image, out_dir, case_id, overlap, tta, post,
-                                            save_probabilities, device, amp, roi, reports, roi_zoom))
+                                            save_probabilities, device, amp, roi, reports, roi_zoom,
+                                            labels.get(case_id, "")))
                 bar.advance(task)
     except Exception:  # a failed run leaves none of its own masks behind (files from before stay)
         for p in ours:
             if p not in existed:
                 p.unlink(missing_ok=True)
         raise
+    if labels:  # the predictions used ground-truth prompts: say so next to them, as zero-shot runs do
+        write_json(out_dir / "prompts.json", {"method": model["method"], "prompt": method.hparams["prompt"],
+                                              "oracle": True, "cases": len(written)})
     return written
+
+
+def prompt_labels(method: Method, source: str | Path, cases: str, splits: str | None, fold: int,
+                  roi: str) -> dict[str, str]:
+    """Case -> label path when ``method`` is prompted from the test labels (prompt-unet, oracle prompt), else {}."""
+    if not (getattr(method, "prompt_inputs", 0) and method.uses_oracle(method.hparams)):
+        return {}
+    from crosspan.inference.zeroshot import collect_labeled
+
+    prompt = method.hparams["prompt"]
+    if roi != "none":
+        raise CrosspanError(None, f"--roi {roi} cannot carry the prompt channels of '{prompt}'", "use --roi none")
+    labels = {c: lab for c, _, lab in collect_labeled(source, cases, splits or None, fold)}
+    missing = sorted(c for c, lab in labels.items() if not lab)
+    if missing:
+        raise CrosspanError(source, f"prompt '{prompt}' is built from the labels, and {len(missing)} case(s) have "
+                            f"none (e.g. {missing[0]})", "give a catalog or dataset with labels, or train the "
+                            "model with --hp prompt=none (automatic, no prompt)")
+    return labels

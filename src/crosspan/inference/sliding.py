@@ -46,10 +46,12 @@ def memory_layout(module: torch.nn.Module, layout: torch.memory_format) -> Itera
 def predict_volume(method: Method, image: np.ndarray, patch: list[int], overlap: float = 0.5, tta: bool = False,
                    device: str | torch.device = "cpu", amp: str = "none", sw_batch_size: int = 2,
                    tiles: list[int] | None = None, mode: str = "gaussian") -> np.ndarray:
-    """Class probabilities (2, z, y, x) float32 for a preprocessed (z, y, x) image; ``tiles[0]`` (when given) is
-    increased by the number of tiles the network evaluated."""
+    """Class probabilities (2, z, y, x) float32 for a preprocessed (z, y, x) image, or a (C, z, y, x) one whose
+    channels after the first are extra inputs (prompt channels); ``tiles[0]`` (when given) is increased by the
+    number of tiles the network evaluated."""
     device = torch.device(device)
-    x = torch.from_numpy(np.array(image, dtype=np.float32))[None, None].to(device)
+    arr = torch.from_numpy(np.array(image, dtype=np.float32))
+    x = (arr[None] if arr.ndim == 4 else arr[None, None]).to(device)
     ctx = (torch.autocast(device.type, dtype=AMP_DTYPES[amp]) if amp in AMP_DTYPES else contextlib.nullcontext())
     flips: list[tuple[int, ...]] = [()]
     if tta:

@@ -10,7 +10,7 @@ from torch import nn
 
 from crosspan.data.errors import CrosspanError
 from crosspan.methods.base import Method
-from crosspan.methods.foundation.prompts import PROMPTS, Box2D
+from crosspan.methods.foundation.prompts import PROMPTS, Box2D, is_oracle
 
 PROMPT_HPARAMS: dict[str, Any] = {"prompt": "oracle-box", "jitter": 0.1, "box_model": "", "seed": 0}
 
@@ -27,6 +27,11 @@ class ZeroShotMethod(Method):
             raise CrosspanError(None, f"unknown prompt source '{self.hparams['prompt']}'",
                                 f"use --hp prompt=<{'|'.join(PROMPTS)}>")
         self.device = device
+
+    @classmethod
+    def uses_oracle(cls, hparams: dict[str, Any]) -> bool:
+        """Boxes from the ground truth (``oracle-box``, ``jittered-box``) make oracle results."""
+        return is_oracle(str(hparams.get("prompt", cls.default_hparams.get("prompt", ""))))
 
     def segment(self, image: np.ndarray, boxes: dict[int, Box2D]) -> np.ndarray:
         raise NotImplementedError
