@@ -246,3 +246,16 @@ def test_predict_cli_builds_prompts_from_labels_and_marks_them(tmp_path) -> None
     res = runner.invoke(app, ["predict", str(tmp_path / "run"), str(tmp_path / "data" / "case3.nii.gz"), "-o",
                               str(tmp_path / "bare")])
     assert res.exit_code != 0 and "prompt 'oracle-box'" in res.output and not (tmp_path / "bare").exists()
+
+
+@pytest.mark.parametrize(("name", "key", "bad"), [("rsc", "feature_drop", 1.0), ("rsc", "batch_drop", -0.1),
+                                                  ("eqrm", "quantile", 1.5), ("ib-erm", "penalty", -1.0),
+                                                  ("sd", "penalty", -0.5), ("prompt-unet", "p_no_prompt", 2.0)])
+def test_hyperparameter_bounds(name: str, key: str, bad: float) -> None:
+    from crosspan.data.errors import CrosspanError
+    from crosspan.methods.base import resolve_hparams
+
+    cls = get_method(name)
+    assert resolve_hparams(cls, {key: cls.default_hparams[key]})[key] == cls.default_hparams[key]
+    with pytest.raises(CrosspanError, match=key):
+        resolve_hparams(cls, {key: bad})

@@ -28,6 +28,7 @@ from crosspan.data.errors import CrosspanError
 from crosspan.methods.base import Batch, register_method
 from crosspan.methods.common import SupervisedMethod, update_supervised
 from crosspan.methods.foundation.prompts import is_oracle
+from crosspan.methods.hparams import NON_NEGATIVE, PROBABILITY, Bound
 
 PROMPT_SOURCES = ("oracle-box", "jittered-box", "none")
 N_PROMPTS = 2  # box, point
@@ -81,6 +82,9 @@ class PromptUNet(SupervisedMethod):
     name = "prompt-unet"
     default_hparams: ClassVar[dict[str, Any]] = {**SupervisedMethod.default_hparams, "prompt": "oracle-box",
                                                  "jitter": 0.1, "point_radius": 2, "p_no_prompt": 0.0, "seed": 0}
+    hparam_bounds: ClassVar[dict[str, Bound]] = {"jitter": Bound(0.0, 1.0), "point_radius": NON_NEGATIVE,
+                                                 "p_no_prompt": PROBABILITY}
+    hparam_ranges: ClassVar[dict[str, str]] = {"prompt": " | ".join(PROMPT_SOURCES)}
     forward_passes = 1
     #: the engine's input has one channel; these are appended (``predict``) or built from labels (inference)
     prompt_inputs: ClassVar[int] = N_PROMPTS

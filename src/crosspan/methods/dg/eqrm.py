@@ -25,6 +25,7 @@ from torch.distributions import Normal
 from crosspan.methods.base import Batch, register_method
 from crosspan.methods.common import SupervisedMethod
 from crosspan.methods.dg.domain_risk import domain_risks
+from crosspan.methods.hparams import NON_NEGATIVE, Bound
 
 
 def kde_bandwidth(risks: torch.Tensor) -> torch.Tensor:
@@ -65,6 +66,8 @@ class EQRM(SupervisedMethod):
     name = "eqrm"
     default_hparams: ClassVar[dict[str, Any]] = {**SupervisedMethod.default_hparams, "quantile": 0.75,
                                                  "kde": True, "burnin_steps": 2500}
+    hparam_bounds: ClassVar[dict[str, Bound]] = {"quantile": Bound(0.0, 1.0, low_open=True, high_open=True),
+                                                 "burnin_steps": NON_NEGATIVE}
     forward_passes = 1
 
     def __init__(self, network: nn.Module, domains: list[str], hparams: dict[str, Any] | None = None) -> None:

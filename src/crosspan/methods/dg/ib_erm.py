@@ -22,6 +22,7 @@ from crosspan.methods.base import Batch, register_method
 from crosspan.methods.common import SupervisedMethod
 from crosspan.methods.dg.domain_risk import domain_risks
 from crosspan.methods.dg.head_features import capture_head, find_head
+from crosspan.methods.hparams import NON_NEGATIVE, Bound
 
 
 def feature_variance(features: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
@@ -39,6 +40,7 @@ class IBERM(SupervisedMethod):
     name = "ib-erm"
     default_hparams: ClassVar[dict[str, Any]] = {**SupervisedMethod.default_hparams, "penalty": 100.0,
                                                  "warmup_steps": 500}
+    hparam_bounds: ClassVar[dict[str, Bound]] = {"penalty": NON_NEGATIVE, "warmup_steps": NON_NEGATIVE}
     forward_passes = 1
 
     def __init__(self, network: nn.Module, domains: list[str], hparams: dict[str, Any] | None = None) -> None:

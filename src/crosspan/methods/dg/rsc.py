@@ -26,6 +26,9 @@ from torch import nn
 from crosspan.methods.base import Batch, register_method
 from crosspan.methods.common import SupervisedMethod, split_outputs
 from crosspan.methods.dg.head_features import capture_head, find_head, with_main
+from crosspan.methods.hparams import PROBABILITY, Bound
+
+OPEN_UNIT = Bound(0.0, 1.0, low_open=True, high_open=True)
 
 
 def feature_mask(grad: torch.Tensor, drop: float, spatial: bool) -> torch.Tensor:
@@ -51,6 +54,8 @@ class RSC(SupervisedMethod):
     name = "rsc"
     default_hparams: ClassVar[dict[str, Any]] = {**SupervisedMethod.default_hparams, "feature_drop": 1 / 3,
                                                  "batch_drop": 1 / 3, "spatial_prob": 0.5}
+    hparam_bounds: ClassVar[dict[str, Bound]] = {"feature_drop": OPEN_UNIT, "batch_drop": PROBABILITY,
+                                                 "spatial_prob": PROBABILITY}
     forward_passes = 1  # plus the head twice more (the paper's cost)
 
     def __init__(self, network: nn.Module, domains: list[str], hparams: dict[str, Any] | None = None) -> None:

@@ -18,6 +18,7 @@ import torch
 
 from crosspan.methods.base import Batch, register_method
 from crosspan.methods.common import SupervisedMethod, split_outputs
+from crosspan.methods.hparams import NON_NEGATIVE, Bound
 
 
 def logit_penalty(logits: torch.Tensor) -> torch.Tensor:
@@ -29,6 +30,7 @@ def logit_penalty(logits: torch.Tensor) -> torch.Tensor:
 class SpectralDecoupling(SupervisedMethod):
     name = "sd"
     default_hparams: ClassVar[dict[str, Any]] = {**SupervisedMethod.default_hparams, "penalty": 0.1}
+    hparam_bounds: ClassVar[dict[str, Bound]] = {"penalty": NON_NEGATIVE}
     forward_passes = 1
 
     def objective(self, labeled: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
