@@ -1,4 +1,5 @@
-"""Scoring checkpoints during training: a checkpoint's row equals predicting that checkpoint separately."""
+"""Scoring checkpoints during training (`crosspan train --eval-every`): each checkpoint's rows equal predicting
+that checkpoint separately with `crosspan predict` + evaluate; test rows are oracle."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     torch.set_num_threads(1)
     res = runner.invoke(app, ["train", str(root / "plan"), "-o", str(root / "run"), "--steps", "30", "--patch",
                               "16,32,32", "--hp", "optimizer=adamw", "--hp", "lr=0.01", "--seed", "1",
-                              "--threads", "1"])
+                              "--threads", "1", "--eval-every", "15"])
     assert res.exit_code == 0, res.output
     return {"root": root, "catalog": cat, "plan": root / "plan", "run": root / "run"}
 
@@ -45,21 +46,15 @@ def _scorer(run: dict[str, Path], **kw: object) -> CheckpointScorer:
 
 
 def test_checkpoint_rows_equal_separate_prediction(run: dict[str, Path], tmp_path: Path) -> None:
-    model = json.loads((run["run"] / "model.json").read_text())
-    method = build_method(model)
-    method.load_state_dict(load_weights(run["run"] / "model_final.pt"))
-    scorer = _scorer(run)
-    first = scorer(method, 30)
-    with torch.no_grad():  # a different "checkpoint": damp the last layer
-        for p in list(method.parameters())[-2:]:
-            p.mul_(0.3)
-    scorer(method, 31)
-    table = load_checkpoint_table([run["run"] / "checkpoints.csv"])
-    assert set(table["checkpoint"]) == {30, 31} and set(table["split"]) == {"val", "test"}
+    table = load_checkpoint_table([run["run"] / "checkpoints.csv"])  # written by `train --eval-every 15`
+    assert set(table["checkpoint"]) == {15, 30} and set(table["split"]) == {"val", "test"}
     oracle = table.groupby("split")["oracle"].agg(set)
     assert oracle["test"] == {True} and oracle["val"] == {False}
-    assert first["dice"].max() > 0.2  # the 30-step model segments something: the comparison below is not 0 == 0
-    for step in (30, 31):
+    assert table["dice"].max() > 0.2  # the model segments something: the comparison below is not 0 == 0
+    final = load_weights(run["run"] / "model_final.pt")
+    kept = load_weights(run["run"] / "checkpoints" / "step_000030.pt")
+    assert all(torch.equal(final[k], kept[k]) for k in final)
+    for step in (15, 30):
         sep = tmp_path / f"run{step}"  # a run folder whose final weights are that checkpoint
         shutil.copytree(run["run"], sep, ignore=shutil.ignore_patterns("checkpoints*", "*.pt"))
         shutil.copy(run["run"] / "checkpoints" / f"step_{step:06d}.pt", sep / "model_final.pt")
@@ -77,8 +72,41 @@ def test_checkpoint_rows_equal_separate_prediction(run: dict[str, Path], tmp_pat
     assert sel.loc[sel["rule"] == "oracle", "oracle"].all()
 
 
+def test_scorer_replaces_a_redone_step(run: dict[str, Path], tmp_path: Path) -> None:
+    work = tmp_path / "run"
+    shutil.copytree(run["run"], work)
+    model = json.loads((work / "model.json").read_text())
+    method = build_method(model)
+    method.load_state_dict(load_weights(work / "model_final.pt"))
+    with torch.no_grad():  # another model at step 30 (a resumed run redoing it)
+        for p in list(method.parameters())[-2:]:
+            p.mul_(0.3)
+    rows = _scorer({**run, "run": work}, test=False)(method, 30)
+    table = pd.read_csv(work / "checkpoints.csv")
+    assert set(rows["split"]) == {"val"} and (table["checkpoint"] == 30).sum() == len(rows)
+    assert (table["checkpoint"] == 15).sum() == 2
+
+
+def test_bad_eval_domains_fail_before_training(run: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "never"
+    res = runner.invoke(app, ["train", str(run["plan"]), "-o", str(out), "--steps", "2", "--eval-every", "1",
+                              "--eval-domains", "C:OOP", "--threads", "1"])
+    assert res.exit_code == 2 and "C:OOP" in res.output and not out.exists()
+    res = runner.invoke(app, ["train", str(run["plan"]), "-o", str(out), "--eval-domains", "A:T1"])
+    assert res.exit_code == 2 and "--eval-every" in res.output and not out.exists()
+
+
 def test_unknown_eval_domain_is_one_clear_error(run: dict[str, Path]) -> None:
     model = json.loads((run["run"] / "model.json").read_text())
     plan = json.loads((run["run"] / "plan.json").read_text())
     with pytest.raises(CrosspanError, match="C:OOP"):
         CheckpointScorer(run["run"], run["plan"], plan, model, ["C:OOP"])
+
+
+def test_scoring_does_not_change_training(run: dict[str, Path], tmp_path: Path) -> None:
+    res = runner.invoke(app, ["train", str(run["plan"]), "-o", str(tmp_path / "plain"), "--steps", "30", "--patch",
+                              "16,32,32", "--hp", "optimizer=adamw", "--hp", "lr=0.01", "--seed", "1",
+                              "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    plain, scored = load_weights(tmp_path / "plain" / "model_final.pt"), load_weights(run["run"] / "model_final.pt")
+    assert all(torch.equal(plain[k], scored[k]) for k in plain)

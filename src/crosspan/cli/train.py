@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -64,6 +65,43 @@ def parse_patch(text: str | None, network: str) -> list[int] | None:
     return sizes
 
 
+def _checkpoint_scorer(plan_dir: Path, output: Path, every: int, domains: str | None, test: bool,
+                       device: str) -> Callable[..., object] | None:
+    """The ``on_eval`` callback of ``--eval-every``; its cases are checked here, before any training."""
+    if every < 0:
+        raise fail(f"--eval-every {every}: must be >= 0 (0: off)")
+    if not every:
+        if domains:
+            raise fail("--eval-domains needs --eval-every N (N >= 1)")
+        return None
+    from crosspan.evaluation.checkpoint_eval import CheckpointScorer, eval_cases
+    from crosspan.preprocess.plan import load_plan
+
+    plan = load_plan(plan_dir)
+    chosen = split_list(domains) or _plan_domains(plan_dir, plan)
+    eval_cases(plan_dir, plan, chosen, test)
+    scorer: list[CheckpointScorer] = []
+
+    def on_eval(method: object, step: int, model: dict, run_plan: dict) -> None:
+        if not scorer:
+            scorer.append(CheckpointScorer(output, plan_dir, run_plan, model, chosen, test, device))
+        scorer[0](method, step)  # type: ignore[arg-type]
+
+    return on_eval
+
+
+def _plan_domains(plan_dir: Path, plan: dict) -> list[str]:
+    from crosspan.data.catalog import load_catalog
+
+    path = plan_dir / "catalog.csv"
+    cat = load_catalog(path) if path.is_file() else None
+    if cat is None:
+        raise fail(f"{path}: no catalog copy in the plan folder. Fix: preprocess again")
+    ids = {str(c) for k in ("val", "test") for c in plan["cases"].get(k, [])}
+    rows = cat[cat["case_id"].astype(str).isin(ids)]
+    return sorted(set(rows["center"].astype(str) + ":" + rows["sequence"].astype(str)))
+
+
 @handle_errors
 def train_cmd(
     plan_dir: Path = typer.Argument(..., help="Plan folder written by `crosspan preprocess`."),
@@ -88,6 +126,12 @@ def train_cmd(
     threads: int = typer.Option(0, "--threads", help="CPU threads for torch (0: default)."),
     mirror: bool = typer.Option(False, "--mirror", help="Random mirroring augmentation (nnU-Net default)."),
     elastic: float = typer.Option(0.0, "--elastic", help="Probability of a smooth elastic deformation per patch."),
+    eval_every: int = typer.Option(0, "--eval-every", help="Score the model every N steps (and at the end) on "
+                                   "--eval-domains as predict + evaluate do: <run>/checkpoints.csv (0: off)."),
+    eval_domains: str = typer.Option(None, "--eval-domains", help="Domains scored by --eval-every, e.g. "
+                                     "A:T1,B:OOP (default: every domain of the plan's val/test cases)."),
+    eval_test: bool = typer.Option(True, "--eval-test/--no-eval-test", help="Also score the plan's test cases "
+                                   "(rows marked oracle: picking a checkpoint by them peeks at test labels)."),
 ) -> None:
     """Train; kill it at any time and rerun with --resume to continue from the last checkpoint."""
     from crosspan.methods.base import get_method, resolve_hparams
@@ -104,9 +148,10 @@ def train_cmd(
     patch_size = parse_patch(patch, network)
     hparams = parse_hparams(hp)
     resolve_hparams(get_method(method), hparams)  # unknown keys and values outside their bounds fail before any work
+    on_eval = _checkpoint_scorer(plan_dir, output, eval_every, eval_domains, eval_test, device)
     cfg = TrainConfig(str(plan_dir), str(output), method, network, steps, batch_size, patch_size, seed, hparams,
                       val_every, val_cases, ckpt_every, resume, deterministic, device, amp, compile_, threads, mirror,
-                      elastic, given=given)
-    res = train(cfg)
+                      elastic, given=given, eval_every=eval_every)
+    res = train(cfg, on_eval)
     console.print(f"trained {res['steps']} steps (from {res['started_at']}) in {res['seconds']:.0f} s; "
                   f"final loss {res.get('loss', float('nan')):.4f} -> {output}")

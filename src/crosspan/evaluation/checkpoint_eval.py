@@ -84,7 +84,8 @@ class CheckpointScorer:
     def score(self, method: Method, step: int) -> pd.DataFrame:
         """Predict and score every chosen case with the current weights."""
         frames = []
-        with tempfile.TemporaryDirectory(prefix="crosspan-ckpt-") as tmp, torch.inference_mode():
+        with tempfile.TemporaryDirectory(prefix="crosspan-ckpt-") as tmp, torch.no_grad():  # not inference_mode:
+            # its tensors (e.g. cached buffers) could not be used by the training steps that follow
             for split, cases in self.cases.groupby("split", sort=True):
                 pred = Path(tmp) / split
                 for r in cases.itertuples(index=False):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ class TrainConfig:
     progress: bool = True
     #: fields the caller chose (the CLI leaves out the ones not given): on resume each must match the run's
     given: tuple[str, ...] = ("method", "network", "seed", "steps")
+    #: call ``train``'s ``on_eval(method, step, model, plan)`` every N steps and at the end (0: never)
+    eval_every: int = 0
 
 
 def build_method(model: dict[str, Any]) -> Method:
@@ -166,8 +169,10 @@ def validate(method: Method, cases: list, patch: list[int], device: torch.device
     return float(np.mean(scores)) if scores else float("nan")
 
 
-def train(cfg: TrainConfig) -> dict[str, Any]:
-    """Train (or resume) into ``cfg.run_dir``; returns a summary."""
+def train(cfg: TrainConfig, on_eval: Callable[[Method, int, dict[str, Any], dict[str, Any]], Any] | None = None
+          ) -> dict[str, Any]:
+    """Train (or resume) into ``cfg.run_dir``; returns a summary. ``on_eval`` (rank 0, every ``cfg.eval_every``
+    steps) scores checkpoints, e.g. :class:`crosspan.evaluation.checkpoint_eval.CheckpointScorer`."""
     run_dir, plan_dir = Path(cfg.run_dir), Path(cfg.plan_dir)
     plan = load_plan(plan_dir)
     rank, world = init_distributed(cfg.device)
@@ -241,6 +246,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 _log(run_dir, row)
             if rank == 0 and (done % cfg.ckpt_every == 0 or done == steps):
                 save_checkpoint(ckpt, method, done)
+            if rank == 0 and on_eval is not None and cfg.eval_every and (done % cfg.eval_every == 0 or done == steps):
+                on_eval(method, done, model, plan)
             bar.update(task, completed=done, description=f"training {model['method']} loss {last.get('loss', 0):.3f}")
     loader.close()
     if rank == 0:
