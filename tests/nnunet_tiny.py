@@ -12,7 +12,7 @@ import json
 import subprocess
 from pathlib import Path
 
-PATCH = [16, 16, 16]
+PATCH = [32, 32, 32]  # one tile for the test scans
 
 BUILD = r'''
 import sys, torch

@@ -20,7 +20,7 @@ app = typer.Typer(
 
 # One module per command group; each exposes register(app).
 COMMAND_MODULES = ("data", "export", "synth", "preprocess", "train", "predict", "evaluate", "report",
-                   "benchmark", "demo", "annotate", "ssl")
+                   "benchmark", "demo", "annotate", "ssl", "methods")
 
 
 def _version(value: bool) -> None:

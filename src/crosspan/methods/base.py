@@ -35,8 +35,6 @@ class Method(nn.Module):
     trainable: ClassVar[bool] = True
     #: forward passes of the network per training step (a fair comparison reports compute per step)
     forward_passes: ClassVar[int] = 1
-    #: allowed values of a hyperparameter, in words, where a default alone does not say (``crosspan methods``)
-    hparam_ranges: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def unavailable_reason(cls, hparams: dict[str, Any] | None = None) -> str | None:

@@ -24,6 +24,7 @@ from torch import nn
 from crosspan.data.errors import CrosspanError
 from crosspan.methods.base import Method, register_method, resolve_hparams
 from crosspan.methods.foundation.organ_table import ORGAN_MODELS, OrganModel, weights_fix, weights_problem
+from crosspan.methods.hparams import Bound
 
 
 def find_cli(model: OrganModel, cli: str = "") -> Path | None:
@@ -119,8 +120,9 @@ class MRSegmentator(OrganSegmenter):
 
     name: ClassVar[str] = "mrsegmentator"
     model_key: ClassVar[str] = "mrsegmentator"
+    paper: ClassVar[str] = ORGAN_MODELS["mrsegmentator"].paper
     default_hparams: ClassVar[dict[str, Any]] = {"weights": "", "cli": "", "fold": -1, "save_organs": False}
-    hparam_ranges: ClassVar[dict[str, str]] = {"fold": "-1 (all folds) or 0-4"}
+    hparam_bounds: ClassVar[dict[str, Bound]] = {"fold": Bound(-1, 4)}  # -1: every fold
 
     def command(self, image: Path, out_dir: Path) -> tuple[list[str], Path]:
         cmd = [str(self.cli), "-i", str(image), "--outdir", str(out_dir), "--postfix", "seg",
@@ -139,6 +141,7 @@ class TotalSegmentatorMR(OrganSegmenter):
 
     name: ClassVar[str] = "totalseg-mr"
     model_key: ClassVar[str] = "totalseg-mr"
+    paper: ClassVar[str] = ORGAN_MODELS["totalseg-mr"].paper
     default_hparams: ClassVar[dict[str, Any]] = {"weights": "", "cli": "", "save_organs": False}
 
     def environment(self, work: Path) -> dict[str, str]:
@@ -147,6 +150,7 @@ class TotalSegmentatorMR(OrganSegmenter):
         home = work / "totalseg_home"
         home.mkdir(parents=True, exist_ok=True)
         (home / "config.json").write_text(json.dumps({"totalseg_id": "crosspan", "send_usage_stats": False,
+                                                      "statistics_disclaimer_shown": True,
                                                       "prediction_counter": 0}))
         env["TOTALSEG_HOME_DIR"] = str(home)
         return env
