@@ -39,3 +39,22 @@ def test_methods_unknown_name_is_one_line(tmp_path: Path) -> None:
     res = runner.invoke(app, ["methods", "erm", "nosuch", "-o", str(out)])
     assert res.exit_code != 0 and "unknown method(s) nosuch" in res.output and "erm" in res.output
     assert len(res.output.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_device_auto_is_the_default_and_bad_devices_are_one_line(tmp_path: Path) -> None:
+    import inspect
+
+    import torch
+
+    from crosspan.cli.common import resolve_device
+    from crosspan.cli.predict import predict_cmd
+    from crosspan.cli.train import train_cmd
+
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cuda:1") == "cuda:1" and resolve_device("cpu") == "cpu"
+    for cmd in (predict_cmd, train_cmd):
+        assert inspect.signature(cmd).parameters["device"].default.default == "auto"
+    for args in (["predict", "RUN", "DATA"], ["train", "PLAN"]):
+        res = runner.invoke(app, [*args, "-o", str(tmp_path / "out"), "--device", "gpu"])
+        assert res.exit_code != 0 and "bad --device 'gpu'" in res.output
+        assert len(res.output.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

@@ -42,6 +42,22 @@ AMP_HELP = ("Mixed precision: bf16 | fp16 | none. bf16 also pays on a CPU with n
             "~2x faster training and prediction of the nnunet preset (BENCHMARKS.md).")
 
 
+DEVICE_HELP = "auto (CUDA when present, else cpu) | cpu | cuda | cuda:N."
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; ``cpu``, ``cuda`` and ``cuda:N`` as given."""
+    import re
+
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        raise fail(f"bad --device '{device}': use auto, cpu, cuda or cuda:N")
+    return device
+
+
 def check_amp(amp: str, device: str) -> None:
     """Reject an unknown ``--amp``; warn where the precision would be slower than fp32 on this device."""
     if amp not in ("bf16", "fp16", "none"):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from crosspan.cli.common import AMP_HELP, check_amp, console, fail, handle_errors
+from crosspan.cli.common import AMP_HELP, DEVICE_HELP, check_amp, console, fail, handle_errors, resolve_device
 
 if TYPE_CHECKING:
     from crosspan.inference.roi import RoiReport
@@ -36,11 +36,12 @@ def predict_cmd(
     cases: str = typer.Option("test", "--cases", help="For a catalog: which split (test, val, train) or all."),
     splits: Path = typer.Option(None, "--splits", help="Splits JSON: predict its test cases."),
     fold: int = typer.Option(0, "--fold", help="Split index in --splits (as `crosspan preprocess --fold`)."),
-    device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     amp: str = typer.Option("none", "--amp", help=AMP_HELP),
     threads: int = typer.Option(0, "--threads", help="CPU threads for torch (0: default)."),
     method: str = typer.Option(None, "--method", help="Zero-shot method instead of a run folder (litemedsam, "
-                               "medsam2); see docs/foundation.md."),
+                               "medsam2, mrsegmentator, totalseg-mr; `crosspan methods` lists them); see "
+                               "docs/foundation.md."),
     hp: list[str] = typer.Option(None, "--hp", help="Zero-shot hyperparameter KEY=VALUE (repeatable), e.g. "
                                  "prompt=oracle-box|jittered-box|model-box, box_model=RUN_DIR, checkpoint=PATH."),
 ) -> None:
@@ -52,6 +53,7 @@ def predict_cmd(
 
     from crosspan.inference.predict import predict
 
+    device = resolve_device(device)
     check_amp(amp, device)
     if threads > 0:
         torch.set_num_threads(threads)

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import typer
 
-from crosspan.cli.common import AMP_HELP, check_amp, console, fail, handle_errors, split_list
+from crosspan.cli.common import (
+    AMP_HELP,
+    DEVICE_HELP,
+    check_amp,
+    console,
+    fail,
+    handle_errors,
+    resolve_device,
+    split_list,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -106,7 +115,8 @@ def _plan_domains(plan_dir: Path, plan: dict) -> list[str]:
 def train_cmd(
     plan_dir: Path = typer.Argument(..., help="Plan folder written by `crosspan preprocess`."),
     output: Path = typer.Option(..., "-o", "--output", help="Run folder (model.json, checkpoints, log.jsonl)."),
-    method: str = typer.Option(None, "--method", help="Method name (registered methods; default erm)."),
+    method: str = typer.Option(None, "--method", help="Method name, default erm; `crosspan methods` lists every "
+                               "registered one with its kind, paper and hyperparameters."),
     network: str = typer.Option(None, "--network", help="tiny (default) | nnunet | segresnet | swinunetr | "
                                 "attentionunet."),
     steps: int = typer.Option(None, "--steps", help="Training steps, >= 1 (one batch each; default 1000). With "
@@ -120,7 +130,7 @@ def train_cmd(
     ckpt_every: int = typer.Option(100, "--ckpt-every", help="Checkpoint every N steps."),
     resume: bool = typer.Option(False, "--resume", help="Continue from checkpoint_last.pt of the run folder."),
     deterministic: bool = typer.Option(False, "--deterministic", help="Deterministic algorithms (bitwise on CPU)."),
-    device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N."),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     amp: str = typer.Option("none", "--amp", help=AMP_HELP),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile the network."),
     threads: int = typer.Option(0, "--threads", help="CPU threads for torch (0: default)."),
@@ -137,6 +147,7 @@ def train_cmd(
     from crosspan.methods.base import get_method, resolve_hparams
     from crosspan.training.loop import TrainConfig, train
 
+    device = resolve_device(device)
     check_amp(amp, device)
     given = tuple(k for k, v in (("method", method), ("network", network), ("seed", seed), ("steps", steps))
                   if v is not None)
