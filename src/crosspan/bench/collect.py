@@ -56,11 +56,41 @@ def collect_results(plan: Plan, output: Path | None = None) -> tuple[pd.DataFram
     return table, missing, output
 
 
-def write_report(plan: Plan, results_csv: Path, output: Path | None = None) -> tuple[bool, str]:
-    """Run ``crosspan report`` on the collected table; returns (ok, message)."""
+def collect_checkpoints(plan: Plan, results_csv: Path) -> tuple[Path, pd.DataFrame] | None:
+    """Finished jobs' ``run/checkpoints.csv`` (``training.eval_every``) in one table beside ``results_csv``, and
+    each model-selection rule's pick in ``selection.csv`` (the oracle rule's pick is ``oracle``); None without any.
+
+    Rows are tagged like the results (``run`` = job id; the job's split goes to ``protocol_split``, since
+    ``split`` says val or test here)."""
+    from crosspan.evaluation.checkpoints import selections
+    from crosspan.evaluation.stats import prepare_results
+
+    frames = []
+    for job in plan.method_jobs:
+        path = job.path / "run" / "checkpoints.csv"
+        if (job.path / DONE).exists() and path.is_file():
+            frames.append(pd.read_csv(path, dtype={"case_id": str, "patient_id": str}).assign(
+                run=job.id, protocol=job.info["protocol"], protocol_split=job.info["split"],
+                label_ratio=job.info["label_ratio"], job=job.id))
+    if not frames:
+        return None
+    table = pd.concat(frames, ignore_index=True)
+    out = results_csv.with_name("checkpoints.csv")
+    with atomic_path(out) as tmp:
+        table.to_csv(tmp, index=False)
+    sel, _ = selections(prepare_results(table, out))  # transfer type and domain filled as `analyze` does
+    with atomic_path(out.with_name("selection.csv")) as tmp:
+        sel.to_csv(tmp, index=False, float_format="%.6g")
+    return out, sel
+
+
+def write_report(plan: Plan, results_csv: Path, output: Path | None = None,
+                 checkpoints: Path | None = None) -> tuple[bool, str]:
+    """Run ``crosspan report`` on the collected table (and checkpoint table); returns (ok, message)."""
     output = output or plan.spec.output / "report.html"
     argv = [*resolve_executable(plan.spec.executable),
-            *commands.report(str(results_csv), str(output), f"{plan.spec.name} benchmark")]
+            *commands.report(str(results_csv), str(output), f"{plan.spec.name} benchmark",
+                             str(checkpoints) if checkpoints else None)]
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     except OSError as err:
@@ -91,4 +121,4 @@ def summary(table: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
     return out
 
 
-__all__ = ["KEY", "collect_results", "skipped_rows", "summary", "write_report"]
+__all__ = ["KEY", "collect_checkpoints", "collect_results", "skipped_rows", "summary", "write_report"]

@@ -84,6 +84,9 @@ def train(plan_dir: str, run_dir: str, method: Method, training: Training, seed:
         args += ["--batch-size", str(training.batch_size)]
     if training.patch:
         args += ["--patch", ",".join(map(str, training.patch))]
+    if training.eval_every:
+        args += ["--eval-every", str(training.eval_every)]
+        args += ["--eval-domains", ",".join(training.eval_domains)] if training.eval_domains else []
     return args
 
 
@@ -105,8 +108,9 @@ def evaluate(data: str, pred_dir: str, method: str, run: str, seed: int, splits_
             *(["--oracle"] if oracle else [])]
 
 
-def report(results_csv: str, output: str, title: str) -> list[str]:
-    return ["report", results_csv, "-o", output, "--title", title]
+def report(results_csv: str, output: str, title: str, checkpoints: str | None = None) -> list[str]:
+    return ["report", results_csv, "-o", output, "--title", title, *(["--checkpoints", checkpoints] if checkpoints
+                                                                       else [])]
 
 
 __all__ = ["catalog", "evaluate", "hp_args", "predict", "preprocess", "ratio_tag", "report", "split_names",

@@ -146,7 +146,8 @@ def _method_jobs(spec: Spec, proto: Protocol, stage: Job, catalog_csv: str, spli
                 args = {"method": asdict(method), "protocol_stage": stage.id, "split": split, "seed": seed,
                         "label_ratio": ratio, "evaluation": {"tolerance": spec.evaluation.tolerance}}
                 if not method.zero_shot:  # where it runs (device) is not part of what it is
-                    args["training"] = {k: v for k, v in asdict(spec.training).items() if k != "device"}
+                    args["training"] = {k: v for k, v in asdict(spec.training).items() if k != "device"
+                                        and (spec.training.eval_every or not k.startswith("eval_"))}  # same ids
                 base = "-".join(p for p in [method.name, proto.name, base_split if several else "", f"s{seed}",
                                             commands.ratio_tag(ratio)] if p)
                 probe = _job("job", base.replace("/", "_"), spec.output / "jobs", args, [], {})

@@ -29,7 +29,7 @@ PROTOCOL_KEYS = {"name", "protocol", "train", "targets", "label_ratios", "unlabe
                  "val_fraction", "test_fraction", "training_input"}
 TRAINING_INPUTS = ("images", "label-maps")
 METHOD_KEYS = {"name", "method", "hp", "network", "steps", "zero_shot"}
-TRAINING_KEYS = {"steps", "batch_size", "patch", "network", "device", "amp"}
+TRAINING_KEYS = {"steps", "batch_size", "patch", "network", "device", "amp", "eval_every", "eval_domains"}
 EVALUATION_KEYS = {"tolerance", "metrics"}
 EXECUTOR_KEYS = {"kind", "jobs", "threads_per_job", "address", "partition", "time", "gpus_per_job", "cpus_per_job",
                  "cluster", "extra"}
@@ -80,6 +80,8 @@ class Training:
     network: str = "tiny"
     device: str = "auto"
     amp: str = "none"
+    eval_every: int = 0  # `train --eval-every`: checkpoints scored on eval_domains (all val/test domains if empty)
+    eval_domains: tuple[str, ...] = ()
 
     def resolved_device(self, executor: Executor) -> str:
         """``auto``: ``cuda`` when the executor gives jobs GPUs, else ``cpu``."""
@@ -328,7 +330,9 @@ def _training(c: _Check, value: Any) -> Training:
         raise c.fail("training.amp", f"unknown precision {amp!r}", "use none, bf16 or fp16")
     return Training(steps=c.int_(t.get("steps", 1000), "training.steps", 1),
                     batch_size=c.int_(t["batch_size"], "training.batch_size", 1) if "batch_size" in t else None,
-                    patch=patch, network=str(t.get("network", "tiny")), device=str(t.get("device", "auto")), amp=amp)
+                    patch=patch, network=str(t.get("network", "tiny")), device=str(t.get("device", "auto")), amp=amp,
+                    eval_every=c.int_(t.get("eval_every", 0), "training.eval_every"),
+                    eval_domains=c.strings(t.get("eval_domains", []), "training.eval_domains"))
 
 
 def _evaluation(c: _Check, value: Any) -> Evaluation:

@@ -108,7 +108,7 @@ def collect_cmd(
 
 
 def _collect(plan, report: bool, output: Path | None = None) -> None:  # noqa: ANN001 - Plan
-    from crosspan.bench.collect import collect_results, skipped_rows, summary, write_report
+    from crosspan.bench.collect import collect_checkpoints, collect_results, skipped_rows, summary, write_report
 
     table, missing, path = collect_results(plan, output)
     skipped = skipped_rows(table)
@@ -127,6 +127,11 @@ def _collect(plan, report: bool, output: Path | None = None) -> None:  # noqa: A
         for row in means.itertuples(index=False):
             t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
         console.print(t)
+    ckpt = collect_checkpoints(plan, path)
+    if ckpt is not None:
+        picks = ckpt[1]
+        console.print(f"checkpoints: {ckpt[0]}; model selection ({len(picks)} picks, oracle rule marked) -> "
+                      f"{ckpt[0].with_name('selection.csv')}")
     if report and len(table) > len(skipped):
-        ok, message = write_report(plan, path)
+        ok, message = write_report(plan, path, checkpoints=ckpt[0] if ckpt else None)
         console.print(f"report -> {message}" if ok else f"[yellow]report skipped:[/] {message}")

@@ -20,6 +20,8 @@ from crosspan.evaluation.stats import load_results
 from crosspan.evaluation.stats_selection import RULES, select_model
 
 CURVE_KEYS = ["method", "run", "seed", "train_domains", "split", "domain", "transfer", "checkpoint"]
+#: columns a benchmark's checkpoint table adds; a selection picks one model per combination of those present
+GROUP_KEYS = ("method", "protocol", "protocol_split", "label_ratio")
 
 
 def load_checkpoint_table(paths: Sequence[str | Path]) -> pd.DataFrame:
@@ -51,14 +53,16 @@ def training_curves(df: pd.DataFrame, metric: str = "dice") -> pd.DataFrame:
 
 
 def selections(df: pd.DataFrame, metric: str = "dice") -> tuple[pd.DataFrame, list[str]]:
-    """Each rule's pick per method, with the picked checkpoint's mean test ``metric`` per transfer type.
+    """Each rule's pick per method (and benchmark protocol, split, label ratio when the table has them), with the
+    picked checkpoint's mean test ``metric`` per transfer type.
 
     Returns ``(table, notes)``; a rule without rows to score (no held-out validation domain, say) is a note.
     """
+    by = [k for k in GROUP_KEYS if k in df.columns]
     picks, notes = [], []
     for rule in RULES:
         try:
-            picks.append(select_model(df, rule, by=("method",), metric=metric))
+            picks.append(select_model(df, rule, by=by, metric=metric))
         except CrosspanError as err:
             notes.append(f"{rule}: {err.problem}")
     if not picks:
@@ -66,14 +70,15 @@ def selections(df: pd.DataFrame, metric: str = "dice") -> tuple[pd.DataFrame, li
     sel = pd.concat(picks, ignore_index=True)
     test = df[df["split"] == "test"]
     rows = []
-    for r in sel.itertuples(index=False):
-        hit = test[(test["method"] == r.method) & (test["run"] == r.run) & (test["checkpoint"] == r.checkpoint)]
+    for r in sel.to_dict("records"):
+        hit = test[(test["method"] == r["method"]) & (test["run"] == r["run"])
+                   & (test["checkpoint"] == r["checkpoint"])]
+        head = {**{k: r[k] for k in by}, "rule": r["rule"], "run": r["run"], "checkpoint": int(r["checkpoint"]),
+                "selection_score": float(r["score"])}
         for transfer, g in hit.groupby("transfer", sort=True):
-            rows.append({"method": r.method, "rule": r.rule, "run": r.run, "checkpoint": int(r.checkpoint),
-                         "selection_score": float(r.score), "transfer": transfer, f"test_{metric}": g[metric].mean(),
-                         "n_test": len(g), "oracle": bool(r.oracle)})
+            rows.append({**head, "transfer": transfer, f"test_{metric}": g[metric].mean(), "n_test": len(g),
+                         "oracle": bool(r["oracle"])})
         if hit.empty:
-            rows.append({"method": r.method, "rule": r.rule, "run": r.run, "checkpoint": int(r.checkpoint),
-                         "selection_score": float(r.score), "transfer": "", f"test_{metric}": float("nan"),
-                         "n_test": 0, "oracle": bool(r.oracle)})
+            rows.append({**head, "transfer": "", f"test_{metric}": float("nan"), "n_test": 0,
+                         "oracle": bool(r["oracle"])})
     return pd.DataFrame(rows), notes

@@ -7,7 +7,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from crosspan.evaluation.checkpoints import selections, training_curves
+from crosspan.evaluation.checkpoints import GROUP_KEYS, selections, training_curves
 from crosspan.report import figures_training
 from crosspan.report.tables import to_html
 
@@ -23,8 +23,9 @@ def selection_table(sel: pd.DataFrame) -> pd.DataFrame:
     """Readable picks: method, rule, run, step, selection score, test Dice per transfer type, oracle badge."""
     if sel.empty:
         return pd.DataFrame()
+    extra = {k.replace("_", " ").capitalize(): sel[k] for k in GROUP_KEYS[1:] if k in sel.columns}
     return pd.DataFrame({
-        "Method": sel["method"], "Rule": sel["rule"], "Run": sel["run"], "Step": sel["checkpoint"],
+        "Method": sel["method"], **extra, "Rule": sel["rule"], "Run": sel["run"], "Step": sel["checkpoint"],
         "Selection score": sel["selection_score"].map(lambda v: f"{v:.3f}"), "Transfer": sel["transfer"],
         "Test Dice": sel["test_dice"].map(lambda v: "–" if not np.isfinite(v) else f"{v:.3f}"),
         "n test": sel["n_test"], "Oracle": np.where(sel["oracle"], "oracle", ""),
