@@ -4,7 +4,9 @@ MR sequences and scanners, so the network sees every contrast a scanner can prod
 Follows the label-to-image idea of SynthSeg (Billot et al., Medical Image Analysis 2023), with the Gaussian mixture
 replaced by MR signal equations (shared PHYSICS.md section 2): per sample a sequence family (spoiled GRE +/- fat-sat
 and gadolinium, dual-echo GRE at any TE, HASTE T2 +/- fat-sat, inversion recovery), TR/TE/flip/TI, 1.5 or 3 T,
-per-tissue jitter, blur, bias field and Rician noise (:mod:`crosspan.methods.labelmap.draws`).
+per-tissue jitter, blur, bias field and Rician noise (:mod:`crosspan.methods.labelmap.draws`). Optional
+(issue #17): SynthSeg's resolution randomization and gamma, a normalization jitter and a share of SynthSeg's
+Gaussian-mixture draws (:mod:`crosspan.methods.labelmap.acquisition`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ from typing import Any, ClassVar
 import torch
 
 from crosspan.methods.base import register_method
+from crosspan.methods.hparams import NON_NEGATIVE, Bound
+from crosspan.methods.labelmap.acquisition import gamma_transform, normalization_jitter, resolution_randomize
 from crosspan.methods.labelmap.base import LabelMapMethod
 from crosspan.methods.labelmap.draws import draw_images, volume_zscore, zscore_body
+from crosspan.methods.labelmap.synthseg import gmm_images
+
+AT_LEAST_ONE = Bound(1.0)
 
 
 @register_method
@@ -25,7 +32,12 @@ class PhysicsRand(LabelMapMethod):
         **LabelMapMethod.default_hparams, "p_t1fs": 0.3, "p_gre": 0.3, "p_haste": 0.25, "p_ir": 0.15,
         "snr_min": 8.0, "snr_max": 40.0, "bias_max": 0.4, "blur_max": 1.2,
         "volume_norm": 1,
+        # issue #17 (acquisition.py): off by default until measured on the stress suite
+        "res_z_max": 1.0, "res_xy_max": 1.0, "gamma_std": 0.0, "norm_jitter": 0.0, "p_gmm": 0.0,
     }
+
+    hparam_bounds: ClassVar[dict[str, Bound]] = {"res_z_max": AT_LEAST_ONE, "res_xy_max": AT_LEAST_ONE,
+                                                 "gamma_std": NON_NEGATIVE, "norm_jitter": NON_NEGATIVE}
 
     def _draw(self, tissue: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, dict]:
         hp = self.hparams
@@ -39,5 +51,14 @@ class PhysicsRand(LabelMapMethod):
     def synthesize_normalized(self, tissue: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """Normalized with the whole-volume statistics of the drawn protocol (``hp volume_norm=1``, default) or
         z-scored inside the patch's body (``volume_norm=0``)."""
+        hp = self.hparams
         img, proto = self._draw(tissue, gen)
-        return volume_zscore(img, proto) if self.hparams["volume_norm"] else zscore_body(img, tissue > 0)
+        img = resolution_randomize(img, gen, float(hp["res_z_max"]), float(hp["res_xy_max"]))
+        img = gamma_transform(img, gen, float(hp["gamma_std"]))
+        x = volume_zscore(img, proto) if hp["volume_norm"] else zscore_body(img, tissue > 0)
+        if float(hp["p_gmm"]) > 0:  # mixed with SynthSeg's random-contrast draws
+            gmm = zscore_body(resolution_randomize(gmm_images(tissue, gen), gen, float(hp["res_z_max"]),
+                                                   float(hp["res_xy_max"])), tissue > 0)
+            pick = torch.rand(x.shape[0], generator=gen, device=gen.device) < float(hp["p_gmm"])
+            x = torch.where(pick.reshape(-1, 1, 1, 1, 1), gmm, x)
+        return normalization_jitter(x, gen, float(hp["norm_jitter"]))

@@ -1,0 +1,67 @@
+"""Acquisition and normalization randomization of label-map draws (issue #17) acts, and is off by default."""
+
+from __future__ import annotations
+
+import torch
+
+from crosspan.methods import get_method
+from crosspan.methods.labelmap.acquisition import gamma_transform, normalization_jitter, resolution_randomize
+from crosspan.models import build_network, network_config
+
+
+def build(name: str, hp: dict):
+    net = build_network(network_config("tiny", [16, 24, 24], [1.0, 1.0, 1.0]))
+    m = get_method(name)(net, ["A:T1"], hp)
+    m.setup_training(10)
+    return m
+
+
+def _slab(b: int = 4) -> torch.Tensor:
+    """Alternating 1-voxel slices along z: the pattern a thick acquisition averages away."""
+    x = torch.zeros(b, 1, 16, 12, 12)
+    x[:, :, ::2] = 1.0
+    return x
+
+
+def test_resolution_randomize_averages_thin_structures_and_keeps_the_grid() -> None:
+    x, gen = _slab(), torch.Generator().manual_seed(0)
+    y = resolution_randomize(x, gen, z_max=4.0, xy_max=1.0)
+    assert y.shape == x.shape
+    contrast = (y[:, :, ::2].mean((1, 2, 3, 4)) - y[:, :, 1::2].mean((1, 2, 3, 4))).abs()
+    assert float(contrast.max()) < 0.9  # slices were averaged
+    assert torch.allclose(y.mean((2, 3, 4)), x.mean((2, 3, 4)), atol=0.1)  # the signal level is kept
+    assert torch.equal(resolution_randomize(x, gen, 1.0, 1.0), x)
+
+
+def test_gamma_and_normalization_jitter_change_intensities_per_sample() -> None:
+    gen = torch.Generator().manual_seed(1)
+    x = torch.rand(3, 1, 8, 8, 8) + 0.1
+    g = gamma_transform(x, gen, std=0.5)
+    assert not torch.allclose(g, x) and (g >= 0).all()
+    j = normalization_jitter(x, gen, amount=0.3)
+    ratio = (j - j.mean((2, 3, 4), keepdim=True)).std((2, 3, 4)) / (x - x.mean((2, 3, 4), keepdim=True)).std((2, 3, 4))
+    assert float(ratio.max() - ratio.min()) > 1e-3  # a different gain per sample
+    assert torch.equal(gamma_transform(x, gen, 0.0), x) and torch.equal(normalization_jitter(x, gen, 0.0), x)
+
+
+def _tissue() -> torch.Tensor:
+    t = torch.full((2, 1, 16, 24, 24), 2, dtype=torch.long)  # visceral fat
+    t[:, :, 4:12, 6:18, 6:18] = 16  # pancreas
+    t[:, :, :, :3] = 0
+    return t
+
+
+def test_physics_rand_randomization_reaches_the_training_images_and_never_the_label() -> None:
+    tissue = _tissue()
+    plain = build("physics-rand", {})
+    robust = build("physics-rand", {"res_z_max": 4.0, "res_xy_max": 2.0, "gamma_std": 0.3, "norm_jitter": 0.3,
+                                    "p_gmm": 0.5})
+    a = plain.synthesize_normalized(tissue, torch.Generator().manual_seed(3))
+    b = plain.synthesize_normalized(tissue, torch.Generator().manual_seed(3))
+    c = robust.synthesize_normalized(tissue, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and not torch.allclose(a, c)
+    batch = {"image": torch.zeros(2, 1, 16, 24, 24), "label": (tissue == 16).long(), "tissue": tissue,
+             "domain": torch.zeros(2, dtype=torch.long)}
+    label = batch["label"].clone()
+    robust.update(batch)
+    assert torch.equal(batch["label"], label)
