@@ -59,7 +59,7 @@ def test_branch_is_chosen_per_volume_not_per_tile() -> None:
     volume's statistics pick."""
     from crosspan.inference.sliding import predict_volume
 
-    m = get_method("dualnorm")(tiny_net(), ["A:T1"], {"norm": "instance"})
+    m = get_method("dualnorm")(tiny_net(), ["A:T1"], {"norm": "instance", "select_layers": 1})
     m.eval()
     x = make_batch(b=1)["image"]
     a, b = x, -3.0 * x + 2.0
@@ -73,7 +73,9 @@ def test_branch_is_chosen_per_volume_not_per_tile() -> None:
     m.set_branch(0)
     vol = torch.cat([a, b], dim=-1)  # (1, 1, 16, 16, 32): two 16^3 tiles with different styles
     assert m.select_branch(torch.cat([a, b])).tolist() == [0, 1]  # per tile, the branches would differ
-    whole = int(m.select_branch(vol)[0])
+    whole = m.volume_choice(vol, (16, 16, 16))
+    grid = torch.cat([vol[..., 0:16], vol[..., 8:24], vol[..., 16:32]])  # the half-overlapping tiles
+    assert whole == int(m.branch_distances(grid).sum(0).argmin())
     used: list[int] = []
     last = m.dual_norms[-1]
     last.register_forward_hook(lambda mod, i, o: used.extend([mod.branch] * o.shape[0]))
@@ -84,3 +86,27 @@ def test_branch_is_chosen_per_volume_not_per_tile() -> None:
     with m.volume(vol):
         m.predict(a), m.predict(b)
     assert set(used) == {whole}
+
+
+def test_first_norm_layer_is_blind_to_inversion() -> None:
+    """Why ``select_layers`` defaults to all layers: the first norm layer's input is the same for both branches
+    and, for a z-scored image, its channel stds are identical under an intensity inversion."""
+    m = get_method("dualnorm")(tiny_net(), ["A:T1"], {"norm": "instance"})
+    m.eval()
+    x = make_batch(b=1)["image"]
+    first = m.dual_norms[0]
+    stats = []
+    for img in (x, -x):
+        first.capture = True
+        m.network(img)
+        first.capture = False
+        stats.append(first.captured)
+    assert torch.allclose(stats[0][1], stats[1][1], atol=1e-5)  # stds equal: inversion invisible
+    deeper = m.dual_norms[1]
+    outs = []
+    for img in (x, -x):
+        deeper.capture = True
+        m.network(img)
+        deeper.capture = False
+        outs.append(deeper.captured[1])
+    assert not torch.allclose(outs[0], outs[1], atol=1e-3)  # after a nonlinearity it is visible

@@ -9,10 +9,13 @@ is replaced (network surgery) by a :class:`DualNorm` with two sets of normalizat
 similar views, branch 1 the dissimilar ones (two forward passes). Each branch also tracks the running average of
 the per-instance channel means and stds at its layer. Test: the branch whose statistics are nearest to the test
 image's instance statistics (summed L2 distance of means and stds over the first ``select_layers``
-normalization layers) is chosen ("style-based path selection") once per volume: the sliding window enters
-:meth:`DualNormalization.volume` with the whole volume, its statistics pick the branch, and every tile of that
-volume runs through it (chosen per tile, background tiles took the other branch: in-domain Dice 0.10-0.15); a
-batch given to ``predict`` outside a volume is chosen per sample. ``norm=batch`` (the paper's
+normalization layers, 0 = all) is chosen ("style-based path selection") once per volume: the sliding window
+enters :meth:`DualNormalization.volume` with the whole volume; at its first tile the distances of every tile of
+the window's grid (half-overlapping, tile-sized, so the statistics are at the scale of the training patches) are
+summed and their argmin is the branch every tile of the volume runs through. A batch given to ``predict`` outside
+a volume is chosen per sample. All layers by default: the first norm layer's input does not depend on the branch,
+and for a z-scored image its channel means (the conv bias) and stds are blind to an intensity inversion, so
+``select_layers=1`` picked the same branch for every image (in-domain Dice 0.10-0.15). ``norm=batch`` (the paper's
 domain-specific BN) or ``norm=instance`` (instance norm with branch-specific affine parameters, the nnU-Net
 convention). Differences: 3D; the Bezier maps are drawn per sample on the device; the paper's 2D slices are
 whole images, so its per-sample choice is the per-volume choice here.
@@ -21,17 +24,19 @@ whole images, so its per-sample choice is the per-volume choice here.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
+from monai.data.utils import dense_patch_slices
 from torch import nn
 
 from crosspan.data.errors import CrosspanError
 from crosspan.methods.base import Batch, register_method
 from crosspan.methods.common import split_outputs
 from crosspan.methods.dg.augment_base import AugmentMethod, coin, minmax, random_bezier_map, where, zscore
+from crosspan.methods.hparams import NON_NEGATIVE, Bound
 
 
 class DualNorm(nn.Module):
@@ -97,7 +102,8 @@ def _stop_hook(*_: Any) -> None:
 class DualNormalization(AugmentMethod):
     name = "dualnorm"
     default_hparams: ClassVar[dict[str, Any]] = {**AugmentMethod.default_hparams, "norm": "batch",
-                                                 "select_layers": 1, "p_identity": 0.5}
+                                                 "select_layers": 0, "p_identity": 0.5}
+    hparam_bounds: ClassVar[dict[str, Bound]] = {"select_layers": NON_NEGATIVE}
     forward_passes = 2
 
     def __init__(self, network: nn.Module, domains: list[str], hparams: dict[str, Any] | None = None) -> None:
@@ -105,7 +111,8 @@ class DualNormalization(AugmentMethod):
         if self.hparams["norm"] not in ("batch", "instance"):
             raise CrosspanError(None, f"unknown dual-norm type '{self.hparams['norm']}'", "use norm=batch|instance")
         self.dual_norms = convert_norms(self.network, self.hparams["norm"])
-        self.volume_branch: int | None = None  # set while the sliding window runs over one volume
+        self.volume_branch: int | None = None  # chosen at the first tile of a volume (see ``volume``)
+        self._volume: torch.Tensor | None = None
         if not self.dual_norms:
             raise CrosspanError(None, "dualnorm needs a network with InstanceNorm3d/BatchNorm3d layers",
                                 "use --network tiny or nnunet")
@@ -142,7 +149,8 @@ class DualNormalization(AugmentMethod):
     @torch.no_grad()
     def branch_distances(self, image: torch.Tensor) -> torch.Tensor:
         """(B, 2) summed distance of the instance statistics to each branch over the first ``select_layers``."""
-        layers = self.dual_norms[: max(1, int(self.hparams["select_layers"]))]
+        n = int(self.hparams["select_layers"])
+        layers = self.dual_norms[:n] if n > 0 else self.dual_norms
         dist = torch.zeros(image.shape[0], 2, device=image.device)
         for branch in (0, 1):
             self.set_branch(branch)
@@ -171,18 +179,31 @@ class DualNormalization(AugmentMethod):
 
     @contextlib.contextmanager
     def volume(self, image: torch.Tensor) -> Iterator[None]:
-        """Choose the branch from the whole volume's statistics; every ``predict`` inside the block uses it."""
-        was_training = self.training
-        self.eval()
-        self.volume_branch = int(self.select_branch(image[:1])[0])
-        self.train(was_training)
+        """Every ``predict`` inside the block runs through one branch, chosen from all tiles of ``image``."""
+        self._volume, self.volume_branch = image[:1], None
         try:
             yield
         finally:
-            self.volume_branch = None
+            self._volume, self.volume_branch = None, None
+
+    @torch.no_grad()
+    def volume_choice(self, volume: torch.Tensor, tile: Sequence[int], batch: int = 2) -> int:
+        """The branch of a (1, C, Z, Y, X) volume: distances summed over the tiles of a half-overlapping grid."""
+        pad = [max(int(t) - int(n), 0) for n, t in zip(volume.shape[2:], tile, strict=True)]
+        if any(pad):  # zeros, as the sliding window pads
+            volume = F.pad(volume, (0, pad[2], 0, pad[1], 0, pad[0]))
+        tile = [int(t) for t in tile]
+        slices = dense_patch_slices(volume.shape[2:], tile, [max(t // 2, 1) for t in tile])
+        total = torch.zeros(2, device=volume.device)
+        for i in range(0, len(slices), max(1, batch)):
+            tiles = torch.cat([volume[(slice(None), slice(None), *sl)] for sl in slices[i:i + max(1, batch)]])
+            total += self.branch_distances(tiles).sum(0)
+        return int(total.argmin())
 
     @torch.no_grad()
     def predict(self, image: torch.Tensor) -> torch.Tensor:
+        if self._volume is not None and self.volume_branch is None:
+            self.volume_branch = self.volume_choice(self._volume, image.shape[2:], image.shape[0])
         if self.volume_branch is not None:
             choice = torch.full((image.shape[0],), self.volume_branch, dtype=torch.long, device=image.device)
         else:
