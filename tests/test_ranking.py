@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from crosspan.cli.main import app
 from crosspan.evaluation.ranking import ranking_analysis
-from crosspan.evaluation.resample import hierarchical_weights, patient_weights, resolve_mode
+from crosspan.evaluation.resample import hierarchical_bootstrap, hierarchical_weights, patient_weights, resolve_mode
 from crosspan.evaluation.stats import aggregate, cluster_bootstrap, prepare_results
 from crosspan.report.example import example_results
 from crosspan.report.figures import correlation_text
@@ -72,6 +72,8 @@ def test_hierarchical_ci_wider_than_patient_ci_when_centers_differ() -> None:
     assert agg["auto"]["bootstrap"] == "hierarchical" and width["auto"] == width["hierarchical"]
     lo, hi, _ = cluster_bootstrap(values, df["patient_id"].to_numpy(), 1000, [0, "dice", "m"])
     assert np.isclose(hi - lo, width["patient"])  # patient mode is the existing cluster bootstrap
+    h_lo, h_hi, reps = hierarchical_bootstrap(values, centers, df["patient_id"].to_numpy(), 1000, seed=3)
+    assert h_hi - h_lo > 2 * (hi - lo) and h_lo < values.mean() < h_hi and reps.shape == (1000,)
     two = df[df["center"].isin(["A", "B"])]
     assert aggregate(two, ["method"], metrics=["dice"], n_boot=200).iloc[0]["bootstrap"] == "patient"
     pair = _results({"m": values, "n": values - 0.01 + g.normal(0, 0.03, values.size)}, centers=list(centers))
