@@ -3,7 +3,7 @@
 Usage (crosspan venv drives; nnU-Net runs in its own venv, never a crosspan dependency):
     .venv/bin/python benchmarks/engine_vs_nnunet_train_predict.py -o /tmp/nnstep [--nnvenv /tmp/nnvenv]
         [--patch 32,64,64] [--spacing 3,1.5,1.5] [--threads 2] [--steps 8] [--volumes 3] [--profile]
-        [--ops step,sw] [--variants bf16,contiguous,roi,roi_zoom2,roi_bf16]
+        [--ops step,sw] [--variants bf16,contiguous,roi,roi_zoom2,roi_bf16] [--skip-nnunet]
 
 The network is crosspan's ``nnunet`` preset (MONAI DynUNet, kernels/strides/filters from ``network_config``); the
 same stages, features, kernels and strides are written into an nnU-Net plans file as its ``PlainConvUNet``
@@ -295,6 +295,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--volumes", type=int, default=3, help="timed sliding-window repetitions per tool")
+    ap.add_argument("--skip-nnunet", action="store_true",
+                    help="time crosspan and its variants only (ratios against crosspan's full window)")
     ap.add_argument("--profile", action="store_true", help="torch.profiler top ops of one step and one volume")
     ap.add_argument("--ops", default="step,sw", help="which timings to run: step, sw or both (comma-separated)")
     ap.add_argument("--variants", default="bf16,contiguous",
@@ -311,8 +313,9 @@ def main() -> None:
            "nnUNet_compile": "false", "nnUNet_raw": str(work / "nn_raw"),
            "nnUNet_preprocessed": str(work / "nn_preprocessed"), "nnUNet_results": str(work / "nn_results")}
     load0 = os.getloadavg()
-    workers = {"crosspan": Worker(sys.executable, "crosspan", work, args.threads, env),
-               "nnunet": Worker(f"{args.nnvenv}/bin/python", "nnunet", work, args.threads, env)}
+    workers = {"crosspan": Worker(sys.executable, "crosspan", work, args.threads, env)}
+    if not args.skip_nnunet:
+        workers["nnunet"] = Worker(f"{args.nnvenv}/bin/python", "nnunet", work, args.threads, env)
     t0 = time.time()
     ops = args.ops.split(",")
     variants = [v for v in args.variants.split(",") if v]
@@ -320,7 +323,7 @@ def main() -> None:
     for op in ("step", "sw"):
         if op not in ops:
             continue
-        contenders = [("crosspan", op), ("nnunet", op)] + [
+        contenders = [(w, op) for w in workers] + [
             ("crosspan", f"{op}_{v}") for v in variants if f"{op}_{v}" in workers["crosspan"].info["ops"]]
         timings[op] = timed(workers, contenders, args.steps if op == "step" else args.volumes,
                             warm=2 if op == "step" else 1)
@@ -331,7 +334,10 @@ def main() -> None:
     for key, d in timings.items():
         med = {n: float(np.median(v)) for n, v in d.items()}
         res[f"{key}_median_s"] = med
-        res[f"{key}_ratio_nnunet_over_crosspan"] = {n: med["nnunet"] / m for n, m in med.items() if n != "nnunet"}
+        if "nnunet" in med:
+            res[f"{key}_ratio_nnunet_over_crosspan"] = {n: med["nnunet"] / m for n, m in med.items() if n != "nnunet"}
+        res[f"{key}_ratio_crosspan_full_over"] = {n: med["crosspan"] / m for n, m in med.items()
+                                                  if n.startswith("crosspan:")}
     res["wall_s"] = time.time() - t0
     res["loadavg_before"], res["loadavg_after"] = load0, os.getloadavg()
     if args.profile:

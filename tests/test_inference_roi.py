@@ -59,7 +59,7 @@ def _lcc_dice(prob: np.ndarray, label: np.ndarray) -> float:
 def test_trained_tiny_same_dice_as_full_window_with_fewer_tiles(tiny_run: dict[str, Path], zoom: float) -> None:
     method, model, _ = load_run(tiny_run["run"])
     cat = pd.read_csv(tiny_run["catalog"])
-    full_d, roi_d, full_t, roi_t = [], [], 0, 0
+    full_d, roi_d, full_t, roi_t, notes = [], [], 0, 0, []
     for case in cat.loc[cat["split"] == "test", "case_id"]:
         image = np.load(tiny_run["cache"] / f"{case}.npy")
         label = np.load(tiny_run["cache"] / f"{case}_seg.npy")
@@ -70,9 +70,11 @@ def test_trained_tiny_same_dice_as_full_window_with_fewer_tiles(tiny_run: dict[s
         full_d.append(_lcc_dice(full, label))
         roi_d.append(_lcc_dice(roi, label))
         full_t, roi_t = full_t + counter[0], roi_t + rep.tiles
+        notes += ["widened"] * (rep.widened > 0) + ["fell back"] * bool(rep.fallback)
     diff = np.array(roi_d) - np.array(full_d)
     print(f"zoom {zoom}: Dice full {np.mean(full_d):.4f} roi {np.mean(roi_d):.4f} (worst scan {diff.min():+.4f}); "
-          f"tiles full {full_t} roi {roi_t}")  # the figures docs/engine.md quotes (pytest -s)
+          f"tiles full {full_t} roi {roi_t}; {len(full_d)} scans, {notes.count('widened')} widened, "
+          f"{notes.count('fell back')} fell back")  # the figures docs/engine.md quotes (pytest -s)
     assert np.mean(full_d) > 0.85, full_d  # the model has learned the task, so the comparison means something
     assert np.mean(roi_d) >= np.mean(full_d) - 0.005, (roi_d, full_d)
     assert diff.min() >= -0.02, (roi_d, full_d)
