@@ -14,7 +14,7 @@ from rich.table import Table
 from crosspan.cli.common import console, fail, handle_errors
 
 KINDS = {"dg": "domain generalization", "ssl": "semi-supervised", "labelmap": "label-map training",
-         "erm": "supervised"}
+         "erm": "supervised", "prompt_unet": "supervised, prompted"}
 YEAR_PAREN = re.compile(r"\(([^()]*\b(?:19|20)\d\d\b[^()]*)\)")
 
 

@@ -80,6 +80,7 @@ def prompt_channels(label: torch.Tensor, jitter: float = 0.0, radius: int = 2,
 @register_method
 class PromptUNet(SupervisedMethod):
     name = "prompt-unet"
+    paper: ClassVar[str] = "the box+point prompt U-Net of the CrossPan authors' code (NUBagciLab/nnUNetDG)"
     default_hparams: ClassVar[dict[str, Any]] = {**SupervisedMethod.default_hparams, "prompt": "oracle-box",
                                                  "jitter": 0.1, "point_radius": 2, "p_no_prompt": 0.0, "seed": 0}
     hparam_bounds: ClassVar[dict[str, Bound]] = {"jitter": Bound(0.0, 1.0), "point_radius": NON_NEGATIVE,
