@@ -24,7 +24,7 @@ STANDIN = textwrap.dedent(r'''
     def atomic(path, text):
         path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name("." + path.name + ".tmp"); tmp.write_text(text); os.replace(tmp, path)
-    cmd = " ".join(argv[:2]) if argv[0] in ("synth", "data") else argv[0]
+    cmd = " ".join(argv[:2]) if argv[0] in ("synth", "data", "ssl") else argv[0]
     out = argv[2] if cmd == "synth cohort" else opt("-o")
     ledger = os.environ.get("STANDIN_LEDGER")
     if ledger:
@@ -43,6 +43,11 @@ STANDIN = textwrap.dedent(r'''
         atomic(out, "case_id,center,sequence\n" + "\n".join(f"{c},A,{c.split('_')[1]}" for c in cases) + "\n")
     elif cmd == "data splits":
         atomic(out, json.dumps({"protocol": opt("-p"), "splits": [{"name": "split0", "test": cases}]}))
+    elif cmd == "ssl pair":
+        atomic(Path(out) / "catalog.csv", "case_id,pseudo_label\n")
+        atomic(Path(out) / "splits_paired.json", json.dumps({"splits": [{"name": "split0"}]}))
+    elif cmd == "ssl true-labels":
+        atomic(out, Path(argv[2]).read_text())
     elif cmd == "preprocess":
         atomic(Path(out) / "plan.json", json.dumps({"splits": opt("--splits")}))
     elif cmd == "train":

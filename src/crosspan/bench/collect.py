@@ -8,17 +8,19 @@ from pathlib import Path
 import pandas as pd
 
 from crosspan.bench import commands
+from crosspan.bench.datasets import IN_DISTRIBUTION
 from crosspan.bench.jobs import DONE, Plan, job_status, skip_note
 from crosspan.bench.runner import resolve_executable
 from crosspan.data.errors import CrosspanError
 from crosspan.utils.atomic import atomic_path
 
-KEY = ["case_id", "method", "run", "seed", "split", "label_ratio"]
+KEY = ["case_id", "method", "run", "seed", "split", "label_ratio", "test_set"]
 
 
 def collect_results(plan: Plan, output: Path | None = None) -> tuple[pd.DataFrame, list[str], Path]:
-    """Concatenate finished jobs' tables, tagged with protocol, split, label ratio and job; duplicates (same case,
-    method, run, seed, split, label ratio) keep the last row. A skipped job (a zero-shot method that could not
+    """Concatenate finished jobs' tables, tagged with protocol, split, label ratio, job and ``test_set`` (the
+    dataset's own test split is ``in-distribution``, extra test datasets go by their name); duplicates (same case,
+    method, run, seed, split, label ratio, test set) keep the last row. A skipped job (a zero-shot method that could not
     run) adds one row with ``status=skipped`` and its ``reason``, which ``crosspan report`` lists as skipped.
     Returns (table, unfinished job ids, CSV path)."""
     output = output or plan.spec.output / "results.csv"
@@ -29,6 +31,7 @@ def collect_results(plan: Plan, output: Path | None = None) -> tuple[pd.DataFram
             frames.append(pd.DataFrame([{"method": job.info["method"], "run": job.id, "seed": job.info["seed"],
                                          "split": job.info["split"], "label_ratio": job.info["label_ratio"],
                                          "protocol": job.info["protocol"], "job": job.id, "status": "skipped",
+                                         "test_set": job.info.get("test_set", IN_DISTRIBUTION),
                                          "reason": skip_note(job) or "cannot run here"}]))
             continue
         if not (job.path / DONE).exists() or not path.exists():
@@ -45,6 +48,7 @@ def collect_results(plan: Plan, output: Path | None = None) -> tuple[pd.DataFram
         df["split"] = job.info["split"]
         df["label_ratio"] = job.info["label_ratio"]
         df["job"] = job.id
+        df["test_set"] = job.info.get("test_set", IN_DISTRIBUTION)
         for col, value in (("method", job.info["method"]), ("seed", job.info["seed"]), ("run", job.id)):
             if col not in df.columns:
                 df[col] = value
@@ -115,7 +119,7 @@ def summary(table: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
     cols = [m for m in metrics if m in table.columns]
     if table.empty or not cols:
         return pd.DataFrame()
-    keys = [k for k in ("method", "protocol", "label_ratio", "transfer") if k in table.columns]
+    keys = [k for k in ("method", "protocol", "label_ratio", "test_set", "transfer") if k in table.columns]
     out = table.groupby(keys, dropna=False)[cols].mean().reset_index()
     out.insert(len(keys), "n", table.groupby(keys, dropna=False).size().to_numpy())
     return out

@@ -6,7 +6,8 @@ replaces it, e.g. ``[apptainer, exec, crosspan.sif, crosspan]``). Paths are abso
 
 from __future__ import annotations
 
-from crosspan.bench.spec import Method, Protocol, Synthetic, Training
+from crosspan.bench.datasets import Synthetic
+from crosspan.bench.spec import Method, Protocol, Training
 
 
 def ratio_tag(ratio: float) -> str:
@@ -30,8 +31,11 @@ def split_names(protocol: Protocol) -> list[tuple[str, str, float]]:
 
 
 def synth_cohort(output: str, syn: Synthetic) -> list[str]:
-    args = ["synth", "cohort", output, "--patients", str(syn.patients), "--centers", ",".join(syn.centers),
+    args = ["synth", "cohort", output, "--patients", str(syn.patients),
+            *(["--centers", ",".join(syn.centers)] if syn.centers else []),  # none: the profile's centers
             "--sequences", ",".join(syn.sequences), "--seed", str(syn.seed), "--shape", syn.shape]
+    if syn.profile != "default":
+        args += ["--profile", syn.profile]
     for item in syn.set:
         args += ["--set", item]
     if syn.tissue_maps:
@@ -39,8 +43,9 @@ def synth_cohort(output: str, syn: Synthetic) -> list[str]:
     return args
 
 
-def catalog(dataset: str, output: str) -> list[str]:
-    return ["data", "catalog", dataset, "-o", output]
+def catalog(dataset: str, output: str, domains: tuple[str, ...] = ()) -> list[str]:
+    """``domains`` (CENTER:SEQ patterns): keep only those scans."""
+    return ["data", "catalog", dataset, "-o", output, *(["--domains", ",".join(domains)] if domains else [])]
 
 
 def splits(catalog_csv: str, protocol: Protocol, output: str) -> list[str]:
@@ -64,6 +69,17 @@ def splits(catalog_csv: str, protocol: Protocol, output: str) -> list[str]:
 def preprocess(data: str, plan_dir: str, splits_json: str, fold: int) -> list[str]:
     """One plan a split (``--fold`` is the split's index in the splits JSON); only that split's cases cached."""
     return ["preprocess", data, "-o", plan_dir, "--splits", splits_json, "--fold", str(fold), "--cases", "split"]
+
+
+def ssl_pair(catalog_csv: str, splits_json: str, fold: int, output: str, seed: int) -> list[str]:
+    """Transported pseudo-labels of one split (``crosspan ssl pair``): OUT/catalog.csv, OUT/splits_paired.json."""
+    return ["ssl", "pair", catalog_csv, "--splits", splits_json, "--fold", str(fold), "-o", output, "--seed",
+            str(seed)]
+
+
+def ssl_true_labels(paired_catalog: str, output: str) -> list[str]:
+    """The upper bound's catalog: every pseudo-label replaced by the scan's true label, weight 1."""
+    return ["ssl", "true-labels", paired_catalog, "-o", output]
 
 
 def hp_args(hp: dict[str, object]) -> list[str]:
@@ -100,12 +116,20 @@ def predict(run_dir: str | None, data: str, pred_dir: str, method: Method, split
     return [*head, data, "-o", pred_dir, "--splits", splits_json, *fold_args, "--cases", "test", "--device", device]
 
 
+def predict_all(run_dir: str | None, data: str, pred_dir: str, method: Method, device: str) -> list[str]:
+    """Every scan of a test dataset's catalog (a run folder's model, or a zero-shot method)."""
+    head = ["predict", run_dir] if run_dir else ["predict", "--method", method.method, *hp_args(method.hp)]
+    return [*head, data, "-o", pred_dir, "--cases", "all", "--device", device]
+
+
 def evaluate(data: str, pred_dir: str, method: str, run: str, seed: int, splits_json: str, split: str,
-             tolerance: float, output: str, oracle: bool = False) -> list[str]:
-    """``oracle``: the predictions used ground-truth-derived prompts; every result row is marked so."""
+             tolerance: float, output: str, oracle: bool = False, cases: str = "test") -> list[str]:
+    """``oracle``: the predictions used ground-truth-derived prompts (or training saw the target's labels); every
+    result row is marked so. ``cases="all"``: every labelled scan of ``data`` (a test dataset), scored against the
+    training domains of ``split``."""
     return ["evaluate", data, "--pred", pred_dir, "--method", method, "--run", run, "--seed", str(seed),
             "--splits", splits_json, "--fold", split, "--tolerance", f"{tolerance:g}", "-o", output,
-            *(["--oracle"] if oracle else [])]
+            *(["--oracle"] if oracle else []), *(["--cases", "all"] if cases != "test" else [])]
 
 
 def report(results_csv: str, output: str, title: str, checkpoints: str | None = None) -> list[str]:
@@ -113,5 +137,5 @@ def report(results_csv: str, output: str, title: str, checkpoints: str | None = 
                                                                        else [])]
 
 
-__all__ = ["catalog", "evaluate", "hp_args", "predict", "preprocess", "ratio_tag", "report", "split_names",
-           "splits", "synth_cohort", "train"]
+__all__ = ["catalog", "evaluate", "hp_args", "predict", "predict_all", "preprocess", "ratio_tag", "report",
+           "split_names", "splits", "ssl_pair", "ssl_true_labels", "synth_cohort", "train"]

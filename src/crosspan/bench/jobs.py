@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crosspan.bench import commands
+from crosspan.bench.datasets import IN_DISTRIBUTION, TestDataset, synthetic_args
 from crosspan.bench.spec import Method, Protocol, Spec
 
 DONE = "done"
@@ -81,10 +82,7 @@ def build_plan(spec: Spec) -> Plan:
     out = spec.output
     waves: list[tuple[Job, ...]] = []
     if spec.synthetic is not None:
-        syn = asdict(spec.synthetic)
-        if not syn["tissue_maps"]:
-            del syn["tissue_maps"]  # job IDs of specs written before the option stay the same
-        syn_args = {"stage": "cohort", "synthetic": syn}
+        syn_args = {"stage": "cohort", "synthetic": synthetic_args(spec.synthetic)}
         cohort = _job("stage", "cohort", out / "stages", syn_args, [], {"stage": "cohort"})
         data_dir = str(cohort.path / "data")
         cohort = Job(cohort.id, "stage", cohort.dir, (_s("synth", commands.synth_cohort(data_dir, spec.synthetic)),),
@@ -108,8 +106,11 @@ def build_plan(spec: Spec) -> Plan:
         stage, splits_json = _protocol_stage(spec, proto, catalog_csv, data_args)
         stages.append(stage)
         jobs.extend(_method_jobs(spec, proto, stage, catalog_csv, splits_json))
-    waves.append(tuple(stages))
+    test_stages = [_test_stage(spec, t) for t in spec.test_datasets]
+    waves.append(tuple(stages + [s for s, _ in test_stages]))
     waves.append(tuple(jobs))
+    waves.append(tuple(_test_job(spec, j, t, s, cat) for j in jobs for t, (s, cat) in
+                       zip(spec.test_datasets, test_stages, strict=True)))
     return Plan(spec=spec, waves=tuple(w for w in waves if w))
 
 
@@ -119,20 +120,60 @@ def plan_dir(stage: Job, split: str) -> str:
 
 
 def _protocol_stage(spec: Spec, proto: Protocol, catalog_csv: str, data_args: dict[str, Any]) -> tuple[Job, str]:
-    """Splits, then one preprocessing plan per split (skipped when every method is zero-shot)."""
+    """Splits, then per split (skipped when every method is zero-shot): ``ssl pair`` when the protocol asks for
+    pseudo-labels, then one preprocessing plan (from the paired catalog when paired)."""
     proto_args = asdict(proto)
-    if proto_args["training_input"] == "images":
-        del proto_args["training_input"]  # job IDs of specs written before the option stay the same
+    for key, default in (("training_input", "images"), ("ssl_pair", "none")):
+        if proto_args[key] == default:
+            del proto_args[key]  # job IDs of specs written before the option stay the same
     args = {"stage": "protocol", "protocol": proto_args, **data_args}
     probe = _job("stage", f"protocol-{proto.name}", spec.output / "stages", args, [], {"stage": "protocol"})
     splits_json = str(probe.path / "splits.json")
     steps = [_s("splits", commands.splits(catalog_csv, proto, splits_json))]
-    if any(not m.zero_shot for m in spec.methods):
+    if any(not m.zero_shot and runs_on(m, proto) for m in spec.methods):
         for index, (split, _, _) in enumerate(commands.split_names(proto)):
-            steps.append(_s(f"preprocess-{split}", commands.preprocess(catalog_csv, plan_dir(probe, split),
-                                                                        splits_json, index)))
+            source, plan_splits, plan_fold = catalog_csv, splits_json, index
+            if proto.ssl_pair != "none":
+                pair_dir = str(probe.path / "pairs" / split)
+                steps.append(_s(f"pair-{split}", commands.ssl_pair(catalog_csv, splits_json, index, pair_dir,
+                                                                   proto.seed)))
+                source = f"{pair_dir}/catalog.csv"
+                if proto.ssl_pair == "paired-pool":  # this fold's pool cut to the paired scans (its only fold)
+                    plan_splits, plan_fold = f"{pair_dir}/splits_paired.json", 0
+                if proto.ssl_pair == "true-labels":
+                    source = f"{pair_dir}/true_labels_catalog.csv"
+                    steps.append(_s(f"true-labels-{split}", commands.ssl_true_labels(f"{pair_dir}/catalog.csv",
+                                                                                     source)))
+            steps.append(_s(f"preprocess-{split}", commands.preprocess(source, plan_dir(probe, split),
+                                                                        plan_splits, plan_fold)))
     stage = Job(probe.id, "stage", probe.dir, tuple(steps), {"stage": "protocol", "protocol": proto.name}, args)
     return stage, splits_json
+
+
+def runs_on(method: Method, proto: Protocol) -> bool:
+    """Whether ``method`` has jobs on ``proto``: the protocols it lists, else every protocol of its training input
+    (label-map methods, ``Method.trains_on_label_maps``, on ``training_input: label-maps``; other methods and
+    zero-shot ones on images)."""
+    if method.protocols:
+        return proto.name in method.protocols
+    return (proto.training_input == "label-maps") == (not method.zero_shot and _trains_on_label_maps(method))
+
+
+def _trains_on_label_maps(method: Method) -> bool:
+    from crosspan.data.errors import CrosspanError
+    from crosspan.methods.base import get_method
+
+    try:
+        return bool(getattr(get_method(method.method), "trains_on_label_maps", False))
+    except CrosspanError:  # an unregistered name: `benchmark run --dry-run` warns about it
+        return False
+
+
+def _method_args(method: Method) -> dict[str, Any]:
+    """The hashed arguments of a method; ``protocols`` (where it runs) is not part of what a job is."""
+    args = asdict(method)
+    del args["protocols"]
+    return args
 
 
 def _method_jobs(spec: Spec, proto: Protocol, stage: Job, catalog_csv: str, splits_json: str) -> list[Job]:
@@ -140,10 +181,11 @@ def _method_jobs(spec: Spec, proto: Protocol, stage: Job, catalog_csv: str, spli
     names = commands.split_names(proto)
     several = len({base for _, base, _ in names}) > 1
     device = spec.training.resolved_device(spec.executor)
-    for method in spec.methods:
+    for method in (m for m in spec.methods if runs_on(m, proto)):
+        oracle = _oracle(method) or proto.ssl_pair == "true-labels"  # trained on the target scans' labels
         for index, (split, base_split, ratio) in enumerate(names):
             for seed in spec.seeds:
-                args = {"method": asdict(method), "protocol_stage": stage.id, "split": split, "seed": seed,
+                args = {"method": _method_args(method), "protocol_stage": stage.id, "split": split, "seed": seed,
                         "label_ratio": ratio, "evaluation": {"tolerance": spec.evaluation.tolerance}}
                 if not method.zero_shot:  # where it runs (device) is not part of what it is
                     args["training"] = {k: v for k, v in asdict(spec.training).items() if k != "device"
@@ -161,11 +203,44 @@ def _method_jobs(spec: Spec, proto: Protocol, stage: Job, catalog_csv: str, spli
                                                             pred_dir, method, splits_json, index, device)))
                 steps.append(_s("evaluate", commands.evaluate(catalog_csv, pred_dir, method.name, probe.id, seed,
                                                               splits_json, split, spec.evaluation.tolerance,
-                                                              results, oracle=_oracle(method))))
+                                                              results, oracle=oracle)))
                 info = {"method": method.name, "protocol": proto.name, "split": split, "seed": seed,
-                        "label_ratio": ratio, "results": results}
+                        "label_ratio": ratio, "results": results, "test_set": IN_DISTRIBUTION, "base": base,
+                        "splits": splits_json, "oracle": oracle, "run_dir": None if method.zero_shot else run_dir}
                 jobs.append(Job(probe.id, "job", probe.dir, tuple(steps), info, args))
     return jobs
+
+
+def _test_stage(spec: Spec, test: TestDataset) -> tuple[Job, str]:
+    """A test dataset's stage: its synthetic cohort (if any), then its catalog (only ``targets`` scans)."""
+    data_args: dict[str, Any] = ({"synthetic": synthetic_args(test.synthetic)} if test.synthetic is not None
+                                 else {"dataset": str(test.path)})
+    args = {"stage": "test-set", **data_args, "targets": list(test.targets)}
+    probe = _job("stage", f"testset-{test.name}", spec.output / "stages", args, [], {})
+    steps, data = [], str(test.path)
+    if test.synthetic is not None:
+        data = str(probe.path / "data")
+        steps.append(_s("synth", commands.synth_cohort(data, test.synthetic)))
+    catalog_csv = str(probe.path / "catalog.csv")
+    steps.append(_s("catalog", commands.catalog(data, catalog_csv, test.targets)))
+    return Job(probe.id, "stage", probe.dir, tuple(steps), {"stage": "test-set", "test_set": test.name}, args), \
+        catalog_csv
+
+
+def _test_job(spec: Spec, job: Job, test: TestDataset, stage: Job, catalog_csv: str) -> Job:
+    """The model of ``job`` (its run folder, or its zero-shot method) predicts every scan of a test dataset,
+    scored against the training domains of ``job``'s split."""
+    args = {"model_job": job.id, "test_stage": stage.id}
+    probe = _job("job", f"{job.info['base']}-{test.name}".replace("/", "_"), spec.output / "jobs", args, [], {})
+    method = next(m for m in spec.methods if m.name == job.info["method"])
+    pred_dir, results = str(probe.path / "pred"), str(probe.path / "results.csv")
+    device = spec.training.resolved_device(spec.executor)
+    steps = [_s("predict", commands.predict_all(job.info["run_dir"], catalog_csv, pred_dir, method, device)),
+             _s("evaluate", commands.evaluate(catalog_csv, pred_dir, method.name, job.id, job.info["seed"],
+                                              job.info["splits"], job.info["split"], spec.evaluation.tolerance,
+                                              results, oracle=job.info["oracle"], cases="all"))]
+    info = {**job.info, "results": results, "test_set": test.name, "model_job": job.id}
+    return Job(probe.id, "job", probe.dir, tuple(steps), info, {**args, "method": job.args["method"]})
 
 
 def _oracle(method: Method) -> bool:

@@ -7,43 +7,35 @@ Relative paths in the spec are relative to the spec file's folder.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from crosspan.bench import datasets as _ds
+from crosspan.bench.datasets import Synthetic, TestDataset
+from crosspan.bench.speccheck import Check as _Check
 from crosspan.data.errors import CrosspanError
 from crosspan.evaluation.metrics import METRICS
 
 PROTOCOLS = ("in-domain", "cross-center", "cross-sequence", "official")
 EXECUTORS = ("local", "ray", "slurm")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 TOP_KEYS = {"name", "output", "dataset", "protocols", "methods", "seeds", "label_ratios", "training", "evaluation",
-            "executor", "executable"}
+            "executor", "executable", "test_datasets", "tables"}
 DATASET_KEYS = {"path", "synthetic"}
-SYNTH_KEYS = {"patients", "centers", "sequences", "seed", "shape", "set", "tissue_maps"}
 PROTOCOL_KEYS = {"name", "protocol", "train", "targets", "label_ratios", "unlabeled", "seed", "folds", "splits",
-                 "val_fraction", "test_fraction", "training_input"}
+                 "val_fraction", "test_fraction", "training_input", "ssl_pair"}
 TRAINING_INPUTS = ("images", "label-maps")
-METHOD_KEYS = {"name", "method", "hp", "network", "steps", "zero_shot"}
+#: ``crosspan ssl pair`` before preprocessing: none; transported (pseudo-labels, full pool); paired-pool (the pool cut
+#: to the paired scans); true-labels (upper bound: the unlabeled scans' TRUE labels, weight 1; results are oracle)
+SSL_PAIR = ("none", "transported", "paired-pool", "true-labels")
+METHOD_KEYS = {"name", "method", "hp", "network", "steps", "zero_shot", "protocols"}
 TRAINING_KEYS = {"steps", "batch_size", "patch", "network", "device", "amp", "eval_every", "eval_domains"}
 EVALUATION_KEYS = {"tolerance", "metrics"}
 EXECUTOR_KEYS = {"kind", "jobs", "threads_per_job", "address", "partition", "time", "gpus_per_job", "cpus_per_job",
                  "cluster", "extra"}
-
-
-@dataclass(frozen=True)
-class Synthetic:
-    patients: int = 12
-    centers: tuple[str, ...] = ("A", "B", "C")
-    sequences: tuple[str, ...] = ("T1", "T2", "OOP")
-    seed: int = 0
-    shape: str = "default"
-    set: tuple[str, ...] = ()
-    tissue_maps: bool = False  # also write tissue label maps (needed by label-map protocols; set automatically)
 
 
 @dataclass(frozen=True)
@@ -60,6 +52,7 @@ class Protocol:
     val_fraction: float | None = None
     test_fraction: float | None = None
     training_input: str = "images"  # or "label-maps" (physics-rand, synthseg)
+    ssl_pair: str = "none"  # one of SSL_PAIR
 
 
 @dataclass(frozen=True)
@@ -70,6 +63,7 @@ class Method:
     network: str | None = None
     steps: int | None = None
     zero_shot: bool = False
+    protocols: tuple[str, ...] = ()  # run only on these protocols (empty: every protocol of its training input)
 
 
 @dataclass(frozen=True)
@@ -131,62 +125,8 @@ class Spec:
     evaluation: Evaluation
     executor: Executor
     executable: tuple[str, ...] = ("crosspan",)
-
-
-class _Check:
-    """Collects context (spec file) so every error names the file and the key."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, where: str, problem: str, fix: str) -> CrosspanError:
-        return CrosspanError(self.path, f"{where}: {problem}" if where else problem, fix)
-
-    def mapping(self, value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail(where, f"expected a mapping, got {type(value).__name__}", f"write `{where}:` as key: value")
-        unknown = sorted(set(map(str, value)) - allowed)
-        if unknown:
-            raise self.fail(where, f"unknown key(s) {', '.join(unknown)}",
-                            f"use only {', '.join(sorted(allowed))} (see docs/benchmark.md)")
-        return value
-
-    def int_(self, value: Any, where: str, minimum: int = 0) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.fail(where, f"expected an integer >= {minimum}, got {value!r}", f"set {where} to a number")
-        return value
-
-    def number(self, value: Any, where: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise self.fail(where, f"expected a non-negative number, got {value!r}", f"set {where} to a number")
-        return float(value)
-
-    def strings(self, value: Any, where: str) -> tuple[str, ...]:
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-            raise self.fail(where, f"expected a list of strings, got {value!r}", f"write {where}: [A:T1, B:T1]")
-        return tuple(str(v) for v in value)
-
-    def name(self, value: Any, where: str) -> str:
-        if not isinstance(value, str) or not _NAME.match(value):
-            raise self.fail(where, f"invalid name {value!r}", "use letters, digits, '.', '_', '+' or '-'")
-        return value
-
-    def ratios(self, value: Any, where: str) -> tuple[float, ...]:
-        items = value if isinstance(value, list) else [value]
-        out = []
-        for v in items:
-            r = self.number(v, where)
-            r = r / 100.0 if r > 1 else r
-            if not 0 < r <= 1:
-                raise self.fail(where, f"label ratio {v!r} outside (0, 100]", "write percentages like 5, 10, 100")
-            out.append(r)
-        if not out:
-            raise self.fail(where, "empty list", "give at least one label ratio, e.g. [100]")
-        return tuple(dict.fromkeys(out))
+    test_datasets: tuple[TestDataset, ...] = ()
+    tables: tuple[Any, ...] = ()  # crosspan.bench.tables.TableSpec
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -214,7 +154,8 @@ def parse_spec(raw: Any, path: Path) -> Spec:
     protocols = _protocols(c, top["protocols"], ratios)
     if synthetic is not None and any(p.training_input == "label-maps" for p in protocols):
         synthetic = replace(synthetic, tissue_maps=True)
-    methods = _methods(c, top["methods"])
+    methods = _methods(c, top["methods"], {p.name for p in protocols})
+    _ds.refuse_training_on_stress(c, synthetic, any(not m.zero_shot for m in methods))
     seeds_raw = top.get("seeds", [0])
     seeds = tuple(c.int_(s, "seeds") for s in (seeds_raw if isinstance(seeds_raw, list) else [seeds_raw]))
     if not seeds:
@@ -224,17 +165,14 @@ def parse_spec(raw: Any, path: Path) -> Spec:
     if not exe:
         raise c.fail("executable", "empty", "leave it out (default: crosspan)")
     exe = tuple(str((base / e).resolve()) if e.startswith(("./", "../")) else e for e in exe)
-    return Spec(path=path, name=c.name(top["name"], "name"), output=_path(c, top["output"], "output", base),
+    from crosspan.bench.tables import parse_tables
+
+    return Spec(path=path, name=c.name(top["name"], "name"), output=c.resolve(top["output"], "output", base),
                 dataset=dataset, synthetic=synthetic, protocols=protocols, methods=methods, seeds=seeds,
                 training=_training(c, top.get("training")), evaluation=_evaluation(c, top.get("evaluation")),
-                executor=_executor(c, top.get("executor")), executable=exe)
-
-
-def _path(c: _Check, value: Any, where: str, base: Path) -> Path:
-    if not isinstance(value, str) or not value:
-        raise c.fail(where, f"expected a path, got {value!r}", f"set {where} to a folder path")
-    p = Path(os.path.expandvars(os.path.expanduser(value)))
-    return p if p.is_absolute() else (base / p).resolve()
+                executor=_executor(c, top.get("executor")), executable=exe,
+                test_datasets=_ds.parse_test_datasets(c, top.get("test_datasets"), base, dataset, synthetic),
+                tables=parse_tables(c, top.get("tables")))
 
 
 def _dataset(c: _Check, value: Any, base: Path) -> tuple[Path | None, Synthetic | None]:
@@ -245,23 +183,8 @@ def _dataset(c: _Check, value: Any, base: Path) -> tuple[Path | None, Synthetic 
         raise c.fail("dataset", "give exactly one of `path` or `synthetic`",
                      "write `dataset: data/crosspan` or `dataset: {synthetic: {patients: 12}}`")
     if "path" in d:
-        p = _path(c, d["path"], "dataset.path", base)
-        if not p.exists():
-            raise c.fail("dataset.path", f"{p} does not exist", "point it at a dataset folder or catalog CSV")
-        return p, None
-    s = c.mapping(d["synthetic"], "dataset.synthetic", SYNTH_KEYS)
-    centers = s.get("centers", ["A", "B", "C"])
-    if isinstance(centers, int) and not isinstance(centers, bool):  # N: the first N presets A, B, C, ...
-        centers = [chr(ord("A") + i) for i in range(c.int_(centers, "dataset.synthetic.centers", 1))]
-    shape = s.get("shape", "default")
-    if shape not in ("default", "small"):
-        raise c.fail("dataset.synthetic.shape", f"unknown shape {shape!r}", "use default or small")
-    return None, Synthetic(patients=c.int_(s.get("patients", 12), "dataset.synthetic.patients", 1),
-                           centers=c.strings(centers, "dataset.synthetic.centers"),
-                           sequences=c.strings(s.get("sequences", ["T1", "T2", "OOP"]), "dataset.synthetic.sequences"),
-                           seed=c.int_(s.get("seed", 0), "dataset.synthetic.seed"), shape=shape,
-                           set=c.strings(s.get("set", []), "dataset.synthetic.set"),
-                           tissue_maps=bool(s.get("tissue_maps", False)))
+        return _ds.parse_path(c, d["path"], "dataset.path", base), None
+    return None, _ds.parse_synthetic(c, d["synthetic"], "dataset.synthetic")
 
 
 def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[Protocol, ...]:
@@ -277,6 +200,10 @@ def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[Protoc
         if p["protocol"] not in PROTOCOLS:
             raise c.fail(f"{w}.protocol", f"unknown protocol {p['protocol']!r}", f"use one of {', '.join(PROTOCOLS)}")
         fractions = {k: c.number(p[k], f"{w}.{k}") for k in ("val_fraction", "test_fraction") if k in p}
+        if p.get("ssl_pair", "none") not in SSL_PAIR:
+            raise c.fail(f"{w}.ssl_pair", f"unknown value {p['ssl_pair']!r}", f"use one of {', '.join(SSL_PAIR)}")
+        if p.get("ssl_pair", "none") != "none" and not p.get("unlabeled"):
+            raise c.fail(f"{w}.ssl_pair", "needs an unlabeled pool to pair", "add `unlabeled: [\"*:OOP\", \"*:T2\"]`")
         if p.get("training_input", "images") not in TRAINING_INPUTS:
             raise c.fail(f"{w}.training_input", f"unknown training input {p['training_input']!r}",
                          f"use one of {', '.join(TRAINING_INPUTS)}")
@@ -289,12 +216,13 @@ def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[Protoc
                             seed=c.int_(p.get("seed", 0), f"{w}.seed"),
                             folds=c.int_(p.get("folds", 5), f"{w}.folds", 2),
                             splits=c.strings(p.get("splits", []), f"{w}.splits"),
-                            training_input=p.get("training_input", "images"), **fractions))
+                            training_input=p.get("training_input", "images"),
+                            ssl_pair=p.get("ssl_pair", "none"), **fractions))
     _unique(c, [p.name for p in out], "protocols")
     return tuple(out)
 
 
-def _methods(c: _Check, value: Any) -> tuple[Method, ...]:
+def _methods(c: _Check, value: Any, protocols: set[str]) -> tuple[Method, ...]:
     if not isinstance(value, list) or not value:
         raise c.fail("methods", "expected a non-empty list", "list methods as `- {name: erm, method: erm}`")
     out = []
@@ -309,7 +237,11 @@ def _methods(c: _Check, value: Any) -> tuple[Method, ...]:
         zero = m.get("zero_shot", False)
         if not isinstance(zero, bool):
             raise c.fail(f"{w}.zero_shot", f"expected true/false, got {zero!r}", "write zero_shot: true")
-        out.append(Method(name=c.name(m.get("name", m.get("method")), f"{w}.name"),
+        only = c.strings(m.get("protocols", []), f"{w}.protocols")
+        if set(only) - protocols:
+            raise c.fail(f"{w}.protocols", f"unknown protocol(s) {', '.join(sorted(set(only) - protocols))}",
+                         f"use protocol names of this spec: {', '.join(sorted(protocols))}")
+        out.append(Method(name=c.name(m.get("name", m.get("method")), f"{w}.name"), protocols=only,
                           method=c.name(m.get("method", m.get("name")), f"{w}.method"), hp=dict(hp),
                           network=m.get("network"),
                           steps=c.int_(m["steps"], f"{w}.steps", 1) if "steps" in m else None, zero_shot=zero))
@@ -391,5 +323,5 @@ def method_warnings(spec: Spec) -> list[str]:
     return out
 
 
-__all__ = ["EXECUTORS", "PROTOCOLS", "Evaluation", "Executor", "Method", "Protocol", "Spec", "Synthetic", "Training",
-           "load_spec", "method_warnings", "parse_spec"]
+__all__ = ["EXECUTORS", "PROTOCOLS", "SSL_PAIR", "Evaluation", "Executor", "Method", "Protocol", "Spec", "Synthetic",
+           "TestDataset", "Training", "load_spec", "method_warnings", "parse_spec"]

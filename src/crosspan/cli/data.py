@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from crosspan.cli.common import console, handle_errors, split_list
+from crosspan.cli.common import console, fail, handle_errors, split_list
 
 data_app = typer.Typer(help="Ingest, check, catalog and split datasets.", no_args_is_help=True)
 
@@ -43,11 +43,20 @@ def catalog_cmd(
     output: Path = typer.Option(Path("catalog.csv"), "-o", "--output", help="Catalog CSV to write."),
     layout: str = typer.Option(None, "--layout", help=LAYOUT_HELP),
     workers: int = typer.Option(None, "--workers", help="Worker processes (default: CPU count)."),
+    domains: str = typer.Option(None, "--domains", help="Keep only these domains' scans, CENTER:SEQ patterns "
+                                                        "(e.g. '*:T2,S1:*')."),
 ) -> None:
     """Read every scan and write the catalog: one row per scan (identity, geometry, intensities, label size)."""
     from crosspan.data.catalog import build_catalog, save_catalog
+    from crosspan.data.domains import domain_mask
 
     df, problems = build_catalog(dataset, layout=layout, workers=workers)
+    if domains:
+        keep = domain_mask(df, split_list(domains))
+        if not keep.any():
+            raise fail(f"{dataset}: no scan in the domains {domains}; use patterns like S1:T1 or '*:T2' "
+                       f"(domains here: {', '.join(sorted(set(df['center'] + ':' + df['sequence'])))})")
+        df = df[keep].reset_index(drop=True)
     written = save_catalog(df, output)
     errors = [p for p in problems if p.level == "error"]
     console.print(f"catalog: {len(df)} scans -> {', '.join(map(str, written))}")

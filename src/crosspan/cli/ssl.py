@@ -42,3 +42,33 @@ def pair_cmd(
     table = pair_fold(data, splits, fold, output, source_sequence, iterations, min_agreement, seed, workers)
     console.print(summary(table))
     console.print(f"catalog with pseudo-labels -> {output / 'catalog.csv'}")
+
+
+@ssl_app.command("true-labels")
+@handle_errors
+def true_labels_cmd(
+    catalog: Path = typer.Argument(..., help="Catalog with pseudo-labels written by `crosspan ssl pair`."),
+    output: Path = typer.Option(..., "-o", "--output", help="Catalog CSV to write."),
+) -> None:
+    """Upper bound of paired-sequence: every pseudo-label replaced by the scan's TRUE label, weight 1.
+
+    ORACLE: training on this catalog reads the target scans' own labels; its results bound what transported
+    pseudo-labels can reach and are never a method result (`crosspan benchmark` marks them oracle)."""
+    import pandas as pd
+
+    from crosspan.data.catalog import load_catalog, save_catalog
+    from crosspan.data.errors import CrosspanError
+
+    cat = load_catalog(catalog)
+    if "pseudo_label" not in cat.columns:
+        raise CrosspanError(catalog, "no pseudo_label column", "pass the OUT/catalog.csv of `crosspan ssl pair`")
+    paired = cat["pseudo_label"].fillna("").astype(str) != ""
+    unlabeled = paired & (cat["label"].fillna("").astype(str) == "")
+    if unlabeled.any():
+        raise CrosspanError(catalog, f"{int(unlabeled.sum())} paired scan(s) have no true label "
+                            f"(e.g. {cat.loc[unlabeled, 'case_id'].iloc[0]})", "use a fully labelled dataset")
+    cat.loc[paired, "pseudo_label"] = cat.loc[paired, "label"]
+    weight = pd.to_numeric(cat.get("pseudo_weight", pd.Series(index=cat.index, dtype=float)), errors="coerce")
+    cat["pseudo_weight"] = weight.where(~paired, 1.0)  # unpaired rows stay empty
+    save_catalog(cat, output)
+    console.print(f"{int(paired.sum())} pseudo-labels replaced by true labels (oracle upper bound) -> {output}")
