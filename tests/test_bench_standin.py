@@ -65,9 +65,10 @@ STANDIN = textwrap.dedent(r'''
             atomic(Path(out) / f"{c}.nii.gz", "mask")
     elif cmd == "evaluate":
         time.sleep(sleep)
-        rows = [f"{c},{opt('--method')},{opt('--run')},{opt('--seed')},"
-                f"{(zlib.crc32((c + opt('--run')).encode()) % 1000) / 1000:.3f}" for c in cases]
-        atomic(out, "case_id,method,run,seed,dice\n" + "\n".join(rows) + "\n")
+        rows = [f"{c},{c.split('_')[0]},A,{c.split('_')[1]},{opt('--method')},{opt('--run')},{opt('--seed')},"
+                f"{(zlib.crc32((c + opt('--run') + (opt('--cases') or '')).encode()) % 1000) / 1000:.3f}"
+                for c in cases]
+        atomic(out, "case_id,patient_id,center,sequence,method,run,seed,dice\n" + "\n".join(rows) + "\n")
     elif cmd == "report":
         atomic(out, "<html>report of " + argv[1] + "</html>")
     else:

@@ -10,7 +10,9 @@ import pandas as pd
 from crosspan.bench import commands
 from crosspan.bench.datasets import IN_DISTRIBUTION
 from crosspan.bench.jobs import DONE, Plan, job_status, skip_note
+from crosspan.bench.provenance import finished_date, run_commits
 from crosspan.bench.runner import resolve_executable
+from crosspan.bench.tables import TableSpec, build_table, to_markdown
 from crosspan.data.errors import CrosspanError
 from crosspan.utils.atomic import atomic_path
 
@@ -125,4 +127,28 @@ def summary(table: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
     return out
 
 
-__all__ = ["KEY", "collect_checkpoints", "collect_results", "skipped_rows", "summary", "write_report"]
+def spec_tables(plan: Plan, table: pd.DataFrame) -> list[tuple[TableSpec, pd.DataFrame]]:
+    """Each of the spec's ``tables`` (default: methods x labeled % by test set and target) built from the collected
+    results, methods in the order of the spec's ``methods`` list."""
+    specs = plan.spec.tables or (TableSpec(name="results", rows=("method", "labels"), columns=("test_set", "target")),)
+    order = tuple(m.name for m in plan.spec.methods)
+    return [(t, build_table(table, t, order)) for t in specs]
+
+
+def markdown(plan: Plan, tables: list[tuple[TableSpec, pd.DataFrame]], spec_arg: str) -> str:
+    """The tables as pasted into BENCHMARKS.md: a heading, the command, the commit(s) and date measured at."""
+    commits = run_commits(plan.spec.output)
+    date = finished_date(plan.method_jobs) or "not finished"
+    seeds = ", ".join(map(str, plan.spec.seeds))
+    parts = []
+    for spec, df in tables:
+        parts.append(f"### {spec.title or spec.name}\n\n"
+                     f"`crosspan benchmark run {spec_arg}` at commit {', '.join(commits) or 'unknown'}, finished "
+                     f"{date}; seeds {seeds}. Cells: mean {spec.metric} over every seed's cases "
+                     f"±SD of the seed means [95 % patient-clustered bootstrap CI]; n = scored cases.\n\n"
+                     + to_markdown(df, spec))
+    return "\n".join(parts)
+
+
+__all__ = ["KEY", "collect_checkpoints", "collect_results", "markdown", "skipped_rows", "spec_tables", "summary",
+           "write_report"]

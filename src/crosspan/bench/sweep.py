@@ -18,6 +18,7 @@ from rich.table import Table
 from crosspan.bench.executors import JobExecutor, make_executor
 from crosspan.bench.jobs import EVENTS, Job, Plan, job_status, last_failure, skip_note, steps_done
 from crosspan.bench.progress import sweep_progress
+from crosspan.bench.provenance import code_commit
 from crosspan.bench.runner import append_event, stop_all, stop_requested
 from crosspan.data.errors import CrosspanError
 from crosspan.utils.atomic import write_text
@@ -90,7 +91,7 @@ def run_plan(plan: Plan, executor: JobExecutor | None = None, console: Console |
         write_text(spec.output / "spec.yaml", spec.path.read_text())
         events = spec.output / EVENTS
         append_event(events, {"event": "run-started", "pid": os.getpid(), "executor": spec.executor.kind,
-                              "jobs": len(plan.jobs)})
+                              "commit": code_commit(), "jobs": len(plan.jobs)})
         todo_total = sum(job_status(j) != "done" for j in plan.jobs)
         tally["skipped"] = len(plan.jobs) - todo_total
         try:

@@ -102,12 +102,17 @@ def collect_cmd(
     spec_path: Path = typer.Argument(..., help=SPEC_HELP),
     output: Path = typer.Option(None, "-o", "--output", help="Results CSV (default: <spec output>/results.csv)."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write report.html with `crosspan report`."),
+    markdown: bool = typer.Option(False, "--markdown", help="Also write the spec's tables as pasted into "
+                                                            "BENCHMARKS.md (command, commit, date) to "
+                                                            "<spec output>/tables.md and print them."),
 ) -> None:
-    """Gather every finished job's per-case results into one table (no duplicate rows) and write the report."""
-    _collect(_plan(spec_path), report=report, output=output)
+    """Gather every finished job's per-case results into one table (no duplicate rows), print the spec's tables
+    (`tables:`, methods in the spec's order) and write the report."""
+    _collect(_plan(spec_path), report=report, output=output, markdown_arg=str(spec_path) if markdown else None)
 
 
-def _collect(plan, report: bool, output: Path | None = None) -> None:  # noqa: ANN001 - Plan
+def _collect(plan, report: bool, output: Path | None = None,  # noqa: ANN001 - Plan
+             markdown_arg: str | None = None) -> None:
     from crosspan.bench.collect import collect_checkpoints, collect_results, skipped_rows, summary, write_report
 
     table, missing, path = collect_results(plan, output)
@@ -127,6 +132,7 @@ def _collect(plan, report: bool, output: Path | None = None) -> None:  # noqa: A
         for row in means.itertuples(index=False):
             t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
         console.print(t)
+    _tables(plan, table, markdown_arg)
     ckpt = collect_checkpoints(plan, path)
     if ckpt is not None:
         picks = ckpt[1]
@@ -135,3 +141,32 @@ def _collect(plan, report: bool, output: Path | None = None) -> None:  # noqa: A
     if report and len(table) > len(skipped):
         ok, message = write_report(plan, path, checkpoints=ckpt[0] if ckpt else None)
         console.print(f"report -> {message}" if ok else f"[yellow]report skipped:[/] {message}")
+
+
+def _tables(plan, table, markdown_arg: str | None) -> None:  # noqa: ANN001 - Plan, DataFrame
+    """Print each spec table; with ``markdown_arg`` (the spec path as typed) write them to tables.md."""
+    from crosspan.bench.collect import markdown, spec_tables
+    from crosspan.data.errors import CrosspanError
+    from crosspan.utils.atomic import write_text
+
+    try:
+        tables = spec_tables(plan, table)
+    except CrosspanError as err:  # results tables without the per-case columns of `crosspan evaluate`
+        console.print(f"[yellow]tables skipped:[/] {err.problem}")
+        return
+    for spec, df in tables:
+        if df.empty:
+            continue
+        t = Table(title=spec.title or spec.name, title_justify="left")
+        cols = [c for c in df.columns if not str(c).startswith("_n ")]
+        for col in cols:
+            t.add_column(str(col), overflow="fold")
+        for row in df[cols].itertuples(index=False):
+            t.add_row(*map(str, row))
+        console.print(t)
+    if markdown_arg is not None:
+        text = markdown(plan, tables, markdown_arg)
+        path = plan.spec.output / "tables.md"
+        write_text(path, text)
+        console.print(text, markup=False, highlight=False)
+        console.print(f"markdown tables -> {path}")

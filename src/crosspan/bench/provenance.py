@@ -1,0 +1,51 @@
+"""When and at which code a benchmark's results were measured: the crosspan commit each ``benchmark run``
+records in ``<output>/events.jsonl`` and the time its jobs finished."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from crosspan.bench.jobs import DONE, Job
+
+
+def code_commit() -> str | None:
+    """The short git commit of the crosspan source tree, or None outside a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        proc = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=False, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.strip() or None
+
+
+def run_commits(output: Path) -> list[str]:
+    """Commits recorded by the runs of a benchmark output folder (``run-started`` events), oldest first."""
+    path = output / "events.jsonl"
+    if not path.is_file():
+        return []
+    commits: list[str] = []
+    for line in path.read_text().splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        commit = event.get("commit") if event.get("event") == "run-started" else None
+        if commit and commit not in commits:
+            commits.append(str(commit))
+    return commits
+
+
+def finished_date(jobs: Iterable[Job]) -> str | None:
+    """UTC date (YYYY-MM-DD) the last of ``jobs`` finished (its ``done`` marker), or None."""
+    times = [(j.path / DONE).stat().st_mtime for j in jobs if (j.path / DONE).exists()]
+    return time.strftime("%Y-%m-%d", time.gmtime(max(times))) if times else None
+
+
+__all__ = ["code_commit", "finished_date", "run_commits"]
