@@ -86,17 +86,18 @@ def predict_case(method: Method, model: dict[str, Any], plan: dict[str, Any], im
                  save_probabilities: bool = False, device: str = "cpu", amp: str = "none", roi: str = "none",
                  reports: dict[str, RoiReport] | None = None, roi_zoom: float = 1.0, label: str = "") -> Path:
     """Predict one image and write ``out_dir/<case_id>.nii.gz`` in the source geometry; with ``roi="auto"`` the
-    coarse-to-fine window (:mod:`crosspan.inference.roi`), its report stored in ``reports[case_id]``. ``label``: the
-    case's ground truth, from which a prompted method (prompt-unet) builds its prompt channels (oracle)."""
+    coarse-to-fine window (:mod:`crosspan.inference.roi`; ``"aligned"`` on the full window's tiles), its report
+    stored in ``reports[case_id]``. ``label``: the case's ground truth, from which a prompted method (prompt-unet)
+    builds its prompt channels (oracle)."""
     img = read_sitk(image)
     pre = preprocess_image(img, plan, read_sitk(label) if label else None, label or None)
     if label and pre.label is not None:
         prompts = method.test_prompts(pre.label)  # type: ignore[operator]
         prob = predict_volume(method, np.concatenate([pre.image[None], prompts]), model["patch_size"], overlap, tta,
                               device, amp)
-    elif roi == "auto":
+    elif roi in ("auto", "aligned"):
         prob, rep = predict_volume_roi(method, pre.image, model["patch_size"], overlap, tta, device, amp,
-                                       coarse_zoom=roi_zoom)
+                                       coarse_zoom=roi_zoom, align=roi == "aligned")
         if reports is not None:
             reports[case_id] = rep
     else:
@@ -118,7 +119,8 @@ def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overla
     """Masks for every input (see :func:`predict_case`); raises before writing anything on a bad option."""
     parse_postprocess(post)
     if roi not in ROI_MODES:
-        raise CrosspanError(None, f"unknown --roi '{roi}'", "use --roi none (full window) or auto (coarse-to-fine)")
+        raise CrosspanError(None, f"unknown --roi '{roi}'",
+                            "use --roi none (full window), auto or aligned (coarse-to-fine)")
     if not 1.0 <= roi_zoom <= 8.0:
         raise CrosspanError(None, f"--roi-zoom {roi_zoom} out of range", "use a factor from 1 (no shrinking) to 8")
     method, model, plan = load_run(run_dir, device)

@@ -14,8 +14,10 @@ eight times, so most of a volume's network time goes to background tiles. Here:
    then the full window; a region that needs as many tiles as the full window -> the full window.
 
 Inside the region the values are the full-overlap Gaussian window's on a grid shifted to the crop, not the full
-window's own grid, so they differ slightly where the network depends on a tile's position (measured in
-``tests/test_inference_roi.py`` and docs/engine.md).
+window's own grid, so they differ where the network depends on a tile's position (measured in
+``tests/test_inference_roi.py``, ``benchmarks/roi_accuracy_synth.py`` and docs/engine.md). With ``align=True``
+(``--roi aligned``) the crop is widened to the full window's own tiles (:func:`snap_to_grid`): those are then
+evaluated exactly as the full window evaluates them, at the price of more fine tiles.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from crosspan.inference.sliding import predict_volume
 from crosspan.methods.base import Method
 
 log = logging.getLogger(__name__)
-ROI_MODES = ("none", "auto")
+ROI_MODES = ("none", "auto", "aligned")
 Box = list[tuple[int, int]]
 
 
@@ -76,6 +78,21 @@ def grow(box: Box, margin: list[int], patch: list[int], shape: tuple[int, ...]) 
     return out
 
 
+def snap_to_grid(box: Box, patch: list[int], overlap: float, shape: tuple[int, ...]) -> Box:
+    """``box`` widened to whole tiles of the full window's grid (MONAI's: starts ``i * interval``, the last one
+    clipped to the image), so MONAI's window on the crop evaluates exactly those tiles."""
+    out = []
+    for (lo, hi), p, n in zip(box, patch, shape, strict=True):
+        if n <= p:
+            out.append((0, n))
+            continue
+        step = max(int(p * (1 - overlap)), 1)
+        start = min(lo // step * step, n - p)
+        end = start + int(np.ceil(max(0, hi - start - p) / step)) * step + p
+        out.append((start, min(end, n)))
+    return out
+
+
 def touching_sides(fg: np.ndarray, box: Box, shape: tuple[int, ...]) -> list[tuple[int, int]]:
     """``(axis, side)`` pairs (side 0 low, 1 high) where ``fg`` (crop-sized) reaches a crop face inside the image."""
     sides = []
@@ -99,7 +116,8 @@ def _widen(box: Box, sides: list[tuple[int, int]], patch: list[int], shape: tupl
 def predict_volume_roi(method: Method, image: np.ndarray, patch: list[int], overlap: float = 0.5, tta: bool = False,
                        device: str | torch.device = "cpu", amp: str = "none", coarse_overlap: float = 0.0,
                        threshold: float = 0.1, margin: list[int] | None = None, max_widen: int = 1,
-                       sw_batch_size: int = 2, coarse_zoom: float = 1.0) -> tuple[np.ndarray, RoiReport]:
+                       sw_batch_size: int = 2, coarse_zoom: float = 1.0, align: bool = False
+                       ) -> tuple[np.ndarray, RoiReport]:
     """Class probabilities (2, z, y, x) as :func:`predict_volume`, from the coarse-to-fine window (module doc)."""
     shape = tuple(int(s) for s in image.shape)
     margin = margin if margin is not None else [p // 4 for p in patch]
@@ -115,6 +133,7 @@ def predict_volume_roi(method: Method, image: np.ndarray, patch: list[int], over
                      f"foreground (max probability {coarse.max():.3f} <= {threshold})")
     box = grow([(s.start, s.stop) for s in found[0]], margin, patch, shape)
     while True:
+        box = snap_to_grid(box, patch, overlap, shape) if align else box
         crop = tuple(slice(lo, hi) for lo, hi in box)
         if window_tiles([hi - lo for lo, hi in box], patch, overlap) * flips >= rep.tiles_full_window:
             return _full(method, image, patch, overlap, tta, device, amp, sw_batch_size, rep,
