@@ -175,6 +175,7 @@ MRSEG_LABELS = {"background": 0, "spleen": 1, "right_kidney": 2, "left_kidney": 
                 "stomach": 6, "pancreas": 7, "right_adrenal_gland": 8}
 
 
+@pytest.mark.slow  # ~50 s of MRSegmentator's own command on the shared machine (docs/foundation.md)
 def test_mrsegmentator_package_end_to_end(tmp_path: Path) -> None:
     """The package's own command loads a tiny nnU-Net results folder and segments a synthetic scan."""
     cli = need_cli("mrsegmentator")
@@ -198,6 +199,7 @@ def totalseg_parts(python: Path) -> tuple[dict[int, str], dict[str, dict[int, st
     return {int(k): v for k, v in total.items()}, parts
 
 
+@pytest.mark.slow  # ~80 s of TotalSegmentator's own command on the shared machine (docs/foundation.md)
 def test_totalsegmentator_mr_package_end_to_end(tmp_path: Path) -> None:
     """TotalSegmentator's `total_mr` (two parts) loads tiny models from TOTALSEG_WEIGHTS_PATH; no download."""
     cli = need_cli("totalseg-mr")

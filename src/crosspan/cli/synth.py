@@ -98,6 +98,34 @@ def render_cmd(
                   f"{len(split_list(sequences))} sequences -> {out}")
 
 
+@synth_app.command("labelmaps")
+@handle_errors
+def labelmaps_cmd(
+    data: Path = typer.Argument(..., help="Dataset folder or catalog CSV of real scans with pancreas labels."),
+    output: Path = typer.Option(..., "-o", "--output", help="New or empty folder: manifest.csv, images/, labels/, "
+                                "tissues/ (written atomically)."),
+    segmenter: str = typer.Option(..., "--segmenter", help="mrsegmentator | totalseg-mr (docs/foundation.md)."),
+    hp: list[str] = typer.Option(None, "--hp", help="Segmenter hyperparameter KEY=VALUE, e.g. weights=DIR, cli=PATH."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | cuda:N."),
+    threads: int = typer.Option(0, "--threads", help="CPU threads (0: default)."),
+) -> None:
+    """Whole-abdomen tissue maps of real scans for label-map training: the segmenter's organ map of each labelled
+    scan through its label preset, with the scan's own pancreas label burned in (docs/labelmap.md)."""
+    import torch
+
+    from crosspan.cli.common import resolve_device
+    from crosspan.cli.train import parse_hparams
+    from crosspan.inference.labelmaps import segmenter_labelmaps
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    out, unlabelled = segmenter_labelmaps(data, output, segmenter, parse_hparams(hp), resolve_device(device))
+    if unlabelled:
+        console.print(f"[yellow]warning:[/] {unlabelled} scan(s) without a pancreas label left out", highlight=False)
+    console.print(f"label maps -> {out / 'manifest.csv'} (train with `crosspan data splits {out / 'manifest.csv'} "
+                  "... --training-input label-maps`)", highlight=False)
+
+
 @synth_app.command("preview")
 @handle_errors
 def preview_cmd(

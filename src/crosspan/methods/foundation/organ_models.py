@@ -55,32 +55,35 @@ class OrganSegmenter(Method):
 
     def __init__(self, hparams: dict[str, Any] | None = None, device: str = "cpu") -> None:
         super().__init__(nn.Identity(), [], hparams)
-        reason = type(self).unavailable_reason(self.hparams)
-        if reason:
-            raise CrosspanError(self.hparams.get("weights") or None, reason, self.fix())
+        missing = type(self).missing(self.hparams)
+        if missing:
+            raise CrosspanError(self.hparams.get("weights") or None, *missing)
         self.device = device
         self.cli = find_cli(self.model, str(self.hparams["cli"]))
-        assert self.cli is not None  # unavailable_reason checked it
+        assert self.cli is not None  # missing() checked it
 
     @property
     def model(self) -> OrganModel:
         return ORGAN_MODELS[self.model_key]
 
     @classmethod
-    def unavailable_reason(cls, hparams: dict[str, Any] | None = None) -> str | None:
+    def missing(cls, hparams: dict[str, Any] | None = None) -> tuple[str, str] | None:
+        """``(what is missing, how to fix it)`` for the weights or the package's command; ``None``: both there."""
         hp = resolve_hparams(cls, hparams)
         model = ORGAN_MODELS[cls.model_key]
         problem = weights_problem(model, str(hp["weights"]), int(hp.get("fold", 0)))
         if problem:
-            return f"{problem} ({weights_fix(model)})"
+            return problem, weights_fix(model)
         if find_cli(model, str(hp["cli"])) is None:
             where = f"{hp['cli']} not found" if hp["cli"] else f"package {model.package} not installed here"
-            return f"{where} (install {model.package}=={model.version} in {model.install}; give --hp cli=PATH to " \
-                   f"its {model.cli} command)"
+            return where, f"install {model.package}=={model.version} in {model.install}; give --hp cli=PATH to " \
+                          f"its {model.cli} command"
         return None
 
-    def fix(self) -> str:
-        return f"{weights_fix(self.model)}; install: {self.model.install}"
+    @classmethod
+    def unavailable_reason(cls, hparams: dict[str, Any] | None = None) -> str | None:
+        missing = cls.missing(hparams)
+        return f"{missing[0]} ({missing[1]})" if missing else None
 
     def command(self, image: Path, out_dir: Path) -> tuple[list[str], Path]:
         """The package's command line for one scan and the organ map it writes."""
