@@ -168,5 +168,5 @@ def _tables(plan, table, markdown_arg: str | None) -> None:  # noqa: ANN001 - Pl
         text = markdown(plan, tables, markdown_arg)
         path = plan.spec.output / "tables.md"
         write_text(path, text)
-        console.print(text, markup=False, highlight=False)
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
         console.print(f"markdown tables -> {path}")
