@@ -3,7 +3,7 @@
 Usage (crosspan venv drives; nnU-Net runs in its own venv, never a crosspan dependency):
     .venv/bin/python benchmarks/engine_vs_nnunet_train_predict.py -o /tmp/nnstep [--nnvenv /tmp/nnvenv]
         [--patch 32,64,64] [--spacing 3,1.5,1.5] [--threads 2] [--steps 8] [--volumes 3] [--profile]
-        [--ops step,sw] [--variants bf16,contiguous,roi,roi_zoom2,roi_bf16] [--skip-nnunet]
+        [--ops step,sw] [--variants bf16,contiguous,roi,roi_zoom2,roi_aligned,roi_bf16] [--skip-nnunet]
 
 The network is crosspan's ``nnunet`` preset (MONAI DynUNet, kernels/strides/filters from ``network_config``); the
 same stages, features, kernels and strides are written into an nnU-Net plans file as its ``PlainConvUNet``
@@ -20,9 +20,10 @@ alternately (ABBA order), on ``--threads`` CPU threads:
    crosspan ``predict_volume`` (softmax probabilities) vs ``nnUNetPredictor.predict_sliding_window_return_logits``
    (logits) with the trainer's network, random initial weights (timing only).
 
-Variant ``roi`` (``sw_roi``; ``roi_zoom2`` and ``roi_bf16`` alike) times the work of ``crosspan predict --roi auto``
-(``crosspan.inference.roi``): the coarse pass over the whole volume (overlap 0; ``zoom2``: on the volume shrunk
-2x) plus the full-overlap Gaussian window on the cropped region. The weights are random, so the region is not
+Variant ``roi`` (``sw_roi``; ``roi_zoom2``, ``roi_aligned`` and ``roi_bf16`` alike) times the work of ``crosspan
+predict --roi auto`` (``crosspan.inference.roi``): the coarse pass over the whole volume (overlap 0; ``zoom2``: on
+the volume shrunk 2x) plus the full-overlap Gaussian window on the cropped region (``aligned``: ``--roi aligned``,
+the region widened to the full window's own tiles). The weights are random, so the region is not
 detected but given: the pancreas bounding box of preprocessed synthetic T1 scans (``PANCREAS_BOX``, fractions of
 the volume), grown as ``--roi auto`` grows it; the tile counts of both passes are reported under ``info``.
 """
@@ -87,19 +88,22 @@ def _crosspan_worker(work: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
     info: dict[str, Any] = {"params": sum(p.numel() for p in variants[""][0].network.parameters()),
                             "tiles": window_tiles(vol.shape, patch, 0.5), "torch": torch.__version__}
-    for name, zoom, amp in (("roi", 1.0, "none"), ("roi_zoom2", 2.0, "none"), ("roi_bf16", 1.0, "bf16")):
-        ops["sw_" + name], info["tiles_" + name] = _roi_op(variants[""][0], vol, patch, zoom, amp)
+    for name, zoom, amp, align in (("roi", 1.0, "none", False), ("roi_zoom2", 2.0, "none", False),
+                                   ("roi_aligned", 1.0, "none", True), ("roi_bf16", 1.0, "bf16", False)):
+        ops["sw_" + name], info["tiles_" + name] = _roi_op(variants[""][0], vol, patch, zoom, amp, align)
     info["ops"] = sorted(ops)
     return ops, info
 
 
-def _roi_op(method: Any, vol: np.ndarray, patch: list[int], zoom: float, amp: str) -> tuple[Any, dict[str, Any]]:
+def _roi_op(method: Any, vol: np.ndarray, patch: list[int], zoom: float, amp: str, align: bool
+            ) -> tuple[Any, dict[str, Any]]:
     """The work of ``predict --roi auto`` where the coarse pass finds ``PANCREAS_BOX``, and its tile counts."""
-    from crosspan.inference.roi import coarse_probability, grow, window_tiles
+    from crosspan.inference.roi import coarse_probability, grow, snap_to_grid, window_tiles
     from crosspan.inference.sliding import predict_volume
 
     box = [(int(a * n), int(np.ceil(b * n))) for (a, b), n in zip(PANCREAS_BOX, vol.shape, strict=True)]
     box = grow(box, [p // 4 for p in patch], patch, vol.shape)
+    box = snap_to_grid(box, patch, 0.5, vol.shape) if align else box
     crop = tuple(slice(lo, hi) for lo, hi in box)
 
     def run() -> None:
@@ -301,7 +305,7 @@ def main() -> None:
     ap.add_argument("--ops", default="step,sw", help="which timings to run: step, sw or both (comma-separated)")
     ap.add_argument("--variants", default="bf16,contiguous",
                     help="crosspan-only variants also timed (step_<v>, sw_<v> where it exists): bf16, contiguous, "
-                         "roi, roi_zoom2, roi_bf16 (sliding window only)")
+                         "roi, roi_zoom2, roi_aligned, roi_bf16 (sliding window only)")
     args = ap.parse_args()
     if args.worker:
         worker(args.worker, args.output, args.threads)

@@ -5,9 +5,9 @@ Usage (CPU, a few minutes; every step is a crosspan command):
         [--patients 10] [--stress 4]
 
 Trains a ``tiny`` ERM model (``--steps``) on a small default-profile cohort (centers A, B; T1; ``--shape small``),
-then predicts its test scans and every scan of a small ``--profile stress`` cohort twice, ``--roi none`` and
-``--roi auto``, and writes ``result.json`` (Dice of each mask against its label, the tile report of
-``roi.json``, wall seconds of each predict command) and prints a table.
+then predicts its test scans and every scan of a small ``--profile stress`` cohort with ``--roi none`` (the full
+window), ``--roi auto`` and ``--roi aligned``, and writes ``result.json`` (Dice of each mask against its label,
+the tile report of ``roi.json``, wall seconds of each predict command) and prints a table.
 """
 
 from __future__ import annotations
@@ -45,6 +45,20 @@ def scores(cohort: Path, pred: Path) -> dict[str, float]:
     return out
 
 
+def report(res: dict[str, Any], cohort: str, roi: str, tiles: dict[str, Any]) -> None:
+    """Print one mode's Dice against the full window's and its tiles; keep the tile report in ``res``."""
+    res[f"{cohort}_{roi}_tiles"] = tiles
+    full, got = res[f"{cohort}_none_dice"], res[f"{cohort}_{roi}_dice"]
+    diff = [got[c] - full[c] for c in full]
+    print(f"{cohort} --roi {roi}: {len(full)} scans, Dice full {np.mean(list(full.values())):.4f} roi "
+          f"{np.mean(list(got.values())):.4f} (worst scan {min(diff):+.4f}, best {max(diff):+.4f}); tiles "
+          f"{sum(t['tiles'] for t in tiles.values())} vs {sum(t['tiles_full_window'] for t in tiles.values())}; "
+          f"predict {res[f'{cohort}_none_s']:.1f} s vs {res[f'{cohort}_{roi}_s']:.1f} s")
+    for c in full:
+        print(f"  {c}: {full[c]:.4f} -> {got[c]:.4f}  {tiles[c]['tiles_coarse']} coarse + "
+              f"{tiles[c]['tiles_fine']} fine / {tiles[c]['tiles_full_window']}  {tiles[c]['fallback']}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-o", "--output", type=Path, required=True)
@@ -62,22 +76,13 @@ def main() -> None:
                                                               "--steps", str(args.steps), "--threads", "1",
                                                               "--seed", "1", "--ckpt-every", "100000")}
     for cohort, cases in (("default", "test"), ("stress", "all")):
-        for roi in ("none", "auto"):
+        for roi in ("none", "auto", "aligned"):
             out = w / f"pred_{cohort}_{roi}"
             res[f"{cohort}_{roi}_s"] = sh("predict", str(w / "run"), str(w / cohort), "-o", str(out), "--cases",
                                           cases, "--roi", roi, "--threads", "1")
             res[f"{cohort}_{roi}_dice"] = scores(w / cohort, out)
-        res[f"{cohort}_roi_tiles"] = json.loads((w / f"pred_{cohort}_auto" / "roi.json").read_text())
-        full, roi = res[f"{cohort}_none_dice"], res[f"{cohort}_auto_dice"]
-        diff = [roi[c] - full[c] for c in full]
-        tiles = res[f"{cohort}_roi_tiles"]
-        print(f"{cohort}: {len(full)} scans, Dice full {np.mean(list(full.values())):.4f} roi "
-              f"{np.mean(list(roi.values())):.4f} (worst scan {min(diff):+.4f}, best {max(diff):+.4f}); tiles "
-              f"{sum(t['tiles'] for t in tiles.values())} vs {sum(t['tiles_full_window'] for t in tiles.values())}"
-              f"; predict {res[f'{cohort}_none_s']:.1f} s vs {res[f'{cohort}_auto_s']:.1f} s")
-        for c in full:
-            print(f"  {c}: {full[c]:.4f} -> {roi[c]:.4f}  {tiles[c]['tiles_coarse']} coarse + "
-                  f"{tiles[c]['tiles_fine']} fine / {tiles[c]['tiles_full_window']}  {tiles[c]['fallback']}")
+        for roi in ("auto", "aligned"):
+            report(res, cohort, roi, json.loads((w / f"pred_{cohort}_{roi}" / "roi.json").read_text()))
     (w / "result.json").write_text(json.dumps(res, indent=1))
 
 
