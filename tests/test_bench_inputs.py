@@ -116,3 +116,9 @@ def test_data_catalog_domains_keeps_only_those_scans(tmp_path: Path) -> None:
     assert pd.read_csv(tmp_path / "t2.csv")["sequence"].tolist() == ["T2"]
     res = run(app, ["data", "catalog", str(tmp_path / "c"), "-o", str(tmp_path / "z.csv"), "--domains", "Z:T2"])
     assert res.exit_code != 0 and "no scan in the domains Z:T2" in res.output and not (tmp_path / "z.csv").exists()
+
+
+def test_a_label_map_method_without_a_label_map_protocol_is_an_error(tmp_path: Path) -> None:
+    spec = load_spec(write_spec(tmp_path, methods=[{"name": "physics-rand", "method": "physics-rand"}]))
+    with pytest.raises(CrosspanError, match="runs on no protocol .*training_input: label-maps"):
+        build_plan(spec)

@@ -106,6 +106,7 @@ def build_plan(spec: Spec) -> Plan:
         stage, splits_json = _protocol_stage(spec, proto, catalog_csv, data_args)
         stages.append(stage)
         jobs.extend(_method_jobs(spec, proto, stage, catalog_csv, splits_json))
+    _every_method_runs(spec)
     test_stages = [_test_stage(spec, t) for t in spec.test_datasets]
     waves.append(tuple(stages + [s for s, _ in test_stages]))
     waves.append(tuple(jobs))
@@ -157,6 +158,17 @@ def runs_on(method: Method, proto: Protocol) -> bool:
     if method.protocols:
         return proto.name in method.protocols
     return (proto.training_input == "label-maps") == (not method.zero_shot and _trains_on_label_maps(method))
+
+
+def _every_method_runs(spec: Spec) -> None:
+    """A method with no protocol to run on (a label-map method without a label-map protocol) is a spec error."""
+    from crosspan.data.errors import CrosspanError
+
+    for m in spec.methods:
+        if not any(runs_on(m, p) for p in spec.protocols):
+            kind = "training_input: label-maps" if _trains_on_label_maps(m) else "training_input: images"
+            raise CrosspanError(spec.path, f"method {m.name} runs on no protocol (it needs one with {kind})",
+                                "add such a protocol, or list the method's `protocols:`")
 
 
 def _trains_on_label_maps(method: Method) -> bool:
