@@ -90,3 +90,14 @@ def test_collect_keeps_both_test_sets_of_the_same_case_ids(tmp_path: Path) -> No
     assert table.groupby("test_set").size().to_dict() == {"in-distribution": 12, "stress": 12}
     means = summary(table, ("dice",))
     assert set(means["test_set"]) == {"in-distribution", "stress"}
+
+
+def test_a_test_set_job_waits_for_its_model_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = build_plan(_spec(tmp_path, test_datasets=[STRESS]))
+    monkeypatch.setenv("STANDIN_FAIL", "--method erm --network")  # no model is trained
+    monkeypatch.setenv("STANDIN_LEDGER", str(tmp_path / "ledger.txt"))
+    tally = run_plan(plan, progress=False)
+    assert tally["failed"] == 2 and tally["blocked"] == 2  # erm's 2 seeds; the zero-shot test jobs still run
+    stress = [j for j in plan.method_jobs if j.info["test_set"] == "stress"]
+    assert {j.info["method"] for j in stress if (j.path / "done").exists()} == {"zs"}
+    assert not any("erm" in line and "predict" in line for line in (tmp_path / "ledger.txt").read_text().splitlines())

@@ -134,6 +134,13 @@ def _run_waves(plan: Plan, executor: JobExecutor, console: Console | None, progr
             if stop_requested():  # a swallowed Ctrl-C: the next wave's executor would clear the stop flag
                 raise KeyboardInterrupt
             todo = [j for j in wave if job_status(j) != "done"]
+            todo, blocked = _ready(plan, todo)
+            for job in blocked:  # a test-set job whose model job did not finish: nothing to predict with
+                tally["blocked"] += 1
+                bar.advance(task)
+                if console is not None:
+                    console.print(f"[yellow]blocked:[/] {job.id}: its model job {job.info['model_job']} did not "
+                                  "finish; it runs once that job is done")
             running.watch(todo)
             by_id = {j.id: j for j in todo}
             stage_failure = None
@@ -157,6 +164,14 @@ def _run_waves(plan: Plan, executor: JobExecutor, console: Console | None, progr
                 raise CrosspanError(job.path, f"shared stage {job.id} did not finish ({res['status']}"
                                     f"{' at ' + str(res['step']) if res['step'] else ''})",
                                     f"read {job.path / 'logs'}/*.log, fix the cause, and run again")
+
+
+def _ready(plan: Plan, todo: list[Job]) -> tuple[list[Job], list[Job]]:
+    """Split ``todo`` into jobs that can run and test-set jobs whose model job is neither done nor skipped."""
+    status = {j.id: job_status(j) for j in plan.method_jobs if any(t.info.get("model_job") == j.id for t in todo)}
+    blocked = [j for j in todo if j.info.get("model_job") and status.get(j.info["model_job"]) not in
+               ("done", "skipped")]
+    return [j for j in todo if j not in blocked], blocked
 
 
 def _failure_line(job: Job, result: dict[str, Any]) -> str:

@@ -68,7 +68,7 @@ def run_cmd(
         return
     tally = run_plan(plan, console=console)
     console.print(f"benchmark {plan.spec.name}: " + ", ".join(f"{v} {k}" for k, v in sorted(tally.items()) if v))
-    if tally.get("failed") or tally.get("busy") or tally.get("interrupted"):
+    if tally.get("failed") or tally.get("busy") or tally.get("interrupted") or tally.get("blocked"):
         console.print("[yellow]some jobs did not finish; fix them and run the same command again[/]")
         raise typer.Exit(1)
     if collect:
