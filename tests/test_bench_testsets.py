@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -101,3 +102,18 @@ def test_a_test_set_job_waits_for_its_model_job(tmp_path: Path, monkeypatch: pyt
     stress = [j for j in plan.method_jobs if j.info["test_set"] == "stress"]
     assert {j.info["method"] for j in stress if (j.path / "done").exists()} == {"zs"}
     assert not any("erm" in line and "predict" in line for line in (tmp_path / "ledger.txt").read_text().splitlines())
+
+
+def test_collect_writes_one_report_a_test_set(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from crosspan.cli.main import app
+
+    spec = write_spec(tmp_path, seeds=1, steps=1, test_datasets=[STRESS])
+    res = CliRunner().invoke(app, ["benchmark", "run", str(spec)])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out"
+    main, stress = (out / "report.html").read_text(), (out / "report-stress.html").read_text()
+    assert "results.in-distribution.csv" in main and "results.stress.csv" in stress  # never pooled
+    assert set(pd.read_csv(out / "results.stress.csv")["test_set"]) == {"stress"}
+    assert set(pd.read_csv(out / "results.csv")["test_set"]) == {"in-distribution", "stress"}

@@ -62,6 +62,21 @@ def collect_results(plan: Plan, output: Path | None = None) -> tuple[pd.DataFram
     return table, missing, output
 
 
+def test_set_tables(table: pd.DataFrame, results_csv: Path) -> dict[str, Path]:
+    """The collected table split by ``test_set`` (``results.<name>.csv`` beside ``results_csv``) when the spec has
+    test datasets, so each gets its own report; else ``{in-distribution: results_csv}``."""
+    names = list(dict.fromkeys(table.get("test_set", pd.Series([IN_DISTRIBUTION])).fillna(IN_DISTRIBUTION)))
+    if names == [IN_DISTRIBUTION]:
+        return {IN_DISTRIBUTION: results_csv}
+    out = {}
+    for name in sorted(names, key=lambda n: n != IN_DISTRIBUTION):
+        path = results_csv.with_name(f"{results_csv.stem}.{name}.csv")
+        with atomic_path(path) as tmp:
+            table[table["test_set"] == name].to_csv(tmp, index=False)
+        out[name] = path
+    return out
+
+
 def collect_checkpoints(plan: Plan, results_csv: Path) -> tuple[Path, pd.DataFrame] | None:
     """Finished jobs' ``run/checkpoints.csv`` (``training.eval_every``) in one table beside ``results_csv``, and
     each model-selection rule's pick in ``selection.csv`` (the oracle rule's pick is ``oracle``); None without any.
@@ -151,4 +166,4 @@ def markdown(plan: Plan, tables: list[tuple[TableSpec, pd.DataFrame]], spec_arg:
 
 
 __all__ = ["KEY", "collect_checkpoints", "collect_results", "markdown", "skipped_rows", "spec_tables", "summary",
-           "write_report"]
+           "test_set_tables", "write_report"]

@@ -113,10 +113,11 @@ def collect_cmd(
 
 def _collect(plan, report: bool, output: Path | None = None,  # noqa: ANN001 - Plan
              markdown_arg: str | None = None) -> None:
-    from crosspan.bench.collect import collect_checkpoints, collect_results, skipped_rows, summary, write_report
+    from crosspan.bench import collect as c
+    from crosspan.bench.datasets import IN_DISTRIBUTION
 
-    table, missing, path = collect_results(plan, output)
-    skipped = skipped_rows(table)
+    table, missing, path = c.collect_results(plan, output)
+    skipped = c.skipped_rows(table)
     console.print(f"results: {len(table) - len(skipped)} rows from "
                   f"{len(plan.method_jobs) - len(missing) - len(skipped)} job(s) -> {path}")
     for row in skipped.itertuples(index=False):
@@ -124,7 +125,7 @@ def _collect(plan, report: bool, output: Path | None = None,  # noqa: ANN001 - P
     if missing:
         console.print(f"[yellow]{len(missing)} job(s) not finished yet[/] (e.g. {missing[0]}); "
                       "run `crosspan benchmark run` to finish them")
-    means = summary(table, plan.spec.evaluation.metrics)
+    means = c.summary(table, plan.spec.evaluation.metrics)
     if not means.empty:
         t = Table(title="mean per method x protocol", title_justify="left")
         for col in means.columns:
@@ -133,14 +134,17 @@ def _collect(plan, report: bool, output: Path | None = None,  # noqa: ANN001 - P
             t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
         console.print(t)
     _tables(plan, table, markdown_arg)
-    ckpt = collect_checkpoints(plan, path)
+    ckpt = c.collect_checkpoints(plan, path)
     if ckpt is not None:
         picks = ckpt[1]
         console.print(f"checkpoints: {ckpt[0]}; model selection ({len(picks)} picks, oracle rule marked) -> "
                       f"{ckpt[0].with_name('selection.csv')}")
     if report and len(table) > len(skipped):
-        ok, message = write_report(plan, path, checkpoints=ckpt[0] if ckpt else None)
-        console.print(f"report -> {message}" if ok else f"[yellow]report skipped:[/] {message}")
+        for name, csv in c.test_set_tables(table, path).items():  # one report a test set: never pooled
+            main = name == IN_DISTRIBUTION
+            out = plan.spec.output / ("report.html" if main else f"report-{name}.html")
+            ok, message = c.write_report(plan, csv, out, checkpoints=ckpt[0] if ckpt and main else None)
+            console.print(f"report ({name}) -> {message}" if ok else f"[yellow]report ({name}) skipped:[/] {message}")
 
 
 def _tables(plan, table, markdown_arg: str | None) -> None:  # noqa: ANN001 - Plan, DataFrame
