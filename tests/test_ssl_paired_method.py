@@ -81,10 +81,14 @@ def test_pair_preprocess_train_end_to_end(tmp_path: Path) -> None:
                           "train_domains": ["A:T1", "B:T1"]}]}
     sj = tmp_path / "splits.json"
     sj.write_text(json.dumps(splits))
-    # the target scans' labels must never be read: keep the truth aside, then corrupt the files
+    # the target scans' labels must never be read: keep the truth aside, then replace each by a valid decoy (a
+    # corner block far from the pancreas); a pairing that read them would transport the decoy, not the T1 label
     truth = {c: read_image(data / man.loc[c, "label"])[0] for c in oop}
     for c in oop:
-        (data / man.loc[c, "label"]).write_bytes(b"not a nifti")
+        lab, props = read_image(data / man.loc[c, "label"])
+        decoy = np.zeros_like(lab)
+        decoy[:2, :4, :4] = 1
+        write_image(decoy, props, data / man.loc[c, "label"])
     out = tmp_path / "pair"
     text = _ok(["ssl", "pair", data, "--splits", sj, "-o", out, "--iterations", "60"])
     assert "2 paired" in text.replace("\n", " ")

@@ -24,7 +24,7 @@ def pair_cmd(
     fold: int = typer.Option(0, "--fold", help="Fold of the splits JSON."),
     source_sequence: str = typer.Option(None, "--source-sequence",
                                         help="Preferred source sequence when a patient has several labeled scans."),
-    iterations: int = typer.Option(200, "--iterations", help="Optimizer iterations per registration level."),
+    iterations: int = typer.Option(100, "--iterations", help="Optimizer iterations per registration level."),
     min_agreement: float = typer.Option(0.5, "--min-agreement",
                                         help="Weight 0 below this forward/backward registration agreement (Dice)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the registration's metric sampling."),

@@ -67,7 +67,7 @@ def plan_pairs(catalog: pd.DataFrame, split: dict[str, Any], source_sequence: st
     return jobs
 
 
-def pair_case(job: dict[str, Any], out: str, iterations: int = 200, min_agreement: float = 0.5,
+def pair_case(job: dict[str, Any], out: str, iterations: int = 100, min_agreement: float = 0.5,
               seed: int = 0) -> dict[str, Any]:
     """Worker: register, transport, weigh and write one unlabeled case (skipped when already done)."""
     case, out_dir = job["case_id"], Path(out)
@@ -103,7 +103,7 @@ def pair_case(job: dict[str, Any], out: str, iterations: int = 200, min_agreemen
 
 
 def pair_fold(data: str | Path, splits: str | Path, fold: int, out: str | Path, source_sequence: str | None = None,
-              iterations: int = 200, min_agreement: float = 0.5, seed: int = 0, workers: int = 1,
+              iterations: int = 100, min_agreement: float = 0.5, seed: int = 0, workers: int = 1,
               progress: bool = True) -> pd.DataFrame:
     """Pair every unlabeled case of ``fold``; write OUT/catalog.csv and OUT/pairs.csv; return the pairs table."""
     out = Path(out)
