@@ -115,9 +115,11 @@ def test_splits_cli_writes_json_and_nnunet_splits(tmp_path: Path) -> None:
     cat.assign(shape_z=1).to_csv(path, index=False)
     out = tmp_path / "splits.json"
     res = CliRunner().invoke(app, ["data", "splits", str(path), "-p", "cross-sequence", "--train", "A:T1,B:T1",
-                                   "--label-ratios", "25,100", "-o", str(out)])
+                                   "--label-ratios", "25,100", "-o", str(out), "--nnunet-splits",
+                                   str(tmp_path / "nn" / "splits_final.json")])
     assert res.exit_code == 0, res.output
     doc = json.loads(out.read_text())
     assert [s["name"] for s in doc["splits"]] == ["split0-r25", "split0"]
-    nn = json.loads((tmp_path / "splits_splits_final.json").read_text())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.csv", "nn", "splits.json"]  # nothing else beside
+    nn = json.loads((tmp_path / "nn" / "splits_final.json").read_text())
     assert nn[1]["train"] == doc["splits"][1]["train"]

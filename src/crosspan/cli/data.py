@@ -151,8 +151,10 @@ def splits_cmd(
                                        help="images | label-maps (train label-map methods on the source "
                                        "patients' tissue maps; needs a 'tissue' catalog column)."),
     layout: str = typer.Option(None, "--layout", help=LAYOUT_HELP),
+    nnunet_splits_path: Path = typer.Option(None, "--nnunet-splits", help="Also write nnU-Net's splits_final.json "
+                                            "(one {train, val} per split) to this path."),
 ) -> None:
-    """Make deterministic, patient-grouped splits (JSON, and nnU-Net splits_final.json beside it)."""
+    """Make deterministic, patient-grouped splits (JSON; with --nnunet-splits also nnU-Net's splits_final.json)."""
     from crosspan.data.catalog import catalog_from
     from crosspan.data.protocols import ProtocolSpec, make_splits, nnunet_splits, parse_ratios, split_summary
     from crosspan.utils.atomic import write_json
@@ -165,10 +167,10 @@ def splits_cmd(
     doc = make_splits(cat, spec)
     doc["catalog"] = str(source)
     write_json(output, doc)
-    nn = Path(output).with_name(Path(output).stem + "_splits_final.json")
-    write_json(nn, nnunet_splits(doc))
+    if nnunet_splits_path is not None:
+        write_json(nnunet_splits_path, nnunet_splits(doc))
     _print_df(split_summary(doc), f"{protocol} splits")
-    console.print(f"splits -> {output} (nnU-Net: {nn})")
+    console.print(f"splits -> {output}" + (f" (nnU-Net: {nnunet_splits_path})" if nnunet_splits_path else ""))
 
 
 @data_app.command("dicom")
