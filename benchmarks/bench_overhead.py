@@ -1,5 +1,5 @@
 """Orchestration overhead of `crosspan benchmark`: plan size vs time, per-job overhead of the local executor,
-and the cost of a re-run that skips everything. Steps are a no-op stand-in `crosspan` (tests/test_bench_standin.py),
+and the cost of a re-run that skips everything. Steps are a no-op stand-in `crosspan` (tests/bench/test_standin.py),
 so the figures are the runner's own cost, not training.
 
     .venv/bin/python benchmarks/bench_overhead.py            # prints a markdown table
@@ -13,13 +13,13 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crosspan.bench.collect import collect_results  # noqa: E402
 from crosspan.bench.jobs import build_plan  # noqa: E402
 from crosspan.bench.spec import load_spec  # noqa: E402
 from crosspan.bench.sweep import run_plan, status_rows  # noqa: E402
-from test_bench_standin import write_spec  # noqa: E402
+from tests.bench.test_standin import write_spec  # noqa: E402
 
 
 def timed(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201

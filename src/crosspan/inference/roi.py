@@ -15,7 +15,7 @@ eight times, so most of a volume's network time goes to background tiles. Here:
 
 Inside the region the values are the full-overlap Gaussian window's on a grid shifted to the crop, not the full
 window's own grid, so they differ where the network depends on a tile's position (measured in
-``tests/test_inference_roi.py``, ``benchmarks/roi_accuracy_synth.py`` and docs/engine.md). With ``align=True``
+``tests/inference/test_roi.py``, ``benchmarks/roi_accuracy_synth.py`` and docs/engine.md). With ``align=True``
 (``--roi aligned``) the crop is widened to the full window's own tiles (:func:`snap_to_grid`): those are then
 evaluated exactly as the full window evaluates them, at the price of more fine tiles.
 """

@@ -1,0 +1,170 @@
+"""Coarse-to-fine sliding window (``--roi auto``): same Dice as the full window on a trained ``tiny`` model with far
+fewer tiles, exact on a position-independent network, every fallback path, tile counts, the CLI option."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from monai.data.utils import dense_patch_slices
+from typer.testing import CliRunner
+
+from crosspan.cli.main import app
+from crosspan.inference.postprocess import postprocess
+from crosspan.inference.predict import load_run
+from crosspan.inference.roi import coarse_probability, predict_volume_roi, snap_to_grid, window_tiles
+from crosspan.inference.sliding import dice, predict_volume
+from crosspan.methods.base import Method
+from toy_scans import toy_dataset
+
+runner = CliRunner()
+PATCH = [16, 32, 32]
+
+
+class Pointwise(Method):
+    """Foreground where the image exceeds 0.5, voxel by voxel: a tile's position cannot change its output."""
+
+    def __init__(self) -> None:
+        super().__init__(torch.nn.Identity(), ["A:T1"], {})
+
+    def predict(self, image: torch.Tensor) -> torch.Tensor:
+        p = torch.sigmoid((image - 0.5) * 20)
+        return torch.cat([1 - p, p], dim=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A ``tiny`` ERM model trained 150 steps on 6 toy scans; 6 held-out test scans."""
+    root = tmp_path_factory.mktemp("roi")
+    cat = toy_dataset(root / "data", n=12, shape=(32, 64, 64), splits=("train",) * 6 + ("test",) * 6)
+    res = runner.invoke(app, ["preprocess", str(cat), "-o", str(root / "plan"), "--train-domains", "A:T1,B:T1"])
+    assert res.exit_code == 0, res.output
+    torch.set_num_threads(1)
+    res = runner.invoke(app, ["train", str(root / "plan"), "-o", str(root / "run"), "--steps", "150", "--patch",
+                              ",".join(map(str, PATCH)), "--hp", "optimizer=adamw", "--hp", "lr=0.01", "--seed", "1",
+                              "--ckpt-every", "1000", "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    return {"root": root, "catalog": cat, "cache": root / "plan" / "cache", "run": root / "run"}
+
+
+def _lcc_dice(prob: np.ndarray, label: np.ndarray) -> float:
+    return dice(postprocess(prob[1] > 0.5, "lcc", 1.0, 0.0), label)  # as `crosspan predict` post-processes
+
+
+@pytest.mark.parametrize(("zoom", "align"), [(1.0, False), (2.0, False), (1.0, True)])
+def test_trained_tiny_same_dice_as_full_window_with_fewer_tiles(tiny_run: dict[str, Path], zoom: float,
+                                                                align: bool) -> None:
+    method, model, _ = load_run(tiny_run["run"])
+    cat = pd.read_csv(tiny_run["catalog"])
+    full_d, roi_d, full_t, roi_t, notes = [], [], 0, 0, []
+    for case in cat.loc[cat["split"] == "test", "case_id"]:
+        image = np.load(tiny_run["cache"] / f"{case}.npy")
+        label = np.load(tiny_run["cache"] / f"{case}_seg.npy")
+        counter = [0]
+        full = predict_volume(method, image, model["patch_size"], tiles=counter)
+        roi, rep = predict_volume_roi(method, image, model["patch_size"], coarse_zoom=zoom, align=align)
+        assert counter[0] == rep.tiles_full_window == window_tiles(image.shape, model["patch_size"], 0.5)
+        full_d.append(_lcc_dice(full, label))
+        roi_d.append(_lcc_dice(roi, label))
+        full_t, roi_t = full_t + counter[0], roi_t + rep.tiles
+        notes += ["widened"] * (rep.widened > 0) + ["fell back"] * bool(rep.fallback)
+    diff = np.array(roi_d) - np.array(full_d)
+    print(f"zoom {zoom} align {align}: Dice full {np.mean(full_d):.4f} roi {np.mean(roi_d):.4f} "
+          f"(worst scan {diff.min():+.4f}); "
+          f"tiles full {full_t} roi {roi_t}; {len(full_d)} scans, {notes.count('widened')} widened, "
+          f"{notes.count('fell back')} fell back")  # the figures docs/engine.md quotes (pytest -s)
+    assert np.mean(full_d) > 0.85, full_d  # the model has learned the task, so the comparison means something
+    assert np.mean(roi_d) >= np.mean(full_d) - 0.005, (roi_d, full_d)
+    assert diff.min() >= -0.02, (roi_d, full_d)
+    assert roi_t < (0.8 if align else 0.7) * full_t, (roi_t, full_t)
+
+
+def _bar_image(shape: tuple[int, int, int] = (24, 64, 80)) -> np.ndarray:
+    image = np.zeros(shape, dtype=np.float32)
+    image[8:14, 20:30, 10:60] = 1.0  # a bar longer along x than a patch
+    return image
+
+
+def test_pointwise_network_roi_equals_full_window() -> None:
+    method, image = Pointwise(), _bar_image()
+    full = predict_volume(method, image, PATCH)
+    for align in (False, True):
+        roi, rep = predict_volume_roi(method, image, PATCH, align=align)
+        assert not rep.fallback and rep.widened == 0 and rep.box is not None
+        np.testing.assert_allclose(roi, full, atol=1e-3)
+        assert (rep.tiles_fine if align else rep.tiles) < rep.tiles_full_window  # aligned: 12 + 16 vs 24 here
+    assert rep.to_dict()["tiles"] == rep.tiles_coarse + rep.tiles_fine
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_aligned_crop_evaluates_the_full_windows_own_tiles(seed: int) -> None:
+    g = np.random.default_rng(seed)
+    shape = tuple(int(v) for v in g.integers(12, 90, 3))
+    lo = [int(g.integers(0, n)) for n in shape]
+    box = [(a, int(g.integers(a + 1, n + 1))) for a, n in zip(lo, shape, strict=True)]
+    snapped = snap_to_grid(box, PATCH, 0.5, shape)
+    assert all(a <= lo_ and hi_ <= b for (a, b), (lo_, hi_) in zip(snapped, box, strict=True))
+    full = set(map(tuple, dense_patch_slices(shape, PATCH, _interval(shape), return_slice=False)))
+    crop = [b - a for a, b in snapped]
+    tiles = dense_patch_slices(crop, PATCH, _interval(crop), return_slice=False)
+    moved = {tuple((s + a, e + a) for (s, e), (a, _) in zip(t, snapped, strict=True)) for t in tiles}
+    if all(n >= p for n, p in zip(shape, PATCH, strict=True)):  # (smaller axes: MONAI pads, both take the axis)
+        assert moved <= full
+
+
+def _interval(shape: tuple[int, ...] | list[int]) -> list[int]:
+    return [p if n <= p else p // 2 for n, p in zip(shape, PATCH, strict=True)]
+
+
+def test_nothing_found_falls_back_to_full_window(caplog: pytest.LogCaptureFixture) -> None:
+    method, image = Pointwise(), np.zeros((24, 64, 80), dtype=np.float32)
+    with caplog.at_level(logging.WARNING, logger="crosspan.inference.roi"):
+        roi, rep = predict_volume_roi(method, image, PATCH)
+    assert "no foreground" in rep.fallback and "falling back to the full sliding window" in caplog.text
+    assert rep.tiles_fine == rep.tiles_full_window
+    np.testing.assert_allclose(roi, predict_volume(method, image, PATCH), atol=1e-6)
+
+
+def test_foreground_on_the_border_widens_then_falls_back() -> None:
+    method, image = Pointwise(), _bar_image()
+    full = predict_volume(method, image, PATCH)
+    roi, rep = predict_volume_roi(method, image, PATCH, margin=[0, 0, 0])  # box = the bar: it touches the faces
+    assert rep.widened == 1 and not rep.fallback
+    np.testing.assert_allclose(roi, full, atol=1e-3)
+    roi, rep = predict_volume_roi(method, image, PATCH, margin=[0, 0, 0], max_widen=0)
+    assert "touches the region's border" in rep.fallback
+    np.testing.assert_allclose(roi, full, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(24, 64, 80), (10, 20, 40), (17, 33, 47)])
+def test_window_tiles_counts_what_monai_evaluates(shape: tuple[int, int, int]) -> None:
+    image = np.zeros(shape, dtype=np.float32)
+    for overlap in (0.0, 0.5):
+        counter = [0]
+        predict_volume(Pointwise(), image, PATCH, overlap, tiles=counter)
+        assert counter[0] == window_tiles(shape, PATCH, overlap)
+    counter = [0]
+    coarse_probability(Pointwise(), image, PATCH, 0.0, 2.0, "cpu", "none", 2, counter)
+    assert counter[0] == window_tiles([s // 2 for s in shape], PATCH, 0.0)  # as the benchmark counts it
+
+
+def test_cli_roi_auto_writes_masks_and_tile_report(tiny_run: dict[str, Path]) -> None:
+    img = tiny_run["root"] / "data" / "case11.nii.gz"
+    out = tiny_run["root"] / "pred_roi"
+    res = runner.invoke(app, ["predict", str(tiny_run["run"]), str(img), "-o", str(out), "--roi", "auto",
+                              "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    assert (out / "case11.nii.gz").is_file() and "coarse +" in res.output
+    rep = json.loads((out / "roi.json").read_text())["case11"]
+    assert 0 < rep["tiles"] == rep["tiles_coarse"] + rep["tiles_fine"] < rep["tiles_full_window"]
+    for args, problem in ((["--roi", "bogus"], "unknown --roi 'bogus'"),
+                          (["--roi", "auto", "--roi-zoom", "0.5"], "--roi-zoom 0.5 out of range")):
+        bad = tiny_run["root"] / "pred_bad"
+        res = runner.invoke(app, ["predict", str(tiny_run["run"]), str(img), "-o", str(bad), *args])
+        assert res.exit_code != 0 and f"error: {problem}. Fix:" in res.output, res.output
+        assert not bad.exists()
