@@ -15,11 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.bench.test_standin import write_spec  # noqa: E402
+
 from crosspan.bench.collect import collect_results  # noqa: E402
 from crosspan.bench.jobs import build_plan  # noqa: E402
 from crosspan.bench.spec import load_spec  # noqa: E402
 from crosspan.bench.sweep import run_plan, status_rows  # noqa: E402
-from tests.bench.test_standin import write_spec  # noqa: E402
 
 
 def timed(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
