@@ -21,7 +21,7 @@ import torch
 from step_timing import build_methods, fixed_batches
 
 from crosspan.models import network_config
-from crosspan.utils.atomic import write_text
+from crosspan.core.atomic import write_text
 
 METHODS = ["erm", "bigaug", "randconv", "gin", "contrast-inversion", "mixstyle", "dsu", "groupdro", "vrex",
            "gin-ipa", "slaug", "dualnorm"]

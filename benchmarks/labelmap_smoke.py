@@ -25,7 +25,7 @@ from crosspan.models import build_network, network_config
 from crosspan.preprocess.geometry import resample_to_spacing
 from crosspan.preprocess.normalize import body_mask, zscore
 from crosspan.synth.tissues import Tissue
-from crosspan.utils.atomic import write_text
+from crosspan.core.atomic import write_text
 
 SPACING = (4.0, 2.0, 2.0)
 

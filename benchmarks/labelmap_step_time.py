@@ -16,7 +16,7 @@ import torch
 from step_timing import build_methods, fixed_batches
 
 from crosspan.synth.tissues import N_TISSUES, Tissue
-from crosspan.utils.atomic import write_text
+from crosspan.core.atomic import write_text
 
 
 def batch(b: int, size: int, seed: int) -> dict:

@@ -17,8 +17,8 @@ import pandas as pd
 from crosspan.annotate.key import annotator_mask, annotators_of, load_key, save_key
 from crosspan.data.dicom import salted_id
 from crosspan.data.errors import CrosspanError
-from crosspan.utils.atomic import atomic_dir
-from crosspan.utils.seeding import rng
+from crosspan.core.atomic import atomic_dir
+from crosspan.core.seeding import rng
 
 
 def load_agreement(assignment: Path, agreement: Path | None) -> pd.DataFrame:

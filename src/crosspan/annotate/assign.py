@@ -16,8 +16,8 @@ import pandas as pd
 
 from crosspan.data.dicom import salted_id
 from crosspan.data.errors import CrosspanError
-from crosspan.utils.atomic import atomic_dir
-from crosspan.utils.seeding import rng
+from crosspan.core.atomic import atomic_dir
+from crosspan.core.seeding import rng
 
 
 def pair_schedule(annotators: list[str], n_cases: int, seed: int) -> list[tuple[str, str]]:

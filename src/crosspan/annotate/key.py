@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from crosspan.data.errors import CrosspanError
-from crosspan.utils.atomic import atomic_path
+from crosspan.core.atomic import atomic_path
 
 KEY_COLUMNS = ("code", "case_id", "center", "sequence", "annotator_1", "annotator_2")
 MASK_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha")

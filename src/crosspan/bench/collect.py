@@ -14,7 +14,7 @@ from crosspan.bench.provenance import finished_date, run_commits
 from crosspan.bench.runner import resolve_executable
 from crosspan.bench.tables import TableSpec, build_table, to_markdown
 from crosspan.data.errors import CrosspanError
-from crosspan.utils.atomic import atomic_path
+from crosspan.core.atomic import atomic_path
 
 KEY = ["case_id", "method", "run", "seed", "split", "label_ratio", "test_set"]
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from crosspan.bench.jobs import DONE, EVENTS, SKIPPED, Job, step_marker, zero_shot_skip_reason
-from crosspan.utils.atomic import write_json
+from crosspan.core.atomic import write_json
 
 RUNNING = "running.json"
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")

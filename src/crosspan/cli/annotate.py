@@ -84,7 +84,7 @@ def compare_cmd(
 
 
 def _write_tables(output: Path, table: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> None:
-    from crosspan.utils.atomic import atomic_path
+    from crosspan.core.atomic import atomic_path
 
     for suffix, df in [("", table), *((f"_{k}", v) for k, v in tables.items())]:
         with atomic_path(Path(output).with_name(Path(output).stem + suffix + ".csv")) as tmp:

@@ -85,7 +85,7 @@ def status_cmd(
     import pandas as pd
 
     from crosspan.bench.sweep import status_rows, status_table
-    from crosspan.utils.atomic import atomic_path
+    from crosspan.core.atomic import atomic_path
 
     plan = _plan(spec_path)
     console.print(status_table(plan))
@@ -151,7 +151,7 @@ def _tables(plan, table, markdown_arg: str | None) -> None:  # noqa: ANN001 - Pl
     """Print each spec table; with ``markdown_arg`` (the spec path as typed) write them to tables.md."""
     from crosspan.bench.collect import markdown, spec_tables
     from crosspan.data.errors import CrosspanError
-    from crosspan.utils.atomic import write_text
+    from crosspan.core.atomic import write_text
 
     try:
         tables = spec_tables(plan, table)

@@ -74,7 +74,7 @@ def summary_cmd(
     """Center x sequence counts, spacing ranges per domain, label-volume statistics."""
     from crosspan.data.catalog import catalog_from
     from crosspan.data.summary import count_table, domain_table
-    from crosspan.utils.atomic import atomic_path, write_json
+    from crosspan.core.atomic import atomic_path, write_json
 
     cat = catalog_from(source, layout=layout)
     counts = count_table(cat)
@@ -157,7 +157,7 @@ def splits_cmd(
     """Make deterministic, patient-grouped splits (JSON; with --nnunet-splits also nnU-Net's splits_final.json)."""
     from crosspan.data.catalog import catalog_from
     from crosspan.data.protocols import ProtocolSpec, make_splits, nnunet_splits, parse_ratios, split_summary
-    from crosspan.utils.atomic import write_json
+    from crosspan.core.atomic import write_json
 
     cat = catalog_from(source, layout=layout, progress=False)
     spec = ProtocolSpec(protocol=protocol, source=split_list(train), targets=split_list(targets) or ["*:*"],

@@ -34,7 +34,7 @@ def demo_cmd(
     from crosspan.bench.sweep import run_plan
     from crosspan.demo.report import demo_report, transfer_summary
     from crosspan.demo.spec import DemoSettings, demo_spec
-    from crosspan.utils.atomic import write_json, write_text
+    from crosspan.core.atomic import write_json, write_text
 
     start = time.perf_counter()
     settings = DemoSettings(patients=patients, steps=steps, methods=tuple(split_list(methods)), jobs=jobs, seed=seed)

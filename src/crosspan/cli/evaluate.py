@@ -47,7 +47,7 @@ def evaluate_cmd(
     prediction is missing, non-binary or on another grid; every problem is printed on its own line."""
     from crosspan.data.catalog import catalog_from, is_catalog_file
     from crosspan.evaluation.evaluate import EvaluationErrors, evaluate_predictions
-    from crosspan.utils.atomic import atomic_path
+    from crosspan.core.atomic import atomic_path
 
     source = data if data is not None else data_opt
     if source is None or (data is not None and data_opt is not None):

@@ -84,7 +84,7 @@ def methods_cmd(
         raise fail(f"unknown method(s) {', '.join(unknown)}: use one of {', '.join(known)}")
     rows = [describe(n) for n in wanted]
     if output is not None:
-        from crosspan.utils.atomic import write_json
+        from crosspan.core.atomic import write_json
 
         write_json(output, {"methods": rows})
     table = Table(title=f"{len(rows)} methods", title_justify="left", header_style="bold", show_lines=True)

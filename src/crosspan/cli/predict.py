@@ -78,7 +78,7 @@ def predict_cmd(
                       roi_zoom=roi_zoom)
     if reports:
         _print_roi(reports)
-        from crosspan.utils.atomic import write_json
+        from crosspan.core.atomic import write_json
 
         write_json(output / "roi.json", {case: rep.to_dict() for case, rep in reports.items()})
     console.print(f"wrote {len(written)} masks -> {output}")

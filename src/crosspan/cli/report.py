@@ -29,7 +29,7 @@ def _checkpoints(paths: list[Path] | None) -> pd.DataFrame | None:
 def _write_training(ckpt: pd.DataFrame, output: Path, quiet: bool) -> list[Path]:
     """training_curves.csv and selection.csv of a checkpoint table (atomic writes); prints the picks."""
     from crosspan.evaluation.checkpoints import selections, training_curves
-    from crosspan.utils.atomic import atomic_path
+    from crosspan.core.atomic import atomic_path
 
     sel, notes = selections(ckpt)
     paths = []

@@ -166,7 +166,7 @@ def ingest_dicom(root: Path, out: Path, salt: str | None = None, mapping: Path |
     required then). Returns the manifest path. Writes nothing unless every series converts.
     """
     from crosspan.data.io import properties_from_sitk, write_image
-    from crosspan.utils.atomic import atomic_dir
+    from crosspan.core.atomic import atomic_dir
 
     names = load_mapping(mapping)
     if not names and not salt:

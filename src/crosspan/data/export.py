@@ -18,7 +18,7 @@ import pandas as pd
 
 from crosspan.data.errors import CrosspanError
 from crosspan.data.io import read_image, write_image
-from crosspan.utils.atomic import atomic_dir, write_json
+from crosspan.core.atomic import atomic_dir, write_json
 
 ENDING = ".nii.gz"
 

@@ -16,7 +16,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from crosspan.data.errors import CrosspanError, warn
-from crosspan.utils.atomic import atomic_path
+from crosspan.core.atomic import atomic_path
 
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
 

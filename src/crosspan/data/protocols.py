@@ -20,7 +20,7 @@ import pandas as pd
 from crosspan.data.domains import domain_mask, domains_in, parse_domain_pattern
 from crosspan.data.errors import CrosspanError
 from crosspan.data.layouts.base import UNKNOWN
-from crosspan.utils.seeding import rng
+from crosspan.core.seeding import rng
 
 PROTOCOLS = ("in-domain", "cross-center", "cross-sequence", "official")
 TRAINING_INPUTS = ("images", "label-maps")

@@ -83,7 +83,7 @@ def write_fixed(report: CheckReport, out: Path, label_map: dict[int, int], fix_l
     Images are hard-linked into ``out/images`` (copied across file systems), so the fixed dataset holds no
     symlink out of its root; manifest paths are relative to ``out``.
     """
-    from crosspan.utils.atomic import atomic_dir
+    from crosspan.core.atomic import atomic_dir
 
     with atomic_dir(out) as tmp:
         df = rows_from_results(report.results)

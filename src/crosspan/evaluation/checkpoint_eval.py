@@ -23,7 +23,7 @@ from crosspan.data.errors import CrosspanError
 from crosspan.evaluation.evaluate import evaluate_predictions
 from crosspan.inference.predict import predict_case
 from crosspan.methods.base import Method
-from crosspan.utils.atomic import atomic_path
+from crosspan.core.atomic import atomic_path
 
 TABLE = "checkpoints.csv"
 

@@ -28,7 +28,7 @@ from crosspan.data.io import (
 )
 from crosspan.evaluation.metrics import COUNTS, FLAGS, METRICS, compute_metrics
 from crosspan.evaluation.transfer import transfer_type
-from crosspan.utils.parallel import pmap
+from crosspan.core.parallel import pmap
 
 COLUMNS = ["case_id", "patient_id", "center", "sequence", "method", "run", "seed", "train_domains", "transfer",
            *METRICS, "tolerance_mm", *COUNTS, *FLAGS, "pred_missing", "oracle"]

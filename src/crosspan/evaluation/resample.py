@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from crosspan.data.errors import CrosspanError
-from crosspan.utils.seeding import rng
+from crosspan.core.seeding import rng
 
 MODES = ("auto", "patient", "hierarchical")
 #: ``auto`` resamples centers from this many centers on.

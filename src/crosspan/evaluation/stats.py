@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from crosspan.data.errors import CrosspanError
-from crosspan.utils.seeding import rng
+from crosspan.core.seeding import rng
 
 #: Columns an analysis cannot do without.
 REQUIRED_COLUMNS = ("case_id", "patient_id", "center", "sequence", "method", "dice")

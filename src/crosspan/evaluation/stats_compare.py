@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from crosspan.utils.seeding import rng
+from crosspan.core.seeding import rng
 
 RUN_KEYS = ("method", "run", "seed")
 

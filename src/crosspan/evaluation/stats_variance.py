@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from crosspan.utils.seeding import rng
+from crosspan.core.seeding import rng
 
 
 def subsample_sd(values: np.ndarray, n: int, n_draws: int = 1000, seed: Sequence[object] = (0,)) -> float:

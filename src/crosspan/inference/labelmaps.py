@@ -24,8 +24,8 @@ from crosspan.data.errors import CrosspanError
 from crosspan.data.io import properties_from_sitk, read_sitk, write_image
 from crosspan.synth.render_labels import load_mapping, map_labels, preset_path
 from crosspan.synth.tissues import Tissue
-from crosspan.utils.atomic import atomic_dir, write_json, write_text
-from crosspan.utils.parallel import progress_bar
+from crosspan.core.atomic import atomic_dir, write_json, write_text
+from crosspan.core.parallel import progress_bar
 
 COLUMNS = ["case_id", "patient_id", "center", "sequence", "image", "label", "split", "tissue"]
 #: segmenter name -> label preset of its class table

@@ -19,8 +19,8 @@ from crosspan.methods.base import Method
 from crosspan.preprocess.cache import preprocess_image
 from crosspan.preprocess.geometry import to_source_grid
 from crosspan.training.checkpoint import load_weights
-from crosspan.utils.atomic import write_json
-from crosspan.utils.parallel import progress_bar
+from crosspan.core.atomic import write_json
+from crosspan.core.parallel import progress_bar
 
 
 def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[Method, dict[str, Any], dict[str, Any]]:

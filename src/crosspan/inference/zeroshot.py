@@ -23,9 +23,9 @@ from crosspan.methods.base import get_method, resolve_hparams
 from crosspan.methods.foundation.common import ZeroShotMethod
 from crosspan.methods.foundation.organ_models import OrganSegmenter
 from crosspan.methods.foundation.prompts import Box2D, is_oracle, jittered_boxes, slice_boxes
-from crosspan.utils.atomic import write_json
-from crosspan.utils.parallel import progress_bar
-from crosspan.utils.seeding import rng
+from crosspan.core.atomic import write_json
+from crosspan.core.parallel import progress_bar
+from crosspan.core.seeding import rng
 
 
 def is_zero_shot(name: str) -> bool:

@@ -23,8 +23,8 @@ from crosspan.data.inspect import LABEL_MAP_FIX, label_values_text
 from crosspan.data.io import properties_from_sitk, read_sitk
 from crosspan.preprocess.geometry import crop, props_of, reorient, resample_to_spacing
 from crosspan.preprocess.normalize import bbox, body_mask, nyul_normalize, zscore
-from crosspan.utils.atomic import atomic_path, write_json
-from crosspan.utils.seeding import rng
+from crosspan.core.atomic import atomic_path, write_json
+from crosspan.core.seeding import rng
 
 MAX_FG_POINTS = 5000
 

@@ -13,8 +13,8 @@ from crosspan.data.catalog import catalog_from, save_catalog
 from crosspan.data.layouts.base import AUX_MAP_COLUMNS, AUX_SCALAR_COLUMNS
 from crosspan.preprocess.cache import cache_case
 from crosspan.preprocess.plan import make_plan, plan_hash, select_rows
-from crosspan.utils.atomic import write_json
-from crosspan.utils.parallel import pmap
+from crosspan.core.atomic import write_json
+from crosspan.core.parallel import pmap
 
 
 def preprocess(data: str | Path, out: str | Path, train_domains: list[str] | None = None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crosspan.utils.seeding import rng
+from crosspan.core.seeding import rng
 
 TRAIN = "A:T1,B:T1"
 #: (method, transfer) -> mean Dice

@@ -26,7 +26,7 @@ from crosspan.report.tables import (
     to_latex,
     to_markdown,
 )
-from crosspan.utils.atomic import write_text
+from crosspan.core.atomic import write_text
 
 CONVENTION = ("Dice, IoU, precision and recall on binary masks; HD95, ASSD and NSD in millimetres with voxel spacing "
               "in array-axis order, following the DeepMind <code>surface-distance</code> convention (surfel-area "

@@ -10,7 +10,7 @@ import SimpleITK as sitk
 
 from crosspan.data.errors import CrosspanError
 from crosspan.data.io import ImageProperties, properties_from_sitk, read_sitk
-from crosspan.utils.atomic import atomic_path
+from crosspan.core.atomic import atomic_path
 
 SEQ_ORDER = ("T1", "T2", "OOP", "IP")
 

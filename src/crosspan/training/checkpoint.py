@@ -13,7 +13,7 @@ import torch
 
 from crosspan.data.errors import CrosspanError
 from crosspan.methods.base import Method
-from crosspan.utils.atomic import atomic_path
+from crosspan.core.atomic import atomic_path
 
 
 def rng_state() -> dict[str, Any]:

@@ -26,9 +26,9 @@ from crosspan.training.augment import spatial_augment
 from crosspan.training.checkpoint import load_checkpoint, save_checkpoint
 from crosspan.training.distributed import barrier, broadcast_parameters, init_distributed, shutdown
 from crosspan.training.sampling import PatchSampler, Prefetcher, open_case, unlabeled_sampler
-from crosspan.utils.atomic import atomic_path, write_json
-from crosspan.utils.parallel import progress_bar
-from crosspan.utils.seeding import derive_seed
+from crosspan.core.atomic import atomic_path, write_json
+from crosspan.core.parallel import progress_bar
+from crosspan.core.seeding import derive_seed
 
 
 @dataclass

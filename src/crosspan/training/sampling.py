@@ -18,7 +18,7 @@ import numpy as np
 
 from crosspan.data.errors import CrosspanError
 from crosspan.preprocess.cache import aux_path, cache_paths, foreground_points
-from crosspan.utils.seeding import rng
+from crosspan.core.seeding import rng
 
 
 @dataclass

@@ -44,7 +44,7 @@ class NyulLandmarks:
                    float(d["s_max"]), int(d.get("n_images", 0)))
 
     def save(self, path: str | Path) -> None:
-        from crosspan.utils.atomic import write_json
+        from crosspan.core.atomic import write_json
 
         write_json(path, self.to_dict())
 

@@ -12,7 +12,7 @@ from crosspan.methods.base import Batch
 from crosspan.methods.common import SupervisedMethod
 from crosspan.methods.dg.augment_base import like_input
 from crosspan.methods.labelmap.draws import zscore_body
-from crosspan.utils.seeding import derive_seed
+from crosspan.core.seeding import derive_seed
 
 TISSUE_KEY = "tissue"
 

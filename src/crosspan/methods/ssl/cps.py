@@ -21,7 +21,7 @@ from torch import nn
 from crosspan.methods.base import Batch, register_method
 from crosspan.methods.common import split_outputs
 from crosspan.methods.ssl.common import SSLMethod, take
-from crosspan.utils.seeding import derive_seed
+from crosspan.core.seeding import derive_seed
 
 
 def reinitialised(network: nn.Module, seed: int) -> nn.Module:

@@ -32,8 +32,8 @@ from crosspan.data.catalog import catalog_from, save_catalog
 from crosspan.data.errors import CrosspanError
 from crosspan.data.io import read_image, write_image
 from crosspan.methods.ssl.paired import Registration, register_rigid, transport_label
-from crosspan.utils.atomic import write_json
-from crosspan.utils.parallel import pmap
+from crosspan.core.atomic import write_json
+from crosspan.core.parallel import pmap
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:

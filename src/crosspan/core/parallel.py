@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
@@ -41,11 +41,3 @@ def pmap(fn: Callable[[T], R], items: Sequence[T], workers: int | None = None, d
                 bar.advance(task)
     return results
 
-
-def chunked(items: Iterable[T], n: int) -> list[list[T]]:
-    out: list[list[T]] = []
-    for x in items:
-        if not out or len(out[-1]) == n:
-            out.append([])
-        out[-1].append(x)
-    return out
