@@ -11,7 +11,7 @@ from crosspan.bench.collect import KEY, collect_results, summary
 from crosspan.bench.jobs import DONE, build_plan
 from crosspan.bench.spec import load_spec
 from crosspan.bench.sweep import run_plan
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from tests.bench.test_standin import write_spec
 
 

@@ -15,7 +15,7 @@ from crosspan.bench.jobs import build_plan, job_status
 from crosspan.bench.spec import Executor, load_spec
 from crosspan.bench.sweep import run_plan, runner_lock
 from crosspan.cli.main import app
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from tests.bench.test_standin import write_spec
 
 runner = CliRunner()

@@ -10,7 +10,7 @@ import yaml
 
 from crosspan.bench.jobs import build_plan
 from crosspan.bench.spec import load_spec, parse_spec
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from tests.bench.test_standin import write_spec
 
 IMAGES = {"name": "xseq", "protocol": "cross-sequence", "train": ["A:T1"]}

@@ -10,7 +10,7 @@ import yaml
 
 from crosspan.bench.jobs import arg_hash, build_plan, plan_dir
 from crosspan.bench.spec import load_spec, parse_spec
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from tests.bench.test_standin import write_spec
 
 SPECS = Path(__file__).resolve().parents[2] / "benchmarks" / "specs"

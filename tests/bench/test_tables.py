@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from crosspan.bench.speccheck import Check
 from crosspan.bench.tables import TableSpec, build_table, parse_tables, to_markdown
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from tests.bench.test_standin import write_spec
 
 

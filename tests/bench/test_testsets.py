@@ -13,7 +13,7 @@ from crosspan.bench.collect import collect_results, summary
 from crosspan.bench.jobs import build_plan
 from crosspan.bench.spec import load_spec, parse_spec
 from crosspan.bench.sweep import run_plan
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from tests.bench.test_standin import write_spec
 
 STRESS = {"name": "stress", "synthetic": {"profile": "stress", "patients": 12, "seed": 100, "shape": "default"}}

@@ -8,7 +8,7 @@ import pytest
 
 import data_builders as db
 from crosspan.data.catalog import COLUMNS, build_catalog, catalog_from, load_catalog, save_catalog
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.layouts import detect_layout, scan_dataset
 
 

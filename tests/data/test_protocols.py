@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crosspan.cli.main import app
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.protocols import ProtocolSpec, make_splits
 
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from crosspan.cli.main import app
 from crosspan.data.catalog import load_catalog
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.evaluation.checkpoint_eval import CheckpointScorer
 from crosspan.evaluation.checkpoints import load_checkpoint_table, selections
 from crosspan.evaluation.evaluate import evaluate_predictions

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.evaluation.stats import aggregate, cluster_bootstrap, infer_transfer, load_results, prepare_results
 from crosspan.evaluation.stats_compare import holm, paired_tests, pearson_fisher, source_target_correlation
 from crosspan.evaluation.stats_selection import select_model

@@ -9,7 +9,7 @@ import pytest
 
 import data_builders as db
 from crosspan.data.catalog import build_catalog, save_catalog
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.protocols import ProtocolSpec, make_splits
 from crosspan.inference.predict import collect_inputs
 

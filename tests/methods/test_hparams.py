@@ -6,7 +6,7 @@ from __future__ import annotations
 def test_bool_hyperparameters_parse_false_as_false() -> None:
     import pytest
 
-    from crosspan.data.errors import CrosspanError
+    from crosspan.core.errors import CrosspanError
     from crosspan.methods.base import Method, resolve_hparams
 
     class Probe(Method):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.methods.base import get_method, method_names, resolve_hparams
 from crosspan.methods.common import ds_weights
 from crosspan.models import NETWORKS, build_network, kernels_strides, network_config

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.methods.dg.nyul import NyulLandmarks, apply_landmarks, image_landmarks, learn_landmarks
 
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crosspan.cli.main import app
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.io import read_image
 from crosspan.synth.scanner import apply_overrides, load_centers, parse_overrides, scan_geometry
 

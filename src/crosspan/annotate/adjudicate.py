@@ -16,7 +16,7 @@ import pandas as pd
 
 from crosspan.annotate.key import annotator_mask, annotators_of, load_key, save_key
 from crosspan.data.dicom import salted_id
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.core.atomic import atomic_dir
 from crosspan.core.seeding import rng
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from crosspan.data.dicom import salted_id
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.core.atomic import atomic_dir
 from crosspan.core.seeding import rng
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from crosspan.annotate.key import annotator_mask, annotators_of, find_mask, load_key
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.io import read_image
 from crosspan.evaluation.metrics import compute_metrics
 

@@ -18,7 +18,7 @@ import pandas as pd
 import SimpleITK as sitk
 
 from crosspan.annotate.key import adjudicated_mask, annotator_mask, annotators_of, load_key
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.io import read_image, write_image
 from crosspan.core.atomic import atomic_dir
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.core.atomic import atomic_path
 
 KEY_COLUMNS = ("code", "case_id", "center", "sequence", "annotator_1", "annotator_2")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,8 @@ def build_plan(spec: Spec) -> Plan:
     _every_method_runs(spec)
     test_stages = [_test_stage(spec, t) for t in spec.test_datasets]
     waves.append(tuple(stages + [s for s, _ in test_stages]))
-    waves.append(tuple(jobs))
+    waves.append(tuple(j for j in jobs if not j.info.get("model_job")))
+    waves.append(tuple(j for j in jobs if j.info.get("model_job")))  # zero-shot jobs prompted by a trained model
     waves.append(tuple(_test_job(spec, j, t, s, cat) for j in jobs for t, (s, cat) in
                        zip(spec.test_datasets, test_stages, strict=True)))
     return Plan(spec=spec, waves=tuple(w for w in waves if w))
@@ -162,7 +163,7 @@ def runs_on(method: Method, proto: Protocol) -> bool:
 
 def _every_method_runs(spec: Spec) -> None:
     """A method with no protocol to run on (a label-map method without a label-map protocol) is a spec error."""
-    from crosspan.data.errors import CrosspanError
+    from crosspan.core.errors import CrosspanError
 
     for m in spec.methods:
         if not any(runs_on(m, p) for p in spec.protocols):
@@ -172,7 +173,7 @@ def _every_method_runs(spec: Spec) -> None:
 
 
 def _trains_on_label_maps(method: Method) -> bool:
-    from crosspan.data.errors import CrosspanError
+    from crosspan.core.errors import CrosspanError
     from crosspan.methods.base import get_method
 
     try:
@@ -185,6 +186,8 @@ def _method_args(method: Method) -> dict[str, Any]:
     """The hashed arguments of a method; ``protocols`` (where it runs) is not part of what a job is."""
     args = asdict(method)
     del args["protocols"]
+    if args["prompts_from"] is None:
+        del args["prompts_from"]  # job IDs of specs written before the option stay the same
     return args
 
 
@@ -193,12 +196,22 @@ def _method_jobs(spec: Spec, proto: Protocol, stage: Job, catalog_csv: str, spli
     names = commands.split_names(proto)
     several = len({base for _, base, _ in names}) > 1
     device = spec.training.resolved_device(spec.executor)
-    for method in (m for m in spec.methods if runs_on(m, proto)):
+    built: dict[tuple[str, str, int], Job] = {}
+    for method in sorted((m for m in spec.methods if runs_on(m, proto)), key=lambda m: m.prompts_from is not None):
         oracle = _oracle(method) or proto.ssl_pair == "true-labels"  # trained on the target scans' labels
         for index, (split, base_split, ratio) in enumerate(names):
             for seed in spec.seeds:
                 args = {"method": _method_args(method), "protocol_stage": stage.id, "split": split, "seed": seed,
                         "label_ratio": ratio, "evaluation": {"tolerance": spec.evaluation.tolerance}}
+                source = built.get((method.prompts_from, split, seed)) if method.prompts_from else None
+                if method.prompts_from:
+                    if source is None:
+                        from crosspan.core.errors import CrosspanError
+
+                        raise CrosspanError(spec.path, f"method {method.name} takes prompts from "
+                                            f"{method.prompts_from}, which has no job on protocol {proto.name}",
+                                            f"run {method.prompts_from} on {proto.name} too (its `protocols:`)")
+                    args["prompt_job"] = source.id  # hashed: the id, not the path of the prompting model
                 if not method.zero_shot:  # where it runs (device) is not part of what it is
                     args["training"] = {k: v for k, v in asdict(spec.training).items() if k != "device"
                                         and (spec.training.eval_every or not k.startswith("eval_"))}  # same ids
@@ -211,16 +224,28 @@ def _method_jobs(spec: Spec, proto: Protocol, stage: Job, catalog_csv: str, spli
                 if not method.zero_shot:
                     steps.append(_s("train", commands.train(plan_dir(stage, split), run_dir, method, spec.training,
                                                             seed, device)))
+                boxed = _prompted(method, source)
                 steps.append(_s("predict", commands.predict(None if method.zero_shot else run_dir, catalog_csv,
-                                                            pred_dir, method, splits_json, index, device)))
+                                                            pred_dir, boxed, splits_json, index, device)))
                 steps.append(_s("evaluate", commands.evaluate(catalog_csv, pred_dir, method.name, probe.id, seed,
                                                               splits_json, split, spec.evaluation.tolerance,
                                                               results, oracle=oracle)))
                 info = {"method": method.name, "protocol": proto.name, "split": split, "seed": seed,
                         "label_ratio": ratio, "results": results, "test_set": IN_DISTRIBUTION, "base": base,
                         "splits": splits_json, "oracle": oracle, "run_dir": None if method.zero_shot else run_dir}
-                jobs.append(Job(probe.id, "job", probe.dir, tuple(steps), info, args))
+                if source is not None:  # runs after (and is blocked until) the job whose model draws its boxes
+                    info.update(model_job=source.id, box_model=source.info["run_dir"])
+                job = Job(probe.id, "job", probe.dir, tuple(steps), info, args)
+                built[(method.name, split, seed)] = job
+                jobs.append(job)
     return jobs
+
+
+def _prompted(method: Method, source: Job | None) -> Method:
+    """``method`` with ``box_model`` pointing at ``source``'s run folder (``prompts_from``), else unchanged."""
+    if source is None:
+        return method
+    return replace(method, hp={**method.hp, "box_model": source.info["run_dir"]})
 
 
 def _test_stage(spec: Spec, test: TestDataset) -> tuple[Job, str]:
@@ -245,6 +270,8 @@ def _test_job(spec: Spec, job: Job, test: TestDataset, stage: Job, catalog_csv: 
     args = {"model_job": job.id, "test_stage": stage.id}
     probe = _job("job", f"{job.info['base']}-{test.name}".replace("/", "_"), spec.output / "jobs", args, [], {})
     method = next(m for m in spec.methods if m.name == job.info["method"])
+    if job.info.get("box_model"):
+        method = replace(method, hp={**method.hp, "box_model": job.info["box_model"]})
     pred_dir, results = str(probe.path / "pred"), str(probe.path / "results.csv")
     device = spec.training.resolved_device(spec.executor)
     steps = [_s("predict", commands.predict_all(job.info["run_dir"], catalog_csv, pred_dir, method, device)),
@@ -258,7 +285,7 @@ def _test_job(spec: Spec, job: Job, test: TestDataset, stage: Job, catalog_csv: 
 def _oracle(method: Method) -> bool:
     """Methods prompted from the ground truth at test time (zero-shot oracle boxes, prompt-unet) produce oracle
     results: the registry says so (``Method.uses_oracle``)."""
-    from crosspan.data.errors import CrosspanError
+    from crosspan.core.errors import CrosspanError
     from crosspan.methods.base import get_method, resolve_hparams
 
     try:
@@ -320,7 +347,7 @@ def zero_shot_skip_reason(job: Job) -> str | None:
     method = job.args.get("method") if job.kind == "job" else None
     if not isinstance(method, dict) or not method.get("zero_shot"):
         return None
-    from crosspan.data.errors import CrosspanError
+    from crosspan.core.errors import CrosspanError
     from crosspan.inference.zeroshot import skip_reason
 
     try:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from crosspan.cli.common import console, handle_errors, split_list
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -150,7 +150,7 @@ def _collect(plan, report: bool, output: Path | None = None,  # noqa: ANN001 - P
 def _tables(plan, table, markdown_arg: str | None) -> None:  # noqa: ANN001 - Plan, DataFrame
     """Print each spec table; with ``markdown_arg`` (the spec path as typed) write them to tables.md."""
     from crosspan.bench.collect import markdown, spec_tables
-    from crosspan.data.errors import CrosspanError
+    from crosspan.core.errors import CrosspanError
     from crosspan.core.atomic import write_text
 
     try:

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 
 console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])

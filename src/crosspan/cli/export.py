@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from crosspan.cli.common import console, handle_errors
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 
 export_app = typer.Typer(help="Export datasets for other tools.", no_args_is_help=True)
 

@@ -151,7 +151,7 @@ def report_cmd(
     if agreement is not None:
         import pandas as pd
 
-        from crosspan.data.errors import CrosspanError
+        from crosspan.core.errors import CrosspanError
 
         if not agreement.is_file():
             raise CrosspanError(agreement, "agreement table does not exist",

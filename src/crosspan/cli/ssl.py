@@ -57,7 +57,7 @@ def true_labels_cmd(
     import pandas as pd
 
     from crosspan.data.catalog import load_catalog, save_catalog
-    from crosspan.data.errors import CrosspanError
+    from crosspan.core.errors import CrosspanError
 
     cat = load_catalog(catalog)
     if "pseudo_label" not in cat.columns:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from crosspan.data.errors import CrosspanError, Problem
+from crosspan.core.errors import CrosspanError, Problem
 from crosspan.data.guards import check_case_ids, read_csv_text
 from crosspan.data.inspect import Inspection, inspect_scan
 from crosspan.data.layouts import ScanEntry, scan_dataset

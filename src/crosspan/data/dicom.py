@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.guards import check_case_id, check_case_ids, inside, read_csv_rows
 
 #: header fields read for routing only (never written out)

@@ -6,7 +6,7 @@ import fnmatch
 
 import pandas as pd
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.layouts.base import canonical_sequence
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.io import read_image, write_image
 from crosspan.core.atomic import atomic_dir, write_json
 

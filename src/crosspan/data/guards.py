@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from crosspan.data.errors import CrosspanError, Problem
+from crosspan.core.errors import CrosspanError, Problem
 
 #: letters, digits, ``.``, ``_``, ``-`` and ``+``; starts with a letter or digit; at most 128 characters
 CASE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")

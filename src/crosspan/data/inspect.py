@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from crosspan.data.errors import CrosspanError, Problem
+from crosspan.core.errors import CrosspanError, Problem
 from crosspan.data.io import ImageProperties, geometry_differences, read_image
 from crosspan.data.layouts.base import ScanEntry
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 
-from crosspan.data.errors import CrosspanError, warn
+from crosspan.core.errors import CrosspanError, warn
 from crosspan.core.atomic import atomic_path
 
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")

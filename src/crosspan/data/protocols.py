@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from crosspan.data.domains import domain_mask, domains_in, parse_domain_pattern
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.layouts.base import UNKNOWN
 from crosspan.core.seeding import rng
 

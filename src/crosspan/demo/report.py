@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from crosspan.bench.jobs import Plan
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 
 
 def demo_report(plan: Plan, results_csv: Path, output: Path) -> Path:

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from crosspan.data.catalog import load_catalog
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.evaluation.evaluate import evaluate_predictions
 from crosspan.inference.predict import predict_case
 from crosspan.methods.base import Method

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.evaluation.stats import load_results
 from crosspan.evaluation.stats_selection import RULES, select_model
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 
-from crosspan.data.errors import CrosspanError, Problem
+from crosspan.core.errors import CrosspanError, Problem
 from crosspan.data.io import (
     ImageProperties,
     geometry_differences,

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.core.seeding import rng
 
 MODES = ("auto", "patient", "hierarchical")

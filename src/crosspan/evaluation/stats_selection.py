@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 
 RULES = ("training-domain", "leave-one-domain-out", "oracle")
 

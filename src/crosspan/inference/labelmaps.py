@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.io import properties_from_sitk, read_sitk, write_image
 from crosspan.synth.render_labels import load_mapping, map_labels, preset_path
 from crosspan.synth.tissues import Tissue

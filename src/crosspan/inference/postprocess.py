@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 
 
 def parse_postprocess(text: str) -> tuple[str, float]:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.guards import check_case_ids, inside
 from crosspan.data.io import ImageProperties, is_image_file, read_sitk, strip_image_suffix, write_image
 from crosspan.inference.postprocess import parse_postprocess, postprocess

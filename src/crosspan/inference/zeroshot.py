@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.io import ImageProperties, read_image, read_sitk, write_image
 from crosspan.inference.postprocess import parse_postprocess, postprocess
-from crosspan.methods.base import get_method, resolve_hparams
+from crosspan.methods.base import ZeroShotModel, get_method, resolve_hparams, zero_shot_model
 from crosspan.methods.foundation.common import ZeroShotMethod
 from crosspan.methods.foundation.organ_models import OrganSegmenter
 from crosspan.methods.foundation.prompts import Box2D, is_oracle, jittered_boxes, slice_boxes
@@ -29,17 +29,15 @@ from crosspan.core.seeding import rng
 
 
 def is_zero_shot(name: str) -> bool:
-    return not get_method(name).trainable
+    """Whether registered method ``name`` is a zero-shot model (its class says so)."""
+    return get_method(name).kind == "zero-shot"
 
 
-def build_zero_shot(name: str, hp: dict[str, Any] | None = None,
-                    device: str = "cpu") -> ZeroShotMethod | OrganSegmenter:
-    cls = get_method(name)
-    if cls.trainable:
-        raise CrosspanError(None, f"'{name}' is a trained method", "predict from its run folder: "
-                            "`crosspan predict RUN_DIR DATA -o OUT`")
+def build_zero_shot(name: str, hp: dict[str, Any] | None = None, device: str = "cpu") -> ZeroShotModel:
+    """Zero-shot model ``name`` with ``hp``; a trained method is an error that says how to predict with it."""
+    cls = zero_shot_model(name)
     resolve_hparams(cls, hp)  # unknown keys fail before the model loads
-    return cls(hp, device)  # type: ignore[call-arg]
+    return cls(hp, device)
 
 
 def collect_labeled(source: str | Path, cases: str, splits: str | None, fold: int) -> list[tuple[str, str, str]]:
@@ -102,6 +100,9 @@ def predict_zero_shot(name: str, hp: dict[str, Any] | None, source: str | Path, 
         from crosspan.inference.zeroshot_organs import predict_organs
 
         return predict_organs(method, collect_inputs(source, cases, splits, fold), out_dir, device, post, progress)
+    if not isinstance(method, ZeroShotMethod):
+        raise CrosspanError(None, f"zero-shot model '{name}' is neither box-prompted nor a packaged segmenter",
+                            "subclass ZeroShotMethod (segment with boxes) or OrganSegmenter (a package's CLI)")
     items = collect_labeled(source, cases, splits, fold)
     if not items:
         raise CrosspanError(source, f"no images to predict (cases={cases})", "use --cases all or check the input")
@@ -134,7 +135,8 @@ def predict_zero_shot(name: str, hp: dict[str, Any] | None, source: str | Path, 
 def oracle_prompt(name: str, hp: dict[str, Any] | None) -> bool:
     """Whether zero-shot method ``name`` with ``hp`` uses ground-truth prompts (its evaluate step needs
     ``--oracle``): the hook a benchmark runner calls when it writes the evaluate command."""
-    return is_oracle(str(resolve_hparams(get_method(name), hp).get("prompt", "")))
+    cls = get_method(name)
+    return cls.uses_oracle(resolve_hparams(cls, hp))
 
 
 def skip_reason(name: str, hp: dict[str, Any] | None) -> str | None:

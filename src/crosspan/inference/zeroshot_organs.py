@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.io import properties_from_sitk, read_sitk, write_image
 from crosspan.inference.postprocess import parse_postprocess, postprocess
 from crosspan.methods.foundation.organ_models import OrganSegmenter, package_version

@@ -69,7 +69,7 @@ class SupervisedMethod(Method):
         elif hp["optimizer"] == "adamw":
             self.optimizer = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=hp["weight_decay"])
         else:
-            from crosspan.data.errors import CrosspanError
+            from crosspan.core.errors import CrosspanError
 
             raise CrosspanError(None, f"unknown optimizer '{hp['optimizer']}'", "use --hp optimizer=sgd|adamw")
         self.scheduler = torch.optim.lr_scheduler.PolynomialLR(self.optimizer, total_iters=max(1, total_steps),

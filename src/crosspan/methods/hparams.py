@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.methods.base import Batch, register_method
 from crosspan.methods.common import SupervisedMethod, update_supervised
 from crosspan.methods.foundation.prompts import is_oracle
@@ -89,6 +89,7 @@ class PromptUNet(SupervisedMethod):
     forward_passes = 1
     #: the engine's input has one channel; these are appended (``predict``) or built from labels (inference)
     prompt_inputs: ClassVar[int] = N_PROMPTS
+    prompted: ClassVar[bool] = True
 
     def __init__(self, network: nn.Module, domains: list[str], hparams: dict[str, Any] | None = None) -> None:
         super().__init__(network, domains, hparams)

@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 
 NETWORKS = ("tiny", "nnunet", "segresnet", "swinunetr", "attentionunet")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.io import ImageProperties, write_image
 from crosspan.synth.anatomy import breathing_offset, sample_anatomy
 from crosspan.synth.profiles import store, vary_anatomy

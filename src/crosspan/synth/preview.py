@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.io import ImageProperties, properties_from_sitk, read_sitk
 from crosspan.core.atomic import atomic_path
 

@@ -26,7 +26,7 @@ import numpy as np
 import yaml
 from scipy import ndimage
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.io import read_image, write_image
 from crosspan.synth.cohort import check_centers
 from crosspan.synth.scan import render_tissue_map

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 
 SIZES = ("default", "small")
 SMALL_INPLANE = 96  # voxels across the x field of view at size "small"

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.methods.base import Method
 from crosspan.core.atomic import atomic_path
 

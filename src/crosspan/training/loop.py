@@ -17,18 +17,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.atomic import atomic_path, write_json
+from crosspan.core.errors import CrosspanError
+from crosspan.core.parallel import progress_bar
+from crosspan.core.seeding import derive_seed
 from crosspan.inference.sliding import dice, predict_volume
-from crosspan.methods.base import Method, get_method
+from crosspan.methods.base import Method, label_map_methods, trainable_method
 from crosspan.models import build_network, network_config
 from crosspan.preprocess.plan import load_plan
-from crosspan.training.augment import spatial_augment
 from crosspan.training.checkpoint import load_checkpoint, save_checkpoint
 from crosspan.training.distributed import barrier, broadcast_parameters, init_distributed, shutdown
 from crosspan.training.sampling import PatchSampler, Prefetcher, open_case, unlabeled_sampler
-from crosspan.core.atomic import atomic_path, write_json
-from crosspan.core.parallel import progress_bar
-from crosspan.core.seeding import derive_seed
+from crosspan.transforms.random_spatial import random_spatial
 
 
 @dataclass
@@ -60,22 +60,15 @@ class TrainConfig:
     eval_every: int = 0
 
 
-def build_method(model: dict[str, Any]) -> Method:
-    """Network + method from a ``model.json`` document."""
-    net = build_network(model["network_config"])
-    return get_method(model["method"])(net, model["train_domains"], model["hparams"])
-
-
-def _model_doc(cfg: TrainConfig, plan: dict[str, Any], patch: list[int]) -> dict[str, Any]:
-    cls = get_method(cfg.method)
-    net_cfg = network_config(cfg.network, patch, plan["target_spacing"])
-    from crosspan.methods.base import resolve_hparams
-
-    return {"network": cfg.network, "network_config": net_cfg, "method": cfg.method,
-            "hparams": resolve_hparams(cls, cfg.hparams), "train_domains": sorted(plan["train_domains"]),
-            "patch_size": patch, "target_spacing": plan["target_spacing"], "seed": cfg.seed, "steps": cfg.steps,
-            "batch_size": cfg.batch_size, "plan_dir": str(Path(cfg.plan_dir).resolve()),
-            "augment": {"mirror": cfg.mirror, "elastic": cfg.elastic}}
+def _model_doc(cfg: TrainConfig, plan: Plan, patch: list[int], world_size: int) -> RunModel:
+    cls = trainable_method(cfg.method)
+    spacing = list(plan.target_spacing)
+    return RunModel(network=cfg.network, network_config=network_config(cfg.network, patch, spacing),
+                    method=cfg.method, hparams=resolve_hparams(cls, cfg.hparams),
+                    train_domains=sorted(plan.train_domains), patch_size=patch, target_spacing=spacing,
+                    seed=cfg.seed, steps=cfg.steps, batch_size=cfg.batch_size,
+                    plan_dir=str(Path(cfg.plan_dir).resolve()),
+                    augment=Augment(mirror=cfg.mirror, elastic=cfg.elastic), world_size=world_size)
 
 
 def _setup_torch(cfg: TrainConfig) -> torch.device:
@@ -112,47 +105,48 @@ def _truncate_log(path: Path, step: int) -> None:
 RESUME_FIELDS = {"method": "method", "network": "network", "seed": "seed"}
 
 
-def resumed_model(cfg: TrainConfig, run_dir: Path, rank: int = 0) -> dict[str, Any]:
+def resumed_model(cfg: TrainConfig, run_dir: Path, rank: int = 0) -> RunModel:
     """The run's ``model.json`` for ``--resume``: a changed method, network or seed is refused; a larger
     ``--steps`` extends the run (written back to ``model.json``, the LR schedule stretched), a smaller one is
     refused."""
-    model = json.loads((run_dir / "model.json").read_text())
+    model = RunModel.load(run_dir)
     for field_name, key in RESUME_FIELDS.items():
-        want = getattr(cfg, field_name)
-        if field_name in cfg.given and str(want) != str(model.get(key)):
+        want, had = getattr(cfg, field_name), getattr(model, key)
+        if field_name in cfg.given and str(want) != str(had):
             raise CrosspanError(run_dir, f"--resume with --{field_name} {want}, but the run was trained with "
-                                f"{model.get(key)}", f"drop --{field_name} (or pass {model.get(key)}) to resume, or "
+                                f"{had}", f"drop --{field_name} (or pass {had}) to resume, or "
                                 "train into a new -o folder")
-    old = int(model["steps"])
+    old = model.steps
     if "steps" in cfg.given and cfg.steps != old:
         if cfg.steps < old:
             raise CrosspanError(run_dir, f"--resume with --steps {cfg.steps}, fewer than the run's {old}",
                                 f"pass --steps {old} or more (a larger value extends the run)")
-        model.update(steps=cfg.steps, extended_from=model.get("extended_from") or old)
+        model.extended_from = model.extended_from or old
+        model.steps = cfg.steps
         if rank == 0:
-            write_json(run_dir / "model.json", model)
+            model.save(run_dir)
     return model
 
 
 def _warn_patch(patch: list[int], cases: list) -> None:
     shapes = [tuple(np.asarray(c.image).shape[-3:]) for c in cases]
     if shapes and all(any(p > s for p, s in zip(patch, shape, strict=True)) for shape in shapes):
-        from crosspan.data.errors import warn
+        from crosspan.core.errors import warn
 
         warn(None, f"patch {patch} is larger than every preprocessed training image along some axis (largest "
              f"{max(shapes)}); patches are padded", "pass a smaller --patch (or preprocess at a finer --spacing)")
 
 
-def _check_training_input(method: Method, plan: dict[str, Any], sampler: PatchSampler, name: str) -> None:
+def _check_training_input(method: Method, plan: Plan, sampler: PatchSampler, name: str) -> None:
     """Label-map methods need tissue maps in the batches; a label-map protocol needs a label-map method."""
-    wants_maps = bool(getattr(method, "trains_on_label_maps", False))
+    wants_maps = method.training_input == "label-maps"
     if wants_maps and "tissue" not in sampler.aux_keys:
         raise CrosspanError(None, f"method '{name}' trains on tissue label maps, and the training cases have none",
                             "preprocess a catalog with a 'tissue' column (`crosspan synth cohort --tissue-maps`, "
                             "`crosspan data splits --training-input label-maps`)")
-    if plan.get("training_input") == "label-maps" and not wants_maps:
+    if plan.training_input == "label-maps" and not wants_maps:
         raise CrosspanError(None, f"the plan's training input is label maps, and method '{name}' trains on images",
-                            "use a label-map method (physics-rand, synthseg) or splits made with "
+                            f"use a label-map method ({', '.join(label_map_methods())}) or splits made with "
                             "--training-input images")
 
 
@@ -265,8 +259,8 @@ def augmented_batch(b: dict[str, np.ndarray], g: torch.Generator, aug: dict[str,
     """Tensors of one sampled batch after spatial augmentation. Auxiliary maps (``tissue``, ``pseudo_label``) are
     stacked with the label on the channel axis, so one nearest-neighbour warp and the same flips move them alike."""
     maps = torch.from_numpy(np.concatenate([b["label"]] + [b[k] for k in aux_keys], axis=1)).long()
-    img, maps = spatial_augment(torch.from_numpy(b["image"]), maps, g, mirror=bool(aug.get("mirror")),
-                                p_elastic=float(aug.get("elastic", 0.0)))
+    img, maps, _ = random_spatial(torch.from_numpy(b["image"]), maps, g, mirror=bool(aug.get("mirror")),
+                                  p_elastic=float(aug.get("elastic", 0.0)))
     batch = {"image": img.to(device).contiguous(memory_format=torch.channels_last_3d),
              "label": maps[:, :1].to(device), "domain": torch.from_numpy(b["domain"])}
     batch.update({k: maps[:, i + 1:i + 2].to(device) for i, k in enumerate(aux_keys)})
@@ -279,7 +273,7 @@ def _unlabeled_loader(method: Method, plan: dict[str, Any], cache: Path, catalog
                       steps: int) -> tuple[Any, tuple[list[str], list[str]]]:
     """Batches of unlabeled patches for methods with ``needs_unlabeled`` (SSL); ``domain`` is the index in the
     training domains, or -1 for a domain outside them."""
-    if not getattr(method, "needs_unlabeled", False):
+    if not method.needs_unlabeled:
         return None, ([], [])
     names = plan["cases"].get("unlabeled", [])
     if not names:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.preprocess.cache import aux_path, cache_paths, foreground_points
 from crosspan.core.seeding import rng
 

@@ -252,7 +252,7 @@ def test_predict_cli_builds_prompts_from_labels_and_marks_them(tmp_path) -> None
                                                   ("eqrm", "quantile", 1.5), ("ib-erm", "penalty", -1.0),
                                                   ("sd", "penalty", -0.5), ("prompt-unet", "p_no_prompt", 2.0)])
 def test_hyperparameter_bounds(name: str, key: str, bad: float) -> None:
-    from crosspan.data.errors import CrosspanError
+    from crosspan.core.errors import CrosspanError
     from crosspan.methods.base import resolve_hparams
 
     cls = get_method(name)

@@ -62,7 +62,7 @@ def test_box_steers_the_segmentation(real: LiteMedSAM) -> None:
 
 
 def test_predict_is_not_the_entry_point(real: LiteMedSAM) -> None:
-    from crosspan.data.errors import CrosspanError
+    from crosspan.core.errors import CrosspanError
 
     with pytest.raises(CrosspanError, match="zero-shot"):
         real.predict(torch.zeros(1, 1, 4, 4, 4))

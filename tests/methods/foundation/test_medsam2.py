@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.methods.foundation.medsam2 import MedSAM2, build_predictor, to_frames
 from crosspan.methods.foundation.prompts import slice_boxes
 

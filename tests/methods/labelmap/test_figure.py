@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.io import ImageProperties, write_image
 from crosspan.methods.labelmap.figure import draw_grid
 from crosspan.synth.tissues import Tissue

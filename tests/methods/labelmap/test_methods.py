@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.methods import get_method
 from crosspan.methods.labelmap.draws import FAMILIES, draw_images, zscore_body
 from crosspan.methods.labelmap.synthseg import gmm_images

@@ -53,7 +53,7 @@ def test_partition_follows_edges_and_ignores_contrast_inversion(method: str) -> 
 
 
 def test_unknown_partition_is_a_clear_error() -> None:
-    from crosspan.data.errors import CrosspanError
+    from crosspan.core.errors import CrosspanError
 
     with pytest.raises(CrosspanError, match="partition"):
         build("anatomy-invariant", {"partition": "watershed"})

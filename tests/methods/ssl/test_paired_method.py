@@ -14,7 +14,7 @@ import torch
 from typer.testing import CliRunner
 
 from crosspan.cli.main import app
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.io import read_image, write_image
 from tests.methods.dg.test_augment import make_batch
 from tests.methods.ssl.test_mean_teacher import build, grads, same, unlabeled_batch

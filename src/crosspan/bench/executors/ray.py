@@ -9,7 +9,7 @@ from typing import Any
 from crosspan.bench.jobs import Job
 from crosspan.bench.runner import run_job
 from crosspan.bench.spec import Executor as ExecutorSpec
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 
 
 def _import_ray() -> Any:

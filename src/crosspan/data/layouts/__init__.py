@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crosspan.data.errors import CrosspanError, warn
+from crosspan.core.errors import CrosspanError, warn
 from crosspan.data.guards import entry_problems
 from crosspan.data.layouts import crosspan_release, manifest, nnunet, nnunetdg, pansegdata  # noqa: F401
 from crosspan.data.layouts.base import Layout, ScanEntry, layouts

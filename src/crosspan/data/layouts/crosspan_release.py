@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crosspan.data.errors import warn
+from crosspan.core.errors import warn
 from crosspan.data.guards import read_csv_rows
 from crosspan.data.io import is_image_file, strip_image_suffix
 from crosspan.data.layouts.base import Layout, ScanEntry, aux_fields, canonical_sequence, center_from_case, register

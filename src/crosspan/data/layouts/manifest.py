@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.guards import read_csv_rows
 from crosspan.data.layouts.base import UNKNOWN, Layout, ScanEntry, aux_fields, canonical_sequence, register
 

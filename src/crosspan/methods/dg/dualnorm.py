@@ -32,11 +32,14 @@ import torch.nn.functional as F
 from monai.data.utils import dense_patch_slices
 from torch import nn
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.methods.base import Batch, register_method
 from crosspan.methods.common import split_outputs
-from crosspan.methods.dg.augment_base import AugmentMethod, coin, minmax, random_bezier_map, where, zscore
+from crosspan.methods.dg.augment_base import AugmentMethod
 from crosspan.methods.hparams import NON_NEGATIVE, Bound
+from crosspan.transforms.batch import coin, where
+from crosspan.transforms.intensity import minmax, zscore
+from crosspan.transforms.random_intensity import random_bezier_map
 
 
 class DualNorm(nn.Module):
@@ -125,8 +128,8 @@ class DualNormalization(AugmentMethod):
         """(2B, ...): source-similar (monotonic Bezier) then source-dissimilar (inverted Bezier) views."""
         x01 = minmax(image)
         b = image.shape[0]
-        sim = where(coin(b, self.hparams["p_identity"], image), x01, random_bezier_map(x01))
-        dis = random_bezier_map(x01, torch.ones(b, dtype=torch.bool, device=image.device))
+        sim = where(coin(b, self.hparams["p_identity"], image), x01, random_bezier_map(x01)[0])
+        dis, _ = random_bezier_map(x01, torch.ones(b, dtype=torch.bool, device=image.device))
         return zscore(torch.cat([sim, dis], 0))
 
     def update(self, labeled: Batch, unlabeled: Batch | None = None) -> dict[str, float]:

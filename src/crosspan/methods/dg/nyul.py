@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 
 PERCENTILES: tuple[float, ...] = (1.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 99.0)
 

@@ -5,28 +5,25 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
-from torch import nn
 
-from crosspan.data.errors import CrosspanError
-from crosspan.methods.base import Method
+from crosspan.core.errors import CrosspanError
+from crosspan.methods.base import ZeroShotModel
 from crosspan.methods.foundation.prompts import PROMPTS, Box2D, is_oracle
 
 PROMPT_HPARAMS: dict[str, Any] = {"prompt": "oracle-box", "jitter": 0.1, "box_model": "", "seed": 0}
 
 
-class ZeroShotMethod(Method):
+class ZeroShotMethod(ZeroShotModel):
     """A box-prompted model run as is (no training). ``segment`` maps a (z, y, x) volume and one 2D box per
     slice to a binary mask; :mod:`crosspan.inference.zeroshot` builds the boxes from the prompt source."""
 
-    trainable: ClassVar[bool] = False
+    prompted: ClassVar[bool] = True
 
     def __init__(self, hparams: dict[str, Any] | None = None, device: str = "cpu") -> None:
-        super().__init__(nn.Identity(), [], hparams)
+        super().__init__(hparams, device)
         if self.hparams["prompt"] not in PROMPTS:
             raise CrosspanError(None, f"unknown prompt source '{self.hparams['prompt']}'",
                                 f"use --hp prompt=<{'|'.join(PROMPTS)}>")
-        self.device = device
 
     @classmethod
     def uses_oracle(cls, hparams: dict[str, Any]) -> bool:
@@ -35,10 +32,6 @@ class ZeroShotMethod(Method):
 
     def segment(self, image: np.ndarray, boxes: dict[int, Box2D]) -> np.ndarray:
         raise NotImplementedError
-
-    def predict(self, image: torch.Tensor) -> torch.Tensor:
-        raise CrosspanError(None, f"'{self.name}' is a zero-shot, box-prompted method",
-                            f"run `crosspan predict --method {self.name} DATA -o OUT`")
 
 
 def window(volume: np.ndarray, lower: float = 0.5, upper: float = 99.5) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.methods.base import register_method
 from crosspan.methods.foundation.common import PROMPT_HPARAMS, ZeroShotMethod, window
 from crosspan.methods.foundation.prompts import Box2D

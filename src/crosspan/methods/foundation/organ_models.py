@@ -19,10 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
-from torch import nn
-
-from crosspan.data.errors import CrosspanError
-from crosspan.methods.base import Method, register_method, resolve_hparams
+from crosspan.core.errors import CrosspanError
+from crosspan.methods.base import ZeroShotModel, register_method, resolve_hparams
 from crosspan.methods.foundation.organ_table import ORGAN_MODELS, OrganModel, weights_fix, weights_problem
 from crosspan.methods.hparams import Bound
 
@@ -47,18 +45,16 @@ def package_version(model: OrganModel, cli: Path) -> str:
     return res.stdout.strip() if res.returncode == 0 else "unknown"
 
 
-class OrganSegmenter(Method):
+class OrganSegmenter(ZeroShotModel):
     """An automatic (prompt-free) zero-shot method: a packaged organ segmenter whose pancreas is the mask."""
 
-    trainable: ClassVar[bool] = False
     model_key: ClassVar[str] = ""
 
     def __init__(self, hparams: dict[str, Any] | None = None, device: str = "cpu") -> None:
-        super().__init__(nn.Identity(), [], hparams)
+        super().__init__(hparams, device)
         missing = type(self).missing(self.hparams)
         if missing:
             raise CrosspanError(self.hparams.get("weights") or None, *missing)
-        self.device = device
         self.cli = find_cli(self.model, str(self.hparams["cli"]))
         assert self.cli is not None  # missing() checked it
 

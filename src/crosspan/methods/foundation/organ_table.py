@@ -86,7 +86,7 @@ def weights_problem(model: OrganModel, weights: str, fold: int = 0) -> str | Non
 
 def pancreas_label(model: OrganModel, weights: str) -> int:
     """The pancreas id of ``model``; the first model folder's ``dataset.json`` must agree with the table."""
-    from crosspan.data.errors import CrosspanError
+    from crosspan.core.errors import CrosspanError
 
     sub = model.model_dirs[0]
     path = (Path(weights) / sub if sub else Path(weights)) / "dataset.json"

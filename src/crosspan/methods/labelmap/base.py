@@ -7,12 +7,12 @@ from typing import Any, ClassVar
 
 import torch
 
-from crosspan.data.errors import CrosspanError
-from crosspan.methods.base import Batch
+from crosspan.core.errors import CrosspanError
+from crosspan.core.seeding import derive_seed
+from crosspan.methods.base import Batch, TrainingInput
 from crosspan.methods.common import SupervisedMethod
 from crosspan.methods.dg.augment_base import like_input
 from crosspan.methods.labelmap.draws import zscore_body
-from crosspan.core.seeding import derive_seed
 
 TISSUE_KEY = "tissue"
 
@@ -38,7 +38,7 @@ class LabelMapMethod(SupervisedMethod):
 
     default_hparams: ClassVar[dict[str, Any]] = {**SupervisedMethod.default_hparams, "seed": 0, "p_real": 0.0}
     forward_passes: ClassVar[int] = 1
-    trains_on_label_maps: ClassVar[bool] = True  # the engine checks batches carry `tissue`
+    training_input: ClassVar[TrainingInput] = "label-maps"  # the engine checks batches carry `tissue`
 
     def synthesize(self, tissue: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         raise NotImplementedError

@@ -8,17 +8,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.atomic import atomic_path
+from crosspan.core.errors import CrosspanError
 from crosspan.data.io import read_image
 from crosspan.methods.labelmap.draws import FAMILIES, draw_images, volume_zscore
 from crosspan.synth.tissues import Tissue
-from crosspan.core.atomic import atomic_path
 
 
 def synthetic_anatomy(seed: int = 0, spacing: tuple[float, float, float] = (5.0, 2.5, 2.5)) -> np.ndarray:
     """Tissue map of one synthetic abdomen (``crosspan.synth.anatomy``) on a 200 x 252 x 336 mm grid."""
-    from crosspan.synth.anatomy import rasterize, sample_anatomy
     from crosspan.core.seeding import rng
+    from crosspan.synth.anatomy import rasterize, sample_anatomy
 
     axes = [(np.arange(int(fov / s)) - (int(fov / s) - 1) / 2) * s
             for fov, s in zip((200, 252, 336), spacing, strict=True)]

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.methods.base import Batch, register_method
 from crosspan.methods.ssl.common import TeacherMethod
 from crosspan.methods.ssl.regions import batch_partition, refine_to_regions, region_variance

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.methods.base import Batch
 from crosspan.methods.common import SupervisedMethod, split_outputs
 from crosspan.methods.hparams import NON_NEGATIVE, PROBABILITY, Bound

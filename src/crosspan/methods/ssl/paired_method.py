@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.methods.base import Batch, register_method
 from crosspan.methods.ssl.common import TeacherMethod
 

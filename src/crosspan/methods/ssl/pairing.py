@@ -28,12 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crosspan.core.atomic import write_json
+from crosspan.core.errors import CrosspanError
+from crosspan.core.parallel import pmap
 from crosspan.data.catalog import catalog_from, save_catalog
-from crosspan.data.errors import CrosspanError
 from crosspan.data.io import read_image, write_image
 from crosspan.methods.ssl.paired import Registration, register_rigid, transport_label
-from crosspan.core.atomic import write_json
-from crosspan.core.parallel import pmap
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.data.io import ImageProperties
 
 PROFILES = ("default", "stress")
