@@ -14,8 +14,14 @@ import click
 import typer
 from typer.core import TyperGroup
 
+try:  # typer >= 0.2x vendors click: its usage errors derive from TyperException, not click's ClickException
+    from typer.exceptions import TyperException
+except ImportError:  # pragma: no cover - older typer raises click's own exceptions
+    TyperException = click.ClickException  # type: ignore[assignment,misc]
+
 from crosspan.cli.common import console, fail
-from crosspan.data.errors import CrosspanError, CrosspanWarning
+from crosspan.cli.outputs import guard_outputs
+from crosspan.core.errors import CrosspanError, CrosspanWarning
 
 DEBUG_FLAG = "--debug"
 #: advice from libraries that must never reach a user (torch: "re-running with weights_only=False ...")
@@ -42,7 +48,12 @@ _DEFAULT_SHOW = warnings.showwarning
 
 
 class GuardedGroup(TyperGroup):
-    """The root command group: strips ``--debug`` from anywhere in the arguments and guards ``invoke``."""
+    """The root command group: strips ``--debug`` from anywhere in the arguments, checks every command's output
+    path before its body runs (:mod:`crosspan.cli.outputs`) and guards ``invoke``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        guard_outputs(self)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         cut = args.index("--") if "--" in args else len(args)
@@ -68,7 +79,8 @@ class GuardedGroup(TyperGroup):
             warnings.showwarning = _show_warning
             try:
                 return super().invoke(ctx)
-            except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, typer.Exit, typer.Abort):
+            except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, typer.Exit, typer.Abort,
+                    TyperException):
                 raise
             except Exception as err:  # noqa: BLE001 - the one place every remaining error is turned into a line
                 if debug:
