@@ -20,6 +20,7 @@ from crosspan.methods.dg.feature_stats import FeatureStatsMethod, instance_stats
 @register_method
 class DSU(FeatureStatsMethod):
     name = "dsu"
+    table_order: ClassVar[int] = 7  # place among the DG methods in result tables
     default_hparams: ClassVar[dict[str, Any]] = {**FeatureStatsMethod.default_hparams, "factor": 1.0}
 
     def perturb(self, x: torch.Tensor) -> torch.Tensor:

@@ -104,6 +104,7 @@ def _stop_hook(*_: Any) -> None:
 @register_method
 class DualNormalization(AugmentMethod):
     name = "dualnorm"
+    table_order: ClassVar[int] = 11  # place among the DG methods in result tables
     default_hparams: ClassVar[dict[str, Any]] = {**AugmentMethod.default_hparams, "norm": "batch",
                                                  "select_layers": 0, "p_identity": 0.5}
     hparam_bounds: ClassVar[dict[str, Bound]] = {"select_layers": NON_NEGATIVE}

@@ -33,6 +33,7 @@ def mix_permutation(b: int, domain: torch.Tensor | None, mode: str, device: torc
 @register_method
 class MixStyle(FeatureStatsMethod):
     name = "mixstyle"
+    table_order: ClassVar[int] = 6  # place among the DG methods in result tables
     default_hparams: ClassVar[dict[str, Any]] = {**FeatureStatsMethod.default_hparams, "alpha": 0.1,
                                                  "mode": "random"}
 
