@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 from step_timing import build_methods, fixed_batches
 
-from crosspan.models import network_config
 from crosspan.core.atomic import write_text
+from crosspan.models import network_config
 
 METHODS = ["erm", "bigaug", "randconv", "gin", "contrast-inversion", "mixstyle", "dsu", "groupdro", "vrex",
            "gin-ipa", "slaug", "dualnorm"]

@@ -19,13 +19,13 @@ import SimpleITK as sitk
 import torch
 from monai.inferers import sliding_window_inference
 
+from crosspan.core.atomic import write_text
 from crosspan.data.io import read_sitk
 from crosspan.methods import get_method
 from crosspan.models import build_network, network_config
 from crosspan.preprocess.geometry import resample_to_spacing
 from crosspan.preprocess.normalize import body_mask, zscore
 from crosspan.synth.tissues import Tissue
-from crosspan.core.atomic import write_text
 
 SPACING = (4.0, 2.0, 2.0)
 

@@ -15,8 +15,8 @@ import time
 import torch
 from step_timing import build_methods, fixed_batches
 
-from crosspan.synth.tissues import N_TISSUES, Tissue
 from crosspan.core.atomic import write_text
+from crosspan.synth.tissues import N_TISSUES, Tissue
 
 
 def batch(b: int, size: int, seed: int) -> dict:

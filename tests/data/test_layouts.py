@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import data_builders as db
-from crosspan.data.catalog import COLUMNS, build_catalog, catalog_from, load_catalog, save_catalog
 from crosspan.core.errors import CrosspanError
+from crosspan.data.catalog import COLUMNS, build_catalog, catalog_from, load_catalog, save_catalog
 from crosspan.data.layouts import detect_layout, scan_dataset
 
 

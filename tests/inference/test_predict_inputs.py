@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import data_builders as db
-from crosspan.data.catalog import build_catalog, save_catalog
 from crosspan.core.errors import CrosspanError
+from crosspan.data.catalog import build_catalog, save_catalog
 from crosspan.data.protocols import ProtocolSpec, make_splits
 from crosspan.inference.predict import collect_inputs
 

@@ -10,11 +10,11 @@ import SimpleITK as sitk
 from typer.testing import CliRunner
 
 from crosspan.cli.main import app
+from crosspan.core.seeding import rng
 from crosspan.data.io import ImageProperties, apply_properties
 from crosspan.synth.anatomy import rasterize, sample_anatomy
 from crosspan.synth.profiles import load_profile, store, vary_anatomy
 from crosspan.synth.scanner import load_centers
-from crosspan.core.seeding import rng
 
 
 def test_stress_centers_lie_outside_the_default_presets_on_every_axis() -> None:

@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from crosspan.annotate.key import annotator_mask, annotators_of, load_key, save_key
-from crosspan.data.dicom import salted_id
-from crosspan.core.errors import CrosspanError
 from crosspan.core.atomic import atomic_dir
+from crosspan.core.errors import CrosspanError
 from crosspan.core.seeding import rng
+from crosspan.data.dicom import salted_id
 
 
 def load_agreement(assignment: Path, agreement: Path | None) -> pd.DataFrame:

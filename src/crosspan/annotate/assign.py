@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from crosspan.data.dicom import salted_id
-from crosspan.core.errors import CrosspanError
 from crosspan.core.atomic import atomic_dir
+from crosspan.core.errors import CrosspanError
 from crosspan.core.seeding import rng
+from crosspan.data.dicom import salted_id
 
 
 def pair_schedule(annotators: list[str], n_cases: int, seed: int) -> list[tuple[str, str]]:

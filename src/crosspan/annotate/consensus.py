@@ -18,9 +18,9 @@ import pandas as pd
 import SimpleITK as sitk
 
 from crosspan.annotate.key import adjudicated_mask, annotator_mask, annotators_of, load_key
+from crosspan.core.atomic import atomic_dir
 from crosspan.core.errors import CrosspanError
 from crosspan.data.io import read_image, write_image
-from crosspan.core.atomic import atomic_dir
 
 
 def staple(masks: list[np.ndarray]) -> np.ndarray:

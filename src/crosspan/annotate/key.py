@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from crosspan.core.errors import CrosspanError
 from crosspan.core.atomic import atomic_path
+from crosspan.core.errors import CrosspanError
 
 KEY_COLUMNS = ("code", "case_id", "center", "sequence", "annotator_1", "annotator_2")
 MASK_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha")

@@ -13,8 +13,8 @@ from crosspan.bench.jobs import DONE, Plan, job_status, skip_note
 from crosspan.bench.provenance import finished_date, run_commits
 from crosspan.bench.runner import resolve_executable
 from crosspan.bench.tables import TableSpec, build_table, to_markdown
-from crosspan.core.errors import CrosspanError
 from crosspan.core.atomic import atomic_path
+from crosspan.core.errors import CrosspanError
 
 KEY = ["case_id", "method", "run", "seed", "split", "label_ratio", "test_set"]
 

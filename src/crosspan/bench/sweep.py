@@ -20,8 +20,8 @@ from crosspan.bench.jobs import EVENTS, Job, Plan, job_status, last_failure, ski
 from crosspan.bench.progress import sweep_progress
 from crosspan.bench.provenance import code_commit
 from crosspan.bench.runner import append_event, stop_all, stop_requested
-from crosspan.core.errors import CrosspanError
 from crosspan.core.atomic import write_text
+from crosspan.core.errors import CrosspanError
 
 ORDER = {"done": 0, "skipped": 1, "incomplete": 2, "pending": 3}
 

@@ -150,8 +150,8 @@ def _collect(plan, report: bool, output: Path | None = None,  # noqa: ANN001 - P
 def _tables(plan, table, markdown_arg: str | None) -> None:  # noqa: ANN001 - Plan, DataFrame
     """Print each spec table; with ``markdown_arg`` (the spec path as typed) write them to tables.md."""
     from crosspan.bench.collect import markdown, spec_tables
-    from crosspan.core.errors import CrosspanError
     from crosspan.core.atomic import write_text
+    from crosspan.core.errors import CrosspanError
 
     try:
         tables = spec_tables(plan, table)

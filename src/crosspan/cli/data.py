@@ -72,9 +72,9 @@ def summary_cmd(
     layout: str = typer.Option(None, "--layout", help=LAYOUT_HELP),
 ) -> None:
     """Center x sequence counts, spacing ranges per domain, label-volume statistics."""
+    from crosspan.core.atomic import atomic_path, write_json
     from crosspan.data.catalog import catalog_from
     from crosspan.data.summary import count_table, domain_table
-    from crosspan.core.atomic import atomic_path, write_json
 
     cat = catalog_from(source, layout=layout)
     counts = count_table(cat)
@@ -155,9 +155,9 @@ def splits_cmd(
                                             "(one {train, val} per split) to this path."),
 ) -> None:
     """Make deterministic, patient-grouped splits (JSON; with --nnunet-splits also nnU-Net's splits_final.json)."""
+    from crosspan.core.atomic import write_json
     from crosspan.data.catalog import catalog_from
     from crosspan.data.protocols import ProtocolSpec, make_splits, nnunet_splits, parse_ratios, split_summary
-    from crosspan.core.atomic import write_json
 
     cat = catalog_from(source, layout=layout, progress=False)
     spec = ProtocolSpec(protocol=protocol, source=split_list(train), targets=split_list(targets) or ["*:*"],

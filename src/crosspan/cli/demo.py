@@ -32,9 +32,9 @@ def demo_cmd(
     from crosspan.bench.jobs import build_plan
     from crosspan.bench.spec import load_spec
     from crosspan.bench.sweep import run_plan
+    from crosspan.core.atomic import write_json, write_text
     from crosspan.demo.report import demo_report, transfer_summary
     from crosspan.demo.spec import DemoSettings, demo_spec
-    from crosspan.core.atomic import write_json, write_text
 
     start = time.perf_counter()
     settings = DemoSettings(patients=patients, steps=steps, methods=tuple(split_list(methods)), jobs=jobs, seed=seed)

@@ -45,9 +45,9 @@ def evaluate_cmd(
     """Score predicted masks against the labels: one row per case with Dice, IoU, precision, recall, RVE, HD95,
     ASSD and NSD (DeepMind surface-distance convention), domain and transfer type. Nothing is written when any
     prediction is missing, non-binary or on another grid; every problem is printed on its own line."""
+    from crosspan.core.atomic import atomic_path
     from crosspan.data.catalog import catalog_from, is_catalog_file
     from crosspan.evaluation.evaluate import EvaluationErrors, evaluate_predictions
-    from crosspan.core.atomic import atomic_path
 
     source = data if data is not None else data_opt
     if source is None or (data is not None and data_opt is not None):

@@ -28,8 +28,8 @@ def _checkpoints(paths: list[Path] | None) -> pd.DataFrame | None:
 
 def _write_training(ckpt: pd.DataFrame, output: Path, quiet: bool) -> list[Path]:
     """training_curves.csv and selection.csv of a checkpoint table (atomic writes); prints the picks."""
-    from crosspan.evaluation.checkpoints import selections, training_curves
     from crosspan.core.atomic import atomic_path
+    from crosspan.evaluation.checkpoints import selections, training_curves
 
     sel, notes = selections(ckpt)
     paths = []

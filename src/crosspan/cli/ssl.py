@@ -56,8 +56,8 @@ def true_labels_cmd(
     pseudo-labels can reach and are never a method result (`crosspan benchmark` marks them oracle)."""
     import pandas as pd
 
-    from crosspan.data.catalog import load_catalog, save_catalog
     from crosspan.core.errors import CrosspanError
+    from crosspan.data.catalog import load_catalog, save_catalog
 
     cat = load_catalog(catalog)
     if "pseudo_label" not in cat.columns:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from crosspan.core.atomic import atomic_path
 from crosspan.core.errors import CrosspanError, Problem
+from crosspan.core.parallel import pmap
 from crosspan.data.guards import check_case_ids, read_csv_text
 from crosspan.data.inspect import Inspection, inspect_scan
 from crosspan.data.layouts import ScanEntry, scan_dataset
 from crosspan.data.layouts.base import AUX_MAP_COLUMNS, AUX_SCALAR_COLUMNS
-from crosspan.core.atomic import atomic_path
-from crosspan.core.parallel import pmap
 
 ID_COLUMNS = ["case_id", "patient_id", "center", "sequence", "split", "image", "label"]
 STAT_COLUMNS = ["shape_z", "shape_y", "shape_x", "spacing_z", "spacing_y", "spacing_x", "orientation",

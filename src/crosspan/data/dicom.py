@@ -165,8 +165,8 @@ def ingest_dicom(root: Path, out: Path, salt: str | None = None, mapping: Path |
     Patients are renamed through ``mapping`` (original PatientID -> case ID) or a salted hash (``salt``
     required then). Returns the manifest path. Writes nothing unless every series converts.
     """
-    from crosspan.data.io import properties_from_sitk, write_image
     from crosspan.core.atomic import atomic_dir
+    from crosspan.data.io import properties_from_sitk, write_image
 
     names = load_mapping(mapping)
     if not names and not salt:

@@ -16,9 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from crosspan.core.atomic import atomic_dir, write_json
 from crosspan.core.errors import CrosspanError
 from crosspan.data.io import read_image, write_image
-from crosspan.core.atomic import atomic_dir, write_json
 
 ENDING = ".nii.gz"
 

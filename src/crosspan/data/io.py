@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 
-from crosspan.core.errors import CrosspanError, warn
 from crosspan.core.atomic import atomic_path
+from crosspan.core.errors import CrosspanError, warn
 
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import pandas as pd
 
-from crosspan.data.domains import domain_mask, domains_in, parse_domain_pattern
 from crosspan.core.errors import CrosspanError
-from crosspan.data.layouts.base import UNKNOWN
 from crosspan.core.seeding import rng
+from crosspan.data.domains import domain_mask, domains_in, parse_domain_pattern
+from crosspan.data.layouts.base import UNKNOWN
 
 PROTOCOLS = ("in-domain", "cross-center", "cross-sequence", "official")
 TRAINING_INPUTS = ("images", "label-maps")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from crosspan.data.catalog import ScanResult, inspect_entries, rows_from_results
 from crosspan.core.errors import Problem
+from crosspan.data.catalog import ScanResult, inspect_entries, rows_from_results
 from crosspan.data.guards import entry_problems, inside
 from crosspan.data.inspect import apply_label_map
 from crosspan.data.io import read_image, write_image

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from crosspan.core.atomic import atomic_path, write_json
 from crosspan.evaluation.ranking import Ranking, ranking_analysis
 from crosspan.evaluation.stats import domain_matrix, summary_by_domain, summary_by_transfer
 from crosspan.evaluation.stats_compare import paired_tests, source_target_correlation
 from crosspan.evaluation.stats_variance import domain_gaps, sampling_variance
-from crosspan.core.atomic import atomic_path, write_json
 
 OUTPUT_FILES = ("summary.csv", "by_transfer.csv", "domain_matrix.csv", "sampling_variance.csv", "domain_gaps.csv",
                 "correlation.json", "paired_tests.csv", "skipped.csv", "ranking.csv", "ranking_bootstrap.csv",

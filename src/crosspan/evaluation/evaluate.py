@@ -18,6 +18,7 @@ import pandas as pd
 import SimpleITK as sitk
 
 from crosspan.core.errors import CrosspanError, Problem
+from crosspan.core.parallel import pmap
 from crosspan.data.io import (
     ImageProperties,
     geometry_differences,
@@ -28,7 +29,6 @@ from crosspan.data.io import (
 )
 from crosspan.evaluation.metrics import COUNTS, FLAGS, METRICS, compute_metrics
 from crosspan.evaluation.transfer import transfer_type
-from crosspan.core.parallel import pmap
 
 COLUMNS = ["case_id", "patient_id", "center", "sequence", "method", "run", "seed", "train_domains", "transfer",
            *METRICS, "tolerance_mm", *COUNTS, *FLAGS, "pred_missing", "oracle"]

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from monai.inferers import sliding_window_inference
 
+from crosspan.core.amp import autocast
 from crosspan.methods.base import Method
-from crosspan.methods.common import AMP_DTYPES
 
 
 def inference_layout(device: torch.device) -> torch.memory_format:
@@ -52,7 +52,7 @@ def predict_volume(method: Method, image: np.ndarray, patch: list[int], overlap:
     device = torch.device(device)
     arr = torch.from_numpy(np.array(image, dtype=np.float32))
     x = (arr[None] if arr.ndim == 4 else arr[None, None]).to(device)
-    ctx = (torch.autocast(device.type, dtype=AMP_DTYPES[amp]) if amp in AMP_DTYPES else contextlib.nullcontext())
+    ctx = autocast(amp, device)
     flips: list[tuple[int, ...]] = [()]
     if tta:
         flips += [c for r in (1, 2, 3) for c in itertools.combinations((2, 3, 4), r)]

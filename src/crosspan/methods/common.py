@@ -15,11 +15,10 @@ import torch
 import torch.nn.functional as F
 from monai.losses import DiceCELoss
 
+from crosspan.core.amp import autocast
+from crosspan.core.distributed import average_gradients
 from crosspan.methods.base import Batch, Method
 from crosspan.methods.hparams import NON_NEGATIVE, POSITIVE, UNIT_OPEN, Bound
-from crosspan.training.distributed import average_gradients
-
-AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def ds_weights(n: int) -> list[float]:
@@ -109,9 +108,7 @@ class SupervisedMethod(Method):
 
     # ----- helpers for subclasses -----
     def autocast(self, device: torch.device) -> contextlib.AbstractContextManager:
-        if self.amp in AMP_DTYPES:
-            return torch.autocast(device.type, dtype=AMP_DTYPES[self.amp])
-        return contextlib.nullcontext()
+        return autocast(self.amp, device)
 
     def supervised_loss(self, out: torch.Tensor | list | tuple, label: torch.Tensor) -> torch.Tensor:
         """Dice+CE over all deep-supervision outputs (labels downsampled by nearest), weighted as nnU-Net."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from crosspan import __version__
+from crosspan.core.atomic import write_text
 from crosspan.evaluation.analysis import Analysis
 from crosspan.report import figures
 from crosspan.report.html_ranking import ranking_section, ranking_tables
@@ -26,7 +27,6 @@ from crosspan.report.tables import (
     to_latex,
     to_markdown,
 )
-from crosspan.core.atomic import write_text
 
 CONVENTION = ("Dice, IoU, precision and recall on binary masks; HD95, ASSD and NSD in millimetres with voxel spacing "
               "in array-axis order, following the DeepMind <code>surface-distance</code> convention (surfel-area "

@@ -16,16 +16,16 @@ from typing import Any
 
 import numpy as np
 
+from crosspan.core.atomic import atomic_dir, write_json, write_text
 from crosspan.core.errors import CrosspanError
+from crosspan.core.parallel import pmap
+from crosspan.core.seeding import rng
 from crosspan.data.io import ImageProperties, write_image
 from crosspan.synth.anatomy import breathing_offset, sample_anatomy
 from crosspan.synth.profiles import store, vary_anatomy
 from crosspan.synth.scan import simulate_scan
 from crosspan.synth.scanner import SIZES
 from crosspan.synth.tissues import Tissue, patient_arrays
-from crosspan.core.atomic import atomic_dir, write_json, write_text
-from crosspan.core.parallel import pmap
-from crosspan.core.seeding import rng
 
 SPLITS = ("train", "val", "test")
 MANIFEST_COLUMNS = ["case_id", "patient_id", "center", "sequence", "image", "label", "split"]

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from crosspan.core.atomic import atomic_path
 from crosspan.core.errors import CrosspanError
 from crosspan.data.io import ImageProperties, properties_from_sitk, read_sitk
-from crosspan.core.atomic import atomic_path
 
 SEQ_ORDER = ("T1", "T2", "OOP", "IP")
 

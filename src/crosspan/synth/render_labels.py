@@ -26,14 +26,14 @@ import numpy as np
 import yaml
 from scipy import ndimage
 
+from crosspan.core.atomic import atomic_dir, write_json, write_text
 from crosspan.core.errors import CrosspanError
+from crosspan.core.parallel import pmap
+from crosspan.core.seeding import rng
 from crosspan.data.io import read_image, write_image
 from crosspan.synth.cohort import check_centers
 from crosspan.synth.scan import render_tissue_map
 from crosspan.synth.tissues import Tissue, patient_arrays
-from crosspan.core.atomic import atomic_dir, write_json, write_text
-from crosspan.core.parallel import pmap
-from crosspan.core.seeding import rng
 
 log = logging.getLogger(__name__)
 PRESET_DIR = Path(__file__).parent / "label_presets"

@@ -18,15 +18,15 @@ import numpy as np
 import torch
 
 from crosspan.core.atomic import atomic_path, write_json
+from crosspan.core.distributed import barrier, broadcast_parameters, init_distributed, shutdown
 from crosspan.core.errors import CrosspanError
 from crosspan.core.parallel import progress_bar
 from crosspan.core.seeding import derive_seed
 from crosspan.inference.sliding import dice, predict_volume
 from crosspan.methods.base import Method, label_map_methods, trainable_method
-from crosspan.models import build_network, network_config
+from crosspan.models import network_config
 from crosspan.preprocess.plan import load_plan
 from crosspan.training.checkpoint import load_checkpoint, save_checkpoint
-from crosspan.training.distributed import barrier, broadcast_parameters, init_distributed, shutdown
 from crosspan.training.sampling import PatchSampler, Prefetcher, open_case, unlabeled_sampler
 from crosspan.transforms.random_spatial import random_spatial
 
