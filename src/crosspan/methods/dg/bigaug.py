@@ -21,6 +21,7 @@ from crosspan.methods.dg.augment_base import AugmentMethod, bshape, coin, gaussi
 @register_method
 class BigAug(AugmentMethod):
     name = "bigaug"
+    table_order: ClassVar[int] = 1  # place among the DG methods in result tables
     default_hparams: ClassVar[dict[str, Any]] = {
         **AugmentMethod.default_hparams,
         "p": 0.5, "blur_sigma_min": 0.25, "blur_sigma_max": 1.5, "sharpen_alpha_min": 10.0,

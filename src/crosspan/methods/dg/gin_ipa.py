@@ -35,6 +35,7 @@ def smooth_mask(shape: tuple[int, ...], grid: float = 24.0, epsilon: float = 0.3
 @register_method
 class GINIPA(GINBase):
     name = "gin-ipa"
+    table_order: ClassVar[int] = 4  # place among the DG methods in result tables
     default_hparams: ClassVar[dict[str, Any]] = {**GINBase.default_hparams, "grid": 24.0, "epsilon": 0.3,
                                                  "lambda_consistency": 10.0}
     forward_passes = 3

@@ -56,6 +56,7 @@ def saliency_map(grad: torch.Tensor, grid: int) -> torch.Tensor:
 @register_method
 class SLAug(AugmentMethod):
     name = "slaug"
+    table_order: ClassVar[int] = 10  # place among the DG methods in result tables
     default_hparams: ClassVar[dict[str, Any]] = {**AugmentMethod.default_hparams, "scale_std": 0.1,
                                                  "shift_std": 0.5, "grid": 3, "background_threshold": 0.01}
     forward_passes = 2
