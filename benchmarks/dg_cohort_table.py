@@ -11,9 +11,7 @@ import sys
 import pandas as pd
 
 from crosspan.evaluation.stats import aggregate, load_results
-
-ORDER = ["erm", "bigaug", "randconv", "gin", "gin-ipa", "contrast-inversion", "mixstyle", "dsu", "groupdro", "vrex",
-         "slaug", "dualnorm"]
+from crosspan.methods.base import table_order
 
 
 def column(row: pd.Series) -> str:
@@ -30,7 +28,7 @@ def main(paths: list[str]) -> str:
     n = {c: int(agg[agg["column"] == c]["n"].max()) for c in cols if (agg["column"] == c).any()}
     head = "| method | " + " | ".join(f"{c} (n={n.get(c, 0)})" for c in cols) + " |"
     lines = [head, "|---" * (len(cols) + 1) + "|"]
-    methods = [m for m in ORDER if m in set(agg["method"])] + sorted(set(agg["method"]) - set(ORDER))
+    methods = table_order(set(agg["method"]))  # the registry's order (family, then each class's table_order)
     for m in methods:
         cells = []
         for c in cols:

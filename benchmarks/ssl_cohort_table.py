@@ -1,5 +1,6 @@
 """Markdown table of the SSL cohort results: mean Dice [95% patient-clustered bootstrap CI] per method and label
-ratio (result files named ``<method>-r<ratio>``) for in-domain, cross-center, T1->T2 and T1->OOP.
+ratio (result files named ``<method>-r<ratio>``; methods in the registry's table order) for in-domain,
+cross-center, T1->T2 and T1->OOP.
 
     .venv/bin/python benchmarks/ssl_cohort_table.py runs/ssl_cohort/results/*.csv
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from crosspan.evaluation.stats import aggregate, load_results
+from crosspan.methods.base import table_order
 
 COLS = ["in-domain", "cross-center", "T1->T2", "T1->OOP"]
 
@@ -21,7 +23,8 @@ def main(paths: list[str]) -> str:
     n = {c: int(agg[agg["column"] == c]["n"].max()) for c in COLS if (agg["column"] == c).any()}
     lines = ["| method | labeled % | " + " | ".join(f"{c} (n={n.get(c, 0)})" for c in COLS) + " |",
              "|---" * (len(COLS) + 2) + "|"]
-    for tag in sorted(agg["method"].unique(), key=lambda t: (t.rsplit("-r", 1)[0], float(t.rsplit("-r", 1)[1]))):
+    order = {m: i for i, m in enumerate(table_order({t.rsplit("-r", 1)[0] for t in agg["method"].unique()}))}
+    for tag in sorted(agg["method"].unique(), key=lambda t: (order[t.rsplit("-r", 1)[0]], float(t.rsplit("-r", 1)[1]))):
         method, ratio = tag.rsplit("-r", 1)
         cells = []
         for c in COLS:

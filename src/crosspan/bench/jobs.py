@@ -154,8 +154,8 @@ def _protocol_stage(spec: Spec, proto: Protocol, catalog_csv: str, data_args: di
 
 def runs_on(method: Method, proto: Protocol) -> bool:
     """Whether ``method`` has jobs on ``proto``: the protocols it lists, else every protocol of its training input
-    (label-map methods, ``Method.trains_on_label_maps``, on ``training_input: label-maps``; other methods and
-    zero-shot ones on images)."""
+    (label-map methods, ``training_input = "label-maps"`` on their class, on ``training_input: label-maps``; other
+    methods and zero-shot ones on images)."""
     if method.protocols:
         return proto.name in method.protocols
     return (proto.training_input == "label-maps") == (not method.zero_shot and _trains_on_label_maps(method))
@@ -177,7 +177,7 @@ def _trains_on_label_maps(method: Method) -> bool:
     from crosspan.methods.base import get_method
 
     try:
-        return bool(getattr(get_method(method.method), "trains_on_label_maps", False))
+        return get_method(method.method).training_input == "label-maps"
     except CrosspanError:  # an unregistered name: `benchmark run --dry-run` warns about it
         return False
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -13,38 +11,23 @@ from rich.table import Table
 
 from crosspan.cli.common import console, fail, handle_errors
 
-KINDS = {"dg": "domain generalization", "ssl": "semi-supervised", "labelmap": "label-map training",
-         "erm": "supervised", "prompt_unet": "supervised, prompted"}
-YEAR_PAREN = re.compile(r"\(([^()]*\b(?:19|20)\d\d\b[^()]*)\)")
-
+if TYPE_CHECKING:
+    from crosspan.methods.base import MethodFacts
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     app.command("methods")(methods_cmd)
 
 
-def kind(cls: type) -> str:
-    """Zero-shot (prompted or automatic), or the family of a trained method from its package."""
-    from crosspan.methods.foundation.organ_models import OrganSegmenter
-
-    if not getattr(cls, "trainable", True):
-        return "zero-shot, automatic" if issubclass(cls, OrganSegmenter) else "zero-shot, box-prompted"
-    family = cls.__module__.split(".")[2]
-    return KINDS.get(family, family)
+def kind(cls: type[MethodFacts]) -> str:
+    """Zero-shot (prompted or automatic), or the family of a trained method: the class says
+    (:meth:`crosspan.methods.base.MethodFacts.kind_text`)."""
+    return cls.kind_text()
 
 
-def paper(cls: type) -> str:
-    """The citation in the method module's opening paragraph (its first parenthesis with a year), else the
-    paragraph's first sentence; a class ``paper`` attribute wins (one module, several methods)."""
-    if isinstance(getattr(cls, "paper", None), str):
-        return str(cls.paper)  # type: ignore[attr-defined]
-    doc = sys.modules[cls.__module__].__doc__ or cls.__doc__ or ""
-    head = " ".join(doc.strip().split("\n\n")[0].split())
-    found = YEAR_PAREN.search(head)
-    if found:
-        return found.group(1)
-    first = head.split(". ")[0]
-    return first if len(first) <= 100 else first[:97] + "..."
+def paper(cls: type[MethodFacts]) -> str:
+    """The class's paper reference (:meth:`crosspan.methods.base.MethodFacts.reference`)."""
+    return cls.reference()
 
 
 def describe(name: str) -> dict[str, Any]:
@@ -58,7 +41,8 @@ def describe(name: str) -> dict[str, Any]:
     for k, v in cls.default_hparams.items():
         bound = bound_of(cls, k, v)
         hps[k] = {"default": v, **({"range": bound.text()} if bound is not None else {})}
-    return {"name": name, "kind": kind(cls), "paper": paper(cls), "hparams": hps,
+    return {"name": name, "kind": kind(cls), "paper": paper(cls), "trainable": cls.kind == "trainable",
+            "training_input": cls.training_input, "needs_unlabeled": cls.needs_unlabeled, "hparams": hps,
             "available": reason is None, "unavailable_reason": reason or ""}
 
 

@@ -7,12 +7,13 @@ import html
 
 import pandas as pd
 
-LABELMAP_METHODS = ("physics-rand", "synthseg")
-
 
 def labelmap_section(df: pd.DataFrame, n: int = 12, seed: int = 0) -> str | None:
-    """HTML section with the draw grid, or None when no label-map method is in ``df``."""
-    present = sorted(set(df["method"].astype(str)) & set(LABELMAP_METHODS))
+    """HTML section with the draw grid, or None when no label-map method (the registry's ``training_input``) is
+    in ``df``."""
+    from crosspan.methods.base import label_map_methods
+
+    present = sorted(set(df["method"].astype(str)) & set(label_map_methods()))
     if not present:
         return None
     from crosspan.methods.labelmap.figure import draw_grid_png, synthetic_anatomy
