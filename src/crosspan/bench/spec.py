@@ -234,9 +234,7 @@ def _methods(c: _Check, value: Any, protocols: set[str]) -> tuple[Method, ...]:
         if "method" not in m and "name" not in m:
             raise c.fail(w, "missing `method`", "each method needs a `method` (registry name)")
         hp = c.mapping(m.get("hp"), f"{w}.hp", set(map(str, m.get("hp") or {})))
-        zero = m.get("zero_shot", False)
-        if not isinstance(zero, bool):
-            raise c.fail(f"{w}.zero_shot", f"expected true/false, got {zero!r}", "write zero_shot: true")
+        zero = _zero_shot(c, w, str(m.get("method", m.get("name"))), m.get("zero_shot"))
         only = c.strings(m.get("protocols", []), f"{w}.protocols")
         if set(only) - protocols:
             raise c.fail(f"{w}.protocols", f"unknown protocol(s) {', '.join(sorted(set(only) - protocols))}",
@@ -247,6 +245,24 @@ def _methods(c: _Check, value: Any, protocols: set[str]) -> tuple[Method, ...]:
                           steps=c.int_(m["steps"], f"{w}.steps", 1) if "steps" in m else None, zero_shot=zero))
     _unique(c, [m.name for m in out], "methods")
     return tuple(out)
+
+
+def _zero_shot(c: _Check, where: str, name: str, flag: Any) -> bool:
+    """Whether method ``name`` is zero-shot: the registry says (each class declares its ``kind``). An old spec's
+    ``zero_shot`` flag is read when it agrees and refused when it contradicts the class; for a name that is not
+    registered (a plugin, a method that lands later) the flag is all there is (default false)."""
+    from crosspan.methods.base import registered_kind
+
+    if flag is not None and not isinstance(flag, bool):
+        raise c.fail(f"{where}.zero_shot", f"expected true/false, got {flag!r}",
+                     "drop zero_shot (the registry knows each method's kind)")
+    kind = registered_kind(name)
+    if kind is None:
+        return bool(flag)
+    if flag is not None and flag != (kind == "zero-shot"):
+        raise c.fail(f"{where}.zero_shot", f"zero_shot: {str(flag).lower()}, but '{name}' is a {kind} method",
+                     "drop zero_shot: the registry knows each method's kind (`crosspan methods`)")
+    return kind == "zero-shot"
 
 
 def _training(c: _Check, value: Any) -> Training:

@@ -144,7 +144,7 @@ def train_cmd(
                                    "(rows marked oracle: picking a checkpoint by them peeks at test labels)."),
 ) -> None:
     """Train; kill it at any time and rerun with --resume to continue from the last checkpoint."""
-    from crosspan.methods.base import get_method, resolve_hparams
+    from crosspan.methods.base import resolve_hparams, trainable_method
     from crosspan.training.loop import TrainConfig, train
 
     device = resolve_device(device)
@@ -158,7 +158,8 @@ def train_cmd(
         raise fail("--val-every must be >= 0 and --elastic a probability in [0, 1]")
     patch_size = parse_patch(patch, network)
     hparams = parse_hparams(hp)
-    resolve_hparams(get_method(method), hparams)  # unknown keys and values outside their bounds fail before any work
+    # a zero-shot model, unknown keys and values outside their bounds fail before any work
+    resolve_hparams(trainable_method(method), hparams)
     on_eval = _checkpoint_scorer(plan_dir, output, eval_every, eval_domains, eval_test, device)
     cfg = TrainConfig(str(plan_dir), str(output), method, network, steps, batch_size, patch_size, seed, hparams,
                       val_every, val_cases, ckpt_every, resume, deterministic, device, amp, compile_, threads, mirror,

@@ -155,7 +155,7 @@ def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overla
 def prompt_labels(method: Method, source: str | Path, cases: str, splits: str | None, fold: int,
                   roi: str) -> dict[str, str]:
     """Case -> label path when ``method`` is prompted from the test labels (prompt-unet, oracle prompt), else {}."""
-    if not (getattr(method, "prompt_inputs", 0) and method.uses_oracle(method.hparams)):
+    if not (method.prompt_inputs and method.uses_oracle(method.hparams)):
         return {}
     from crosspan.inference.zeroshot import collect_labeled
 
