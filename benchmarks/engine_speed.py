@@ -24,8 +24,9 @@ from monai.transforms import RandCropByPosNegLabeld
 from crosspan.inference.sliding import predict_volume
 from crosspan.methods.base import get_method
 from crosspan.models import build_network, network_config
-from crosspan.training.augment import spatial_augment
+from crosspan.preprocess.plan import Plan
 from crosspan.training.sampling import PatchSampler, Prefetcher, open_case
+from crosspan.transforms.random_spatial import random_spatial
 
 
 def engine_stepper(cases: list, patch: list[int], cfg: dict, steps: int):  # noqa: ANN201
@@ -39,7 +40,7 @@ def engine_stepper(cases: list, patch: list[int], cfg: dict, steps: int):  # noq
     def step() -> None:
         i, b = next(it)
         g = torch.Generator().manual_seed(i)
-        img, lab = spatial_augment(torch.from_numpy(b["image"]), torch.from_numpy(b["label"]).long(), g)
+        img, lab, _ = random_spatial(torch.from_numpy(b["image"]), torch.from_numpy(b["label"]).long(), g)
         img = img.contiguous(memory_format=torch.channels_last_3d)
         method.update({"image": img, "label": lab, "domain": torch.from_numpy(b["domain"])})
 
@@ -92,10 +93,10 @@ def main() -> None:
     ap.add_argument("--volumes", type=int, default=3)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    plan = json.loads((args.plan_dir / "plan.json").read_text())
-    patch = [int(v) for v in args.patch.split(",")] if args.patch else plan["patch_size_cpu"]
-    cfg = network_config(args.network, patch, plan["target_spacing"])
-    cases = [open_case(args.plan_dir / "cache", c) for c in plan["cases"]["train"]]
+    plan = Plan.load(args.plan_dir)
+    patch = [int(v) for v in args.patch.split(",")] if args.patch else list(plan.patch_size_cpu)
+    cfg = network_config(args.network, patch, list(plan.target_spacing))
+    cases = [open_case(args.plan_dir / "cache", c) for c in plan.cases.train]
     res = {"network": args.network, "patch": patch, "threads": args.threads, "steps": args.steps}
     method, estep = engine_stepper(cases, patch, cfg, args.steps)
     net, mstep = monai_stepper(cases, patch, cfg)

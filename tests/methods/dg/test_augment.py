@@ -8,7 +8,7 @@ import torch
 from monai.networks.nets import UNet
 
 from crosspan.methods import get_method
-from crosspan.methods.dg.augment_base import bezier_curve, gaussian_blur, interp1d, random_bezier_map
+from crosspan.methods.dg.augment_base import gaussian_blur
 
 AUGMENTS = ["bigaug", "randconv", "gin", "gin-ipa", "contrast-inversion", "slaug", "dualnorm"]
 FORCE = {"bigaug": {"p": 1.0}, "randconv": {"p": 1.0, "kernel_sizes": "3,5,7"}, "gin": {"p": 1.0},
@@ -97,20 +97,6 @@ def test_gaussian_blur_matches_scipy() -> None:
     for i in range(2):
         ref = gaussian_filter(x[i, 0].numpy(), float(sig[i]), mode="nearest", truncate=5.0)
         assert abs(y[i, 0].numpy() - ref)[2:-2, 2:-2, 2:-2].max() < 2e-2
-
-
-def test_interp_and_bezier() -> None:
-    xp = torch.tensor([[0.0, 0.5, 1.0]])
-    fp = torch.tensor([[1.0, 0.0, 1.0]])
-    assert torch.allclose(interp1d(torch.tensor([[0.25, 0.75, 1.0]]), xp, fp), torch.tensor([[0.5, 0.5, 1.0]]))
-    xs, ys = bezier_curve(torch.tensor([[0.0, 1 / 3, 2 / 3, 1.0]]), torch.tensor([[0.0, 1 / 3, 2 / 3, 1.0]]))
-    assert torch.allclose(xs, ys, atol=1e-6)  # collinear control points give the identity
-    x = torch.rand(4, 1, 6, 6, 6)
-    y = random_bezier_map(x)
-    order = x.flatten(1).argsort(1)
-    assert (y.flatten(1).gather(1, order).diff(dim=1) >= -1e-5).all()  # monotonic
-    yi = random_bezier_map(x, torch.ones(4, dtype=torch.bool))
-    assert (yi.flatten(1).gather(1, order).diff(dim=1) <= 1e-5).all()  # inverted: decreasing
 
 
 def test_contrast_inversion_full_inversion() -> None:

@@ -4,7 +4,7 @@ stacked transformation", IEEE TMI 2020), intensity part, in 3D on the training d
 Stacked, each with probability 0.5 per sample: Gaussian blur, sharpening, Gaussian noise, brightness shift,
 gamma contrast (0.5-4.5 on min-max rescaled intensities, mapped back to the original range) and intensity
 scale/shift. Differences from the paper: 3D volumes, batched torch operations; the spatial transforms (rotation,
-scaling, elastic) are left to the engine's spatial augmentation (``crosspan.training.augment``) so that ERM and
+scaling, elastic) are left to the engine's spatial augmentation (``crosspan.transforms.random_spatial``) so that ERM and
 BigAug share the same geometry; intensities are z-scored, so shifts and noise are in units of the image std.
 """
 
@@ -15,7 +15,17 @@ from typing import Any, ClassVar
 import torch
 
 from crosspan.methods.base import register_method
-from crosspan.methods.dg.augment_base import AugmentMethod, bshape, coin, gaussian_blur, uniform, where
+from crosspan.methods.dg.augment_base import AugmentMethod, gaussian_blur
+from crosspan.transforms.batch import bshape, coin, uniform, where
+from crosspan.transforms.intensity import add_noise, gain_shift, range_gamma
+
+
+def sharpen(x: torch.Tensor, sigma: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """Unsharp masking (as MONAI's GaussianSharpen): blur by ``sigma`` (B,), blur again by 0.5, amplify the
+    difference by ``alpha`` (B,)."""
+    blurred = gaussian_blur(x, sigma)
+    blurred2 = gaussian_blur(blurred, torch.full((x.shape[0],), 0.5, device=x.device, dtype=x.dtype))
+    return blurred + bshape(alpha, x.ndim) * (blurred - blurred2)
 
 
 @register_method
@@ -36,24 +46,19 @@ class BigAug(AugmentMethod):
         m = coin(b, p, x)  # blur
         if m.any():
             x = where(m, gaussian_blur(x, uniform(b, hp["blur_sigma_min"], hp["blur_sigma_max"], x)), x)
-        m = coin(b, p, x)  # sharpen: unsharp masking (as MONAI's GaussianSharpen)
+        m = coin(b, p, x)  # sharpen
         if m.any():
-            blurred = gaussian_blur(x, uniform(b, 0.5, 1.0, x))
-            blurred2 = gaussian_blur(blurred, torch.full((b,), 0.5, device=x.device, dtype=x.dtype))
-            alpha = bshape(uniform(b, hp["sharpen_alpha_min"], hp["sharpen_alpha_max"], x))
-            x = where(m, blurred + alpha * (blurred - blurred2), x)
-        m = coin(b, p, x)  # noise
+            sigma = uniform(b, 0.5, 1.0, x)
+            x = where(m, sharpen(x, sigma, uniform(b, hp["sharpen_alpha_min"], hp["sharpen_alpha_max"], x)), x)
+        m = coin(b, p, x)  # noise (the field is drawn before its std)
         if m.any():
-            x = where(m, x + torch.randn_like(x) * bshape(uniform(b, 0.0, hp["noise_std"], x)), x)
+            noise = torch.randn_like(x)
+            x = where(m, add_noise(x, uniform(b, 0.0, hp["noise_std"], x), noise), x)
         m = coin(b, p, x)  # brightness
         x = where(m, x + bshape(uniform(b, -hp["brightness"], hp["brightness"], x)), x)
         m = coin(b, p, x)  # gamma contrast on min-max rescaled intensities
         if m.any():
-            flat = x.flatten(1)
-            lo, hi = bshape(flat.min(1).values), bshape(flat.max(1).values)
-            gamma = bshape(uniform(b, hp["gamma_min"], hp["gamma_max"], x))
-            x = where(m, lo + (hi - lo) * ((x - lo) / (hi - lo + 1e-6)).clamp(0, 1) ** gamma, x)
+            x = where(m, range_gamma(x, uniform(b, hp["gamma_min"], hp["gamma_max"], x)), x)
         m = coin(b, p, x)  # intensity scale and shift
-        scale = bshape(uniform(b, hp["scale_min"], hp["scale_max"], x))
-        x = where(m, x * scale + bshape(uniform(b, -hp["shift"], hp["shift"], x)), x)
-        return x
+        scale = uniform(b, hp["scale_min"], hp["scale_max"], x)
+        return where(m, gain_shift(x, scale, uniform(b, -hp["shift"], hp["shift"], x)), x)

@@ -14,26 +14,10 @@ from typing import Any, ClassVar
 import torch
 
 from crosspan.methods.base import register_method
-from crosspan.methods.dg.augment_base import AugmentMethod, bshape, coin, interp1d, where, zscore
-
-
-def robust_unit(x: torch.Tensor, q: float = 0.005, sample: int = 32768) -> torch.Tensor:
-    """Per-sample rescaling to [0, 1] by the q / 1-q quantiles (estimated on a strided subsample), clipped."""
-    flat = x.flatten(1)
-    sub = flat[:, :: max(1, flat.shape[1] // sample)]
-    qs = torch.quantile(sub, torch.tensor([q, 1 - q], device=x.device, dtype=x.dtype), dim=1)
-    lo, hi = bshape(qs[0], x.ndim), bshape(qs[1], x.ndim)
-    return ((x - lo) / (hi - lo + 1e-6)).clamp(0, 1)
-
-
-def random_curve(x01: torch.Tensor, knots: int, p_invert: float) -> torch.Tensor:
-    """Random piecewise-linear map of [0, 1] intensities, full inversion with probability ``p_invert``."""
-    b = x01.shape[0]
-    xp = torch.linspace(0, 1, knots, device=x01.device, dtype=x01.dtype).expand(b, knots)
-    fp = torch.rand(b, knots, device=x01.device, dtype=x01.dtype)
-    inv = coin(b, p_invert, x01)
-    fp = torch.where(inv[:, None], 1 - xp, fp)
-    return interp1d(x01, xp, fp)
+from crosspan.methods.dg.augment_base import AugmentMethod
+from crosspan.transforms.batch import coin, where
+from crosspan.transforms.intensity import robust_unit, zscore
+from crosspan.transforms.random_intensity import random_curve
 
 
 @register_method
@@ -48,5 +32,5 @@ class ContrastInversion(AugmentMethod):
         m = coin(image.shape[0], self.hparams["p"], image)
         if not m.any():
             return image
-        y = random_curve(robust_unit(image), int(self.hparams["knots"]), self.hparams["p_invert"])
+        y, _ = random_curve(robust_unit(image), int(self.hparams["knots"]), self.hparams["p_invert"])
         return where(m, zscore(y), image)

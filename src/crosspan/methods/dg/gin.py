@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from crosspan.methods.base import register_method
-from crosspan.methods.dg.augment_base import AugmentMethod, bshape, coin, where
+from crosspan.methods.dg.augment_base import AugmentMethod
+from crosspan.transforms.batch import bshape, coin, where
 
 
 def gin_transform(x: torch.Tensor, n_layers: int = 4, interm: int = 2, kernel_sizes: tuple[int, ...] = (1, 3),

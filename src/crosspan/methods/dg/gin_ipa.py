@@ -18,8 +18,8 @@ import torch.nn.functional as F
 
 from crosspan.methods.base import Batch, register_method
 from crosspan.methods.common import split_outputs
-from crosspan.methods.dg.augment_base import minmax
 from crosspan.methods.dg.gin import GINBase
+from crosspan.transforms.intensity import minmax
 
 
 def smooth_mask(shape: tuple[int, ...], grid: float = 24.0, epsilon: float = 0.3,

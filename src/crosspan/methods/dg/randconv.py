@@ -17,7 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from crosspan.methods.base import register_method
-from crosspan.methods.dg.augment_base import AugmentMethod, bshape, coin, where, zscore
+from crosspan.methods.dg.augment_base import AugmentMethod
+from crosspan.transforms.batch import bshape, coin, where
+from crosspan.transforms.intensity import zscore
 
 
 def random_conv(x: torch.Tensor, kernel_size: int) -> torch.Tensor:

@@ -20,28 +20,10 @@ import torch
 import torch.nn.functional as F
 
 from crosspan.methods.base import Batch, register_method
-from crosspan.methods.dg.augment_base import AugmentMethod, bezier_curve, bshape, coin, interp1d, minmax
-
-
-def bezier_map(x01: torch.Tensor, monotonic: torch.Tensor) -> torch.Tensor:
-    """Cubic Bezier map of [0, 1] intensities from (0, 0) to (1, 1), two random inner points per sample; where
-    ``monotonic`` is False the inner y values are left unsorted, so the curve may fall (SLAug's "inverse")."""
-    b, dev, dt = x01.shape[0], x01.device, x01.dtype
-    ix = torch.rand(b, 2, device=dev, dtype=dt).sort(1).values
-    iy = torch.rand(b, 2, device=dev, dtype=dt)
-    iy = torch.where(monotonic[:, None], iy.sort(1).values, iy)
-    z, o = torch.zeros(b, 1, device=dev, dtype=dt), torch.ones(b, 1, device=dev, dtype=dt)
-    xs, ys = bezier_curve(torch.cat([z, ix, o], 1), torch.cat([z, iy, o], 1))
-    return interp1d(x01, xs, ys)
-
-
-def location_scale(x01: torch.Tensor, scale_std: float = 0.1, shift_std: float = 0.5) -> torch.Tensor:
-    """x * s + l clipped to [0, 1]; s ~ N(1, std) in [0.9, 1.1], l ~ N(0, std) keeping the median in [0, 1]."""
-    b = x01.shape[0]
-    s = (1 + scale_std * torch.randn(b, device=x01.device, dtype=x01.dtype)).clamp(0.9, 1.1)
-    med = x01.flatten(1)[:, :: max(1, x01[0].numel() // 32768)].median(1).values
-    loc = torch.maximum(torch.minimum(shift_std * torch.randn_like(s), 1 - med), -med)
-    return (x01 * bshape(s, x01.ndim) + bshape(loc, x01.ndim)).clamp(0, 1)
+from crosspan.methods.dg.augment_base import AugmentMethod
+from crosspan.transforms.batch import bshape, coin
+from crosspan.transforms.intensity import minmax
+from crosspan.transforms.random_intensity import random_location_scale, random_slaug_bezier_map
 
 
 def saliency_map(grad: torch.Tensor, grid: int) -> torch.Tensor:
@@ -68,15 +50,16 @@ class SLAug(AugmentMethod):
 
     def global_aug(self, x01: torch.Tensor) -> torch.Tensor:
         b = x01.shape[0]
-        y = bezier_map(x01, torch.ones(b, dtype=torch.bool, device=x01.device))
-        return location_scale(y, self.hparams["scale_std"], self.hparams["shift_std"])
+        y, _ = random_slaug_bezier_map(x01, torch.ones(b, dtype=torch.bool, device=x01.device))
+        return random_location_scale(y, self.hparams["scale_std"], self.hparams["shift_std"])[0]
 
     def class_aug(self, x01: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         b, out = x01.shape[0], torch.zeros_like(x01)
         lab = label.expand_as(x01) if label.shape[1] == 1 else label
         for c in range(int(label.max()) + 1):
             mono = torch.zeros(b, dtype=torch.bool, device=x01.device) if c == 0 else ~coin(b, 0.5, x01)
-            y = location_scale(bezier_map(x01, mono), self.hparams["scale_std"], self.hparams["shift_std"])
+            y, _ = random_slaug_bezier_map(x01, mono)
+            y, _ = random_location_scale(y, self.hparams["scale_std"], self.hparams["shift_std"])
             out = torch.where(lab == c, y, out)
         return torch.where(x01 <= self.hparams["background_threshold"], x01, out)
 

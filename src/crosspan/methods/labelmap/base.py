@@ -11,8 +11,8 @@ from crosspan.core.errors import CrosspanError
 from crosspan.core.seeding import derive_seed
 from crosspan.methods.base import Batch, TrainingInput
 from crosspan.methods.common import SupervisedMethod
-from crosspan.methods.dg.augment_base import like_input
 from crosspan.methods.labelmap.draws import zscore_body
+from crosspan.transforms.batch import like_input
 
 TISSUE_KEY = "tissue"
 

@@ -1,7 +1,7 @@
 """FixMatch in 3D (Sohn et al., NeurIPS 2020).
 
 Weak view of an unlabeled patch: a random flip along each spatial axis (probability 0.5 each). Strong view: the
-weak view passed through a random non-monotonic intensity curve (contrast inversion, ``crosspan.methods.dg``) and
+weak view passed through a random non-monotonic intensity curve (contrast inversion, ``crosspan.transforms``) and
 additive Gaussian noise, so the two views stay voxel-aligned. The pseudo-label is the argmax of the network's
 prediction on the weak view (no gradient); a voxel counts only where its max probability >= ``threshold``:
 
@@ -16,9 +16,10 @@ import torch
 import torch.nn.functional as F
 
 from crosspan.methods.base import Batch, register_method
-from crosspan.methods.dg.augment_base import bshape, coin, where, zscore
-from crosspan.methods.dg.contrast_inversion import random_curve, robust_unit
 from crosspan.methods.ssl.common import SSLMethod, logits
+from crosspan.transforms.batch import coin, where
+from crosspan.transforms.intensity import robust_unit, zscore
+from crosspan.transforms.random_intensity import random_curve, random_noise
 
 
 def weak_view(x: torch.Tensor) -> torch.Tensor:
@@ -32,9 +33,8 @@ def weak_view(x: torch.Tensor) -> torch.Tensor:
 
 def strong_view(x: torch.Tensor, p_curve: float, p_invert: float, knots: int, noise: float) -> torch.Tensor:
     """Intensity-only strong augmentation: random curve (prob ``p_curve``) then Gaussian noise of random std."""
-    y = where(coin(x.shape[0], p_curve, x), zscore(random_curve(robust_unit(x), knots, p_invert)), x)
-    std = noise * torch.rand(x.shape[0], device=x.device, dtype=x.dtype)
-    return y + bshape(std, x.ndim) * torch.randn_like(y)
+    y = where(coin(x.shape[0], p_curve, x), zscore(random_curve(robust_unit(x), knots, p_invert)[0]), x)
+    return random_noise(y, noise)[0]
 
 
 def masked_ce(strong_logits: torch.Tensor, weak_probs: torch.Tensor, threshold: float

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from crosspan.training.augment import spatial_augment
+from crosspan.transforms.random_spatial import random_spatial
 
 
 def _blob() -> tuple[torch.Tensor, torch.Tensor]:
@@ -15,8 +15,8 @@ def _blob() -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_elastic_warps_image_and_label_alike() -> None:
     image, label = _blob()
-    img, lab = spatial_augment(image.clone(), label.clone(), torch.Generator().manual_seed(0), p_rot=0, p_scale=0,
-                               p_elastic=1.0)
+    img, lab, _ = random_spatial(image.clone(), label.clone(), torch.Generator().manual_seed(0), p_rot=0,
+                                 p_scale=0, p_elastic=1.0)
     assert not torch.equal(lab, label)  # the shape moved
     assert not torch.equal(img[0], img[1])  # each sample gets its own field
     agree = ((img > 0.5).long() == lab).float().mean()
@@ -27,7 +27,7 @@ def test_elastic_warps_image_and_label_alike() -> None:
 def test_no_elastic_no_change_and_same_random_stream() -> None:
     image, label = _blob()
     g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
-    img, lab = spatial_augment(image.clone(), label.clone(), g1, p_rot=0, p_scale=0)
+    img, lab, _ = random_spatial(image.clone(), label.clone(), g1, p_rot=0, p_scale=0)
     assert torch.equal(img, image) and torch.equal(lab, label)
-    spatial_augment(image.clone(), label.clone(), g2, p_rot=0, p_scale=0, p_elastic=0.0)
+    random_spatial(image.clone(), label.clone(), g2, p_rot=0, p_scale=0, p_elastic=0.0)
     assert torch.equal(torch.rand(4, generator=g1), torch.rand(4, generator=g2))

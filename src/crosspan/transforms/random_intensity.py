@@ -1,0 +1,116 @@
+"""Random intensity transforms: each draws its parameters, calls its deterministic map from
+:mod:`crosspan.transforms.intensity` and returns ``(output, parameters)``.
+
+``gen`` is a ``torch.Generator`` on the batch's device, or None for torch's global generator. Draws happen in a
+fixed order, so one seed gives one augmentation.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from crosspan.transforms.batch import coin, rand, randn
+from crosspan.transforms.intensity import (
+    add_noise,
+    bezier_map,
+    gain_shift,
+    gamma,
+    location_scale,
+    piecewise_linear,
+)
+
+
+class BezierParams(NamedTuple):
+    """Inner control points (B, 2) of a Bezier intensity map, and which samples are inverted (or None)."""
+
+    inner_x: torch.Tensor
+    inner_y: torch.Tensor
+    inverted: torch.Tensor | None
+
+
+class GainShift(NamedTuple):
+    """One multiplicative gain and one additive shift (B,) a sample."""
+
+    gain: torch.Tensor
+    shift: torch.Tensor
+
+
+class Noise(NamedTuple):
+    """One std (B,) a sample and the unit-variance noise field it scales."""
+
+    std: torch.Tensor
+    noise: torch.Tensor
+
+
+def random_bezier_map(x01: torch.Tensor, inverted: torch.Tensor | None = None,
+                      gen: torch.Generator | None = None) -> tuple[torch.Tensor, BezierParams]:
+    """Monotonic cubic Bezier map of [0, 1] intensities (Zhou et al., CVPR 2022): two inner control points with
+    sorted x and sorted y drawn from U(0, 1); decreasing where ``inverted``."""
+    inner = rand((x01.shape[0], 2, 2), x01, gen).sort(dim=1).values  # x and y sorted
+    p = BezierParams(inner[:, :, 0], inner[:, :, 1], inverted)
+    return bezier_map(x01, *p), p
+
+
+def random_slaug_bezier_map(x01: torch.Tensor, monotonic: torch.Tensor,
+                            gen: torch.Generator | None = None) -> tuple[torch.Tensor, BezierParams]:
+    """SLAug's Bezier map (Su et al., AAAI 2023): sorted inner x; inner y sorted only where ``monotonic`` (B,) is
+    True, so elsewhere the curve may fall."""
+    b = x01.shape[0]
+    ix = rand((b, 2), x01, gen).sort(1).values
+    iy = rand((b, 2), x01, gen)
+    iy = torch.where(monotonic[:, None], iy.sort(1).values, iy)
+    p = BezierParams(ix, iy, None)
+    return bezier_map(x01, *p), p
+
+
+def random_curve(x01: torch.Tensor, knots: int, p_invert: float,
+                 gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random piecewise-linear map of [0, 1] intensities: ``knots`` evenly spaced knots with U(0, 1) values (slopes
+    of either sign), a full inversion ``1 - x`` with probability ``p_invert``. Returns the knot values (B, K)."""
+    b = x01.shape[0]
+    fp = rand((b, knots), x01, gen)
+    inv = coin(b, p_invert, x01, gen)
+    xp = torch.linspace(0, 1, knots, device=x01.device, dtype=x01.dtype).expand(b, knots)
+    fp = torch.where(inv[:, None], 1 - xp, fp)
+    return piecewise_linear(x01, fp), fp
+
+
+def random_gamma(img: torch.Tensor, std: float, gen: torch.Generator | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """SynthSeg's random gamma (Billot et al., MedIA 2023): g = exp(N(0, std)) per sample through
+    :func:`~crosspan.transforms.intensity.gamma`. ``std`` <= 0 returns the image and g = 1 without drawing."""
+    b = img.shape[0]
+    if std <= 0:
+        return img, torch.ones(b, device=img.device)
+    g = torch.exp(std * torch.randn(b, generator=gen, device=img.device))
+    return gamma(img, g), g
+
+
+def random_normalization_jitter(x: torch.Tensor, amount: float, gen: torch.Generator | None = None
+                                ) -> tuple[torch.Tensor, GainShift]:
+    """x * exp(U(-a, a)) + U(-a, a) per sample (z-units), a = ``amount``; ``amount`` <= 0 draws nothing."""
+    b = x.shape[0]
+    if amount <= 0:
+        return x, GainShift(torch.ones(b, device=x.device), torch.zeros(b, device=x.device))
+    gain = torch.exp(-amount + 2 * amount * torch.rand(b, generator=gen, device=x.device))
+    shift = -amount + 2 * amount * torch.rand(b, generator=gen, device=x.device)
+    p = GainShift(gain, shift)
+    return gain_shift(x, *p), p
+
+
+def random_location_scale(x01: torch.Tensor, scale_std: float = 0.1, shift_std: float = 0.5,
+                          gen: torch.Generator | None = None) -> tuple[torch.Tensor, GainShift]:
+    """SLAug's location-scale (Su et al., AAAI 2023): s ~ N(1, scale_std) clipped to [0.9, 1.1], l ~ N(0,
+    shift_std) (clipped in :func:`~crosspan.transforms.intensity.location_scale` to keep the median in [0, 1])."""
+    b = x01.shape[0]
+    s = (1 + scale_std * randn((b,), x01, gen)).clamp(0.9, 1.1)
+    loc = shift_std * randn((b,), x01, gen)
+    return location_scale(x01, s, loc), GainShift(s, loc)
+
+
+def random_noise(x: torch.Tensor, max_std: float, gen: torch.Generator | None = None) -> tuple[torch.Tensor, Noise]:
+    """Additive Gaussian noise with a std drawn from U(0, max_std) per sample."""
+    p = Noise(max_std * rand((x.shape[0],), x, gen), randn(tuple(x.shape), x, gen))
+    return add_noise(x, *p), p
