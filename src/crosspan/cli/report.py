@@ -146,6 +146,10 @@ def report_cmd(
     _check_bootstrap(bootstrap)
     ckpt = _checkpoints(checkpoints)
     df, skipped = load_results(results)
+    if catalog is not None and pred_dir is not None:
+        from crosspan.report.montage import check_montage_inputs
+
+        check_montage_inputs(df, catalog, pred_dir, montage_method)
     a = analyze(df, skipped, seed=seed, n_boot=n_boot, bootstrap=bootstrap, n_rank_boot=n_rank_boot)
     agree = None
     if agreement is not None:

@@ -32,6 +32,17 @@ class CrosspanError(Exception):
         where = f"{self.path}: " if self.path else ""
         super().__init__(f"{where}{problem}. Fix: {fix}")
 
+    def __reduce__(self) -> tuple:
+        """Picklable (subclasses too), so an error raised in a worker process reaches the CLI as the same line."""
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[CrosspanError], args: tuple, state: dict) -> CrosspanError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
+
 
 class CrosspanWarning(UserWarning):
     """Something a user should know that does not stop the command (the CLI prints it as one line)."""

@@ -43,6 +43,24 @@ def infer_transfer(train_domains: Iterable[str], center: str, sequence: str) -> 
     return transfer_type(center, sequence, train_domains)
 
 
+def check_dice_column(values: pd.Series, source: str | Path) -> pd.Series:
+    """``values`` of a results file as numbers; text that is not a number, or a Dice outside [0, 1] (a
+    percentage?), is an error naming the CSV line (empty cells stay NaN: a case without a score)."""
+    dice = pd.to_numeric(values, errors="coerce")
+    text = values.astype(str).str.strip()
+    bad = dice.isna() & values.notna() & ~text.str.lower().isin(("", "nan"))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise CrosspanError(source, f"dice on line {i + 2} is not a number ({text.iloc[i][:40]!r})",
+                            "pass the per-case table written by `crosspan evaluate` (numbers in [0, 1])")
+    out = (dice < 0) | (dice > 1)
+    if out.any():
+        i = int(np.flatnonzero(out.to_numpy())[0])
+        raise CrosspanError(source, f"dice on line {i + 2} is {dice.iloc[i]:g}, outside [0, 1] (a percentage?)",
+                            "write Dice as a fraction in [0, 1] (divide percentages by 100)")
+    return dice
+
+
 def prepare_results(df: pd.DataFrame, source: str | Path = "results table") -> pd.DataFrame:
     """Check the columns, fill optional ones, add ``domain`` and fill ``transfer`` where unknown."""
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
@@ -74,6 +92,11 @@ def load_results(paths: Sequence[str | Path]) -> tuple[pd.DataFrame, pd.DataFram
     frames = []
     for p in paths:
         path = Path(p)
+        if path.is_dir():
+            inside = ", ".join(sorted(f.name for f in path.glob("*.csv"))[:3])
+            raise CrosspanError(path, "is a folder, not a results CSV" + (f" (it holds {inside})" if inside else
+                                                                         " (and holds no CSV)"),
+                                "pass the CSV(s) written by `crosspan evaluate`, e.g. FOLDER/*.csv")
         if not path.is_file():
             raise CrosspanError(path, "results table does not exist", "pass a CSV written by `crosspan evaluate`")
         try:
@@ -82,6 +105,8 @@ def load_results(paths: Sequence[str | Path]) -> tuple[pd.DataFrame, pd.DataFram
         except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
             raise CrosspanError(path, f"not a readable CSV ({err})",
                                 "pass a CSV written by `crosspan evaluate`") from None
+        if "dice" in raw.columns:
+            check_dice_column(raw["dice"], path)
         if "status" in raw.columns:
             skipped = raw["status"].astype(str).str.lower().eq("skipped")
             if skipped.any() and "method" in raw.columns:

@@ -9,12 +9,31 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from crosspan.core.errors import CrosspanError
 from crosspan.data.catalog import catalog_from
 from crosspan.data.io import read_image
 from crosspan.report.figures import domain_order, png
 
 PRED_SUFFIX = ".nii.gz"
 GT_COLOR, PRED_COLOR = "#2ecc40", "#ff3b30"
+
+
+def check_montage_inputs(df: pd.DataFrame, catalog: Path, pred_dir: Path, method: str | None = None) -> None:
+    """Stop early, with one line, on a montage input that would silently give no figure: a missing catalog, a
+    prediction folder that is missing, not a folder or holds no ``<case_id>.nii.gz``, an unknown method."""
+    if not Path(catalog).exists():
+        raise CrosspanError(catalog, "--catalog does not exist", "pass the catalog CSV or dataset the results "
+                            "were scored on")
+    if not Path(pred_dir).is_dir():
+        why = "is not a folder" if Path(pred_dir).exists() else "does not exist"
+        raise CrosspanError(pred_dir, f"--pred-dir {why}", "pass the folder `crosspan predict -o` wrote")
+    if not any(Path(pred_dir).glob(f"*{PRED_SUFFIX}")):
+        raise CrosspanError(pred_dir, f"--pred-dir holds no <case_id>{PRED_SUFFIX} prediction",
+                            "pass the folder `crosspan predict -o` wrote")
+    methods = sorted(df["method"].astype(str).unique())
+    if method is not None and method not in methods:
+        raise CrosspanError(None, f"--montage-method '{method}' is not in the results",
+                            f"use one of {', '.join(methods[:8])}")
 
 
 def pick_cases(df: pd.DataFrame, pred_dir: Path, method: str | None = None,

@@ -146,10 +146,31 @@ def plan_cases(files: list[Path], centers: list[str], seed: int, split: str | No
     return jobs
 
 
+#: more distinct values than this is an intensity image, not a label map (TotalSegmentator CT has 118 ids)
+MAX_LABEL_IDS = 1000
+LABEL_MAP_FIX = "give integer label maps (label id per voxel, e.g. TotalSegmentator's output), not images"
+
+
+def read_label_map(path: str | Path) -> tuple[np.ndarray, Any]:
+    """An integer label map and its geometry; a truncated, NaN, non-3D, non-integer, negative or image-like
+    (more than :data:`MAX_LABEL_IDS` values) file is a :class:`CrosspanError` naming it."""
+    arr, props = read_image(path)
+    ids = np.unique(arr)
+    fractional = ids[ids != np.round(ids)] if np.issubdtype(ids.dtype, np.floating) else ids[:0]
+    if fractional.size:
+        raise CrosspanError(path, f"label map has non-integer values (e.g. {float(fractional[0]):g}; a "
+                            "probability map or an image?)", LABEL_MAP_FIX + "; round or threshold soft maps first")
+    if ids.size and ids[0] < 0:
+        raise CrosspanError(path, f"label map has negative ids ({ids[0]:g})", "use label ids >= 0")
+    if ids.size > MAX_LABEL_IDS:
+        raise CrosspanError(path, f"{ids.size} distinct values, more than {MAX_LABEL_IDS} label ids (an image, "
+                            "not a label map?)", LABEL_MAP_FIX)
+    return arr.astype(np.int64), props
+
+
 def render_case(job: dict[str, Any]) -> dict[str, Any]:
     """All sequences of one label map; writes image, label, tissue map; returns manifest rows and warnings."""
-    arr, props = read_image(job["path"])
-    labels = np.rint(arr).astype(np.int64)
+    labels, props = read_label_map(job["path"])
     tissue, unknown = map_labels(labels, job["mapping"], props.spacing)
     case, root, center = job["case"], Path(job["root"]), job["centers"][job["center"]]
     params = patient_arrays(float(center["field"]), rng(job["seed"], "tissue", case), 45.0,
