@@ -3,7 +3,6 @@ that checkpoint separately with `crosspan predict` + evaluate; test rows are ora
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -13,13 +12,15 @@ import torch
 from typer.testing import CliRunner
 
 from crosspan.cli.main import app
-from crosspan.data.catalog import load_catalog
 from crosspan.core.errors import CrosspanError
+from crosspan.data.catalog import load_catalog
 from crosspan.evaluation.checkpoint_eval import CheckpointScorer
 from crosspan.evaluation.checkpoints import load_checkpoint_table, selections
 from crosspan.evaluation.evaluate import evaluate_predictions
-from crosspan.training.checkpoint import load_weights
-from crosspan.training.loop import build_method
+from crosspan.preprocess.plan import Plan
+from crosspan.runs.model import RunModel
+from crosspan.runs.run import build_method
+from crosspan.runs.weights import load_weights
 from toy_scans import toy_dataset
 
 runner = CliRunner()
@@ -40,8 +41,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _scorer(run: dict[str, Path], **kw: object) -> CheckpointScorer:
-    model = json.loads((run["run"] / "model.json").read_text())
-    plan = json.loads((run["run"] / "plan.json").read_text())
+    model, plan = RunModel.load(run["run"]), Plan.load(run["run"])
     return CheckpointScorer(run["run"], run["plan"], plan, model, ["A:T1", "B:T1"], **kw)  # type: ignore[arg-type]
 
 
@@ -75,8 +75,7 @@ def test_checkpoint_rows_equal_separate_prediction(run: dict[str, Path], tmp_pat
 def test_scorer_replaces_a_redone_step(run: dict[str, Path], tmp_path: Path) -> None:
     work = tmp_path / "run"
     shutil.copytree(run["run"], work)
-    model = json.loads((work / "model.json").read_text())
-    method = build_method(model)
+    method = build_method(RunModel.load(work))
     method.load_state_dict(load_weights(work / "model_final.pt"))
     with torch.no_grad():  # another model at step 30 (a resumed run redoing it)
         for p in list(method.parameters())[-2:]:
@@ -97,8 +96,7 @@ def test_bad_eval_domains_fail_before_training(run: dict[str, Path], tmp_path: P
 
 
 def test_unknown_eval_domain_is_one_clear_error(run: dict[str, Path]) -> None:
-    model = json.loads((run["run"] / "model.json").read_text())
-    plan = json.loads((run["run"] / "plan.json").read_text())
+    model, plan = RunModel.load(run["run"]), Plan.load(run["run"])
     with pytest.raises(CrosspanError, match="C:OOP"):
         CheckpointScorer(run["run"], run["plan"], plan, model, ["C:OOP"])
 

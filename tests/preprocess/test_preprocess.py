@@ -13,7 +13,7 @@ from crosspan.data.io import ImageProperties, read_image, read_sitk
 from crosspan.inference.sliding import dice
 from crosspan.preprocess.cache import preprocess_image
 from crosspan.preprocess.geometry import canonical_spacing, to_source_grid
-from crosspan.preprocess.plan import patch_size, target_spacing
+from crosspan.preprocess.plan import Preprocessing, patch_size, target_spacing
 from crosspan.preprocess.run import preprocess
 from toy_scans import OBLIQUE, toy_dataset
 
@@ -50,8 +50,8 @@ def test_canonical_spacing_follows_orientation() -> None:
 def test_preprocess_roundtrip_restores_source_geometry(tmp_path: Path) -> None:
     cat = toy_dataset(tmp_path, n=1, spacing=(2.0, 0.9, 1.1), direction=OBLIQUE, splits=("train",))
     row = json.loads(json.dumps({"image": str(tmp_path / "case0.nii.gz"), "label": str(tmp_path / "case0_seg.nii.gz")}))
-    plan = {"orientation": "LPS", "target_spacing": [1.0, 1.0, 1.0], "crop": "body",
-            "normalization": {"mask": "body", "clip_percentiles": [0.5, 99.5]}}
+    plan = Preprocessing.model_validate({"orientation": "LPS", "target_spacing": [1.0, 1.0, 1.0], "crop": "body",
+                                         "normalization": {"mask": "body", "clip_percentiles": [0.5, 99.5]}})
     pre = preprocess_image(read_sitk(row["image"]), plan, read_sitk(row["label"]), row["label"])
     assert pre.meta["source_orientation"] != "LPS"
     prep = ImageProperties.from_dict(pre.meta["preprocessed"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -31,10 +30,11 @@ def nnunet_cmd(
     """Write an nnU-Net v2 raw dataset (dataset.json, splits_final.json) for one split."""
     from crosspan.data.catalog import catalog_from
     from crosspan.data.export import export_nnunet
+    from crosspan.data.splits import Splits
 
     if not splits.is_file():
         raise CrosspanError(splits, "splits file does not exist", "make one with `crosspan data splits`")
-    doc = json.loads(splits.read_text())
+    doc = Splits.load(splits)
     cat = catalog_from(source, progress=False)
     folder = export_nnunet(cat, doc, output, dataset_id, name=name, split_name=split, link=not copy)
     console.print(f"nnU-Net dataset -> {folder}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -17,6 +18,10 @@ from crosspan.cli.common import (
     resolve_device,
     split_list,
 )
+
+if TYPE_CHECKING:
+    from crosspan.preprocess.plan import Plan
+    from crosspan.runs.model import RunModel
 
 
 def register(app: typer.Typer) -> None:
@@ -91,7 +96,7 @@ def _checkpoint_scorer(plan_dir: Path, output: Path, every: int, domains: str | 
     eval_cases(plan_dir, plan, chosen, test)
     scorer: list[CheckpointScorer] = []
 
-    def on_eval(method: object, step: int, model: dict, run_plan: dict) -> None:
+    def on_eval(method: object, step: int, model: RunModel, run_plan: Plan) -> None:
         if not scorer:
             scorer.append(CheckpointScorer(output, plan_dir, run_plan, model, chosen, test, device))
         scorer[0](method, step)  # type: ignore[arg-type]
@@ -99,14 +104,14 @@ def _checkpoint_scorer(plan_dir: Path, output: Path, every: int, domains: str | 
     return on_eval
 
 
-def _plan_domains(plan_dir: Path, plan: dict) -> list[str]:
+def _plan_domains(plan_dir: Path, plan: Plan) -> list[str]:
     from crosspan.data.catalog import load_catalog
 
     path = plan_dir / "catalog.csv"
     cat = load_catalog(path) if path.is_file() else None
     if cat is None:
         raise fail(f"{path}: no catalog copy in the plan folder. Fix: preprocess again")
-    ids = {str(c) for k in ("val", "test") for c in plan["cases"].get(k, [])}
+    ids = set(plan.cases.val) | set(plan.cases.test)
     rows = cat[cat["case_id"].astype(str).isin(ids)]
     return sorted(set(rows["center"].astype(str) + ":" + rows["sequence"].astype(str)))
 

@@ -12,13 +12,13 @@ import csv
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from crosspan.core.atomic import atomic_dir, write_json
 from crosspan.core.errors import CrosspanError
 from crosspan.data.io import read_image, write_image
+from crosspan.data.splits import Splits
 
 ENDING = ".nii.gz"
 
@@ -34,14 +34,12 @@ def _place(src: Path, dest: Path, link: bool) -> None:
         write_image(arr, props, dest)
 
 
-def export_nnunet(catalog: pd.DataFrame, splits_doc: dict[str, Any], out_root: Path, dataset_id: int,
+def export_nnunet(catalog: pd.DataFrame, splits_doc: Splits, out_root: Path, dataset_id: int,
                   name: str = "CrossPan", split_name: str | None = None, link: bool = True) -> Path:
-    """Write ``out_root/DatasetNNN_<name>`` for one split of ``splits_doc``; returns the dataset folder."""
-    splits = splits_doc["splits"]
-    split = next((s for s in splits if split_name in (None, s["name"])), None)
-    if split is None:
-        raise CrosspanError(None, f"split '{split_name}' not in the splits file",
-                            f"use one of: {', '.join(s['name'] for s in splits)}")
+    """Write ``out_root/DatasetNNN_<name>`` for one split of ``splits_doc`` (by name or index; default the
+    first); returns the dataset folder."""
+    f = splits_doc.fold(split_name if split_name is not None else 0)
+    split = {"train": f.train, "val": f.val, "test": f.test}
     if not 1 <= dataset_id <= 999:
         raise CrosspanError(None, f"dataset id {dataset_id} outside 1-999", "pick a free nnU-Net dataset id")
     by_case = catalog.set_index("case_id")
@@ -69,7 +67,7 @@ def export_nnunet(catalog: pd.DataFrame, splits_doc: dict[str, Any], out_root: P
             "numTraining": len(split["train"]) + len(split["val"]),
             "file_ending": ENDING,
             "name": name,
-            "description": f"crosspan export of protocol {splits_doc.get('protocol')} split {split['name']}",
+            "description": f"crosspan export of protocol {splits_doc.protocol} split {f.name}",
             "overwrite_image_reader_writer": "SimpleITKIO",
         })
         write_json(tmp / "splits_final.json", [{"train": split["train"], "val": split["val"]}])

@@ -13,22 +13,23 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import torch
 
-from crosspan.data.catalog import load_catalog
+from crosspan.core.atomic import atomic_path
 from crosspan.core.errors import CrosspanError
+from crosspan.data.catalog import load_catalog
 from crosspan.evaluation.evaluate import evaluate_predictions
 from crosspan.inference.predict import predict_case
 from crosspan.methods.base import Method
-from crosspan.core.atomic import atomic_path
+from crosspan.preprocess.plan import Plan
+from crosspan.runs.model import RunModel
 
 TABLE = "checkpoints.csv"
 
 
-def eval_cases(plan_dir: Path, plan: dict[str, Any], domains: Sequence[str], test: bool) -> pd.DataFrame:
+def eval_cases(plan_dir: Path, plan: Plan, domains: Sequence[str], test: bool) -> pd.DataFrame:
     """Catalog rows of the plan's val (and test) cases in ``domains`` (``CENTER:SEQ``), with a ``split`` column."""
     path = plan_dir / "catalog.csv"
     if not path.is_file():
@@ -41,7 +42,7 @@ def eval_cases(plan_dir: Path, plan: dict[str, Any], domains: Sequence[str], tes
                             f"use some of {', '.join(sorted(cat['domain'].unique()))}")
     frames = []
     for split in ("val", "test") if test else ("val",):
-        ids = {str(c) for c in plan["cases"].get(split, [])}
+        ids = set(getattr(plan.cases, split))
         frames.append(cat[cat["case_id"].astype(str).isin(ids) & cat["domain"].isin(domains)].assign(split=split))
     rows = pd.concat(frames, ignore_index=True)
     if rows.empty:
@@ -54,7 +55,7 @@ def eval_cases(plan_dir: Path, plan: dict[str, Any], domains: Sequence[str], tes
 class CheckpointScorer:
     """Callable ``(method, step)`` for the training loop; appends rows to ``run_dir/checkpoints.csv``."""
 
-    def __init__(self, run_dir: Path, plan_dir: Path, plan: dict[str, Any], model: dict[str, Any],
+    def __init__(self, run_dir: Path, plan_dir: Path, plan: Plan, model: RunModel,
                  domains: Sequence[str], test: bool = True, device: str = "cpu", run: str = "") -> None:
         self.run_dir, self.plan, self.model, self.device = Path(run_dir), plan, model, device
         self.cases = eval_cases(Path(plan_dir), plan, domains, test)
@@ -92,8 +93,8 @@ class CheckpointScorer:
                     image = str(r.image) if Path(str(r.image)).is_absolute() else str(self.base / str(r.image))
                     predict_case(method, self.model, self.plan, image, pred, str(r.case_id), device=self.device)
                 df = evaluate_predictions(cases.drop(columns=["split", "domain"]).assign(split="test"), pred,
-                                          self.model["method"], run=self.run, seed=int(self.model["seed"]),
-                                          train_domains=list(self.model["train_domains"]), cases="test",
+                                          self.model.method, run=self.run, seed=self.model.seed,
+                                          train_domains=list(self.model.train_domains), cases="test",
                                           oracle=split == "test", workers=1, progress=False, base=self.base)
                 frames.append(df.assign(checkpoint=step, split=split))
         return pd.concat(frames, ignore_index=True)

@@ -8,7 +8,6 @@ output is written: the caller gets either a complete table or an :class:`Evaluat
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from crosspan.data.io import (
     strip_image_suffix,
     to_sitk,
 )
+from crosspan.data.splits import Splits
 from crosspan.evaluation.metrics import COUNTS, FLAGS, METRICS, compute_metrics
 from crosspan.evaluation.transfer import transfer_type
 
@@ -156,25 +156,6 @@ def _resolve(path: str, base: Path | None) -> str:
     return str(p)
 
 
-def load_splits(path: Path, fold: str | None) -> dict[str, Any]:
-    """One fold of a splits JSON (``crosspan data splits``): by name or index; the only fold by default."""
-    try:
-        doc = json.loads(Path(path).read_text())
-        folds = doc["splits"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise CrosspanError(path, f"not a readable splits file ({type(err).__name__})",
-                            "pass a JSON written by `crosspan data splits`") from None
-    if fold is None:
-        if len(folds) != 1:
-            names = ", ".join(str(f.get("name")) for f in folds)
-            raise CrosspanError(path, f"{len(folds)} folds ({names})", "choose one with --fold NAME")
-        return folds[0]
-    for i, f in enumerate(folds):
-        if fold in (str(f.get("name")), str(i)):
-            return f
-    raise CrosspanError(path, f"no fold named {fold}", "pass one of the fold names in the file")
-
-
 def select_cases(catalog: pd.DataFrame, cases: str, test_ids: list[str] | None) -> pd.DataFrame:
     """Rows to score: the fold's test cases, the catalog's ``split == test`` rows, or all labelled rows."""
     if cases not in ("test", "all"):
@@ -210,9 +191,9 @@ def evaluate_predictions(catalog: pd.DataFrame, pred_dir: str | Path, method: st
     pred_dir = Path(pred_dir)
     test_ids = None
     if splits is not None:
-        f = load_splits(Path(splits), fold)
-        test_ids = [str(c) for c in f.get("test", [])]
-        train_domains = train_domains or [str(d) for d in f.get("train_domains", [])]
+        f = Splits.load(splits).fold(fold)  # by name or index; the only fold by default
+        test_ids = list(f.test)
+        train_domains = train_domains or list(f.train_domains)
     rows = select_cases(catalog, cases, test_ids)
     no_label = rows[rows["label"].astype(str).str.len() == 0]
     problems = [Problem(str(cid), "test case has no label to score against", "add its label or drop the case")

@@ -16,16 +16,19 @@ from typing import Any
 
 import numpy as np
 
+from crosspan.core.atomic import write_json
 from crosspan.core.errors import CrosspanError
-from crosspan.data.io import ImageProperties, read_image, read_sitk, write_image
+from crosspan.core.parallel import progress_bar
+from crosspan.core.seeding import rng
+from crosspan.data.io import read_image, write_image
+from crosspan.inference.inputs import collect_inputs, collect_labeled
+from crosspan.inference.pipeline import load_run, segment
 from crosspan.inference.postprocess import parse_postprocess, postprocess
 from crosspan.methods.base import ZeroShotModel, get_method, resolve_hparams, zero_shot_model
 from crosspan.methods.foundation.common import ZeroShotMethod
 from crosspan.methods.foundation.organ_models import OrganSegmenter
 from crosspan.methods.foundation.prompts import Box2D, is_oracle, jittered_boxes, slice_boxes
-from crosspan.core.atomic import write_json
-from crosspan.core.parallel import progress_bar
-from crosspan.core.seeding import rng
+from crosspan.runs.run import Run
 
 
 def is_zero_shot(name: str) -> bool:
@@ -40,44 +43,16 @@ def build_zero_shot(name: str, hp: dict[str, Any] | None = None, device: str = "
     return cls(hp, device)
 
 
-def collect_labeled(source: str | Path, cases: str, splits: str | None, fold: int) -> list[tuple[str, str, str]]:
-    """``(case_id, image, label)``; labels come from a catalog or dataset (``""`` for a bare image or folder)."""
-    from crosspan.inference.predict import collect_inputs
-
-    items = collect_inputs(source, cases, splits, fold)
-    labels: dict[str, str] = {}
-    src = Path(source)
-    if not (src.is_file() and src.suffix.lower() != ".csv"):
-        try:
-            from crosspan.data.catalog import catalog_from
-
-            cat = catalog_from(src, progress=False)
-            labels = {str(c): str(lab) for c, lab in zip(cat["case_id"], cat["label"], strict=True)
-                      if isinstance(lab, str) and lab}
-        except CrosspanError:
-            labels = {}
-    return [(c, i, labels.get(c, "")) for c, i in items]
-
-
-def model_box_mask(run: tuple[Any, dict[str, Any], dict[str, Any]], image: str, device: str) -> np.ndarray:
+def model_box_mask(run: Run, image: str, device: str) -> np.ndarray:
     """A trained run's post-processed mask of ``image`` in its source geometry (the ``model-box`` source)."""
-    from crosspan.inference.sliding import predict_volume
-    from crosspan.preprocess.cache import preprocess_image
-    from crosspan.preprocess.geometry import to_source_grid
-
-    method, model, plan = run
-    pre = preprocess_image(read_sitk(image), plan)
-    prob = predict_volume(method, pre.image, model["patch_size"], 0.5, False, device, "none")
-    source = ImageProperties.from_dict(pre.meta["source"])
-    fg = to_source_grid(prob[1], ImageProperties.from_dict(pre.meta["preprocessed"]), source, is_label=False)
-    return postprocess(fg > 0.5, "lcc", source.voxel_volume_ml(), 0.0)
+    return segment(run.method, run.model, run.plan, image, device=device).mask
 
 
-def prompt_boxes(method: ZeroShotMethod, case_id: str, label: str, image: str, run: Any,
+def prompt_boxes(method: ZeroShotMethod, case_id: str, label: str, image: str, run: Run | None,
                  device: str) -> dict[int, Box2D]:
     """Per-slice boxes for one case from the method's ``prompt`` hyperparameter."""
     hp = method.hparams
-    if hp["prompt"] == "model-box":
+    if hp["prompt"] == "model-box" and run is not None:
         return slice_boxes(model_box_mask(run, image, device))
     if not label:
         raise CrosspanError(image, f"prompt '{hp['prompt']}' needs the case's ground-truth label",
@@ -96,7 +71,6 @@ def predict_zero_shot(name: str, hp: dict[str, Any] | None, source: str | Path, 
     mode, min_ml = parse_postprocess(post)
     method = build_zero_shot(name, hp, device)
     if isinstance(method, OrganSegmenter):  # automatic: no prompt, no label needed
-        from crosspan.inference.predict import collect_inputs
         from crosspan.inference.zeroshot_organs import predict_organs
 
         return predict_organs(method, collect_inputs(source, cases, splits, fold), out_dir, device, post, progress)
@@ -106,12 +80,10 @@ def predict_zero_shot(name: str, hp: dict[str, Any] | None, source: str | Path, 
     items = collect_labeled(source, cases, splits, fold)
     if not items:
         raise CrosspanError(source, f"no images to predict (cases={cases})", "use --cases all or check the input")
-    run = None
+    run: Run | None = None
     if method.hparams["prompt"] == "model-box":
         if not method.hparams["box_model"]:
             raise CrosspanError(None, "prompt 'model-box' needs a trained run", "add --hp box_model=/path/to/run_dir")
-        from crosspan.inference.predict import load_run
-
         run = load_run(method.hparams["box_model"], device)
     out_dir = Path(out_dir)
     written, seconds = [], []

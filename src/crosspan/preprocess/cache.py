@@ -17,14 +17,15 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.atomic import atomic_path, write_json
+from crosspan.core.errors import CrosspanError
+from crosspan.core.seeding import rng
 from crosspan.data.guards import inside
 from crosspan.data.inspect import LABEL_MAP_FIX, label_values_text
 from crosspan.data.io import properties_from_sitk, read_sitk
 from crosspan.preprocess.geometry import crop, props_of, reorient, resample_to_spacing
 from crosspan.preprocess.normalize import bbox, body_mask, nyul_normalize, zscore
-from crosspan.core.atomic import atomic_path, write_json
-from crosspan.core.seeding import rng
+from crosspan.preprocess.plan import Preprocessing
 
 MAX_FG_POINTS = 5000
 
@@ -45,24 +46,24 @@ def _stat(path: str | Path) -> list[float]:
     return [float(st.st_size), float(st.st_mtime)]
 
 
-def preprocess_image(img: sitk.Image, plan: dict[str, Any], label: sitk.Image | None = None,
+def preprocess_image(img: sitk.Image, plan: Preprocessing, label: sitk.Image | None = None,
                      label_path: str | Path | None = None) -> Preprocessed:
     """Apply the plan to one SimpleITK image (and its label)."""
     source = properties_from_sitk(img)
-    img_o = reorient(sitk.Cast(img, sitk.sitkFloat32), plan["orientation"])
+    img_o = reorient(sitk.Cast(img, sitk.sitkFloat32), plan.orientation)
     arr = sitk.GetArrayFromImage(img_o)
-    mask = body_mask(arr) if plan.get("crop") == "body" else np.ones(arr.shape, bool)
+    mask = body_mask(arr) if plan.crop == "body" else np.ones(arr.shape, bool)
     box = bbox(mask)
-    img_c = resample_to_spacing(crop(img_o, box), plan["target_spacing"], is_label=False)
+    img_c = resample_to_spacing(crop(img_o, box), plan.target_spacing, is_label=False)
     mask_img = sitk.GetImageFromArray(mask.astype(np.uint8))
     mask_img.CopyInformation(img_o)
-    mask_c = sitk.GetArrayFromImage(resample_to_spacing(crop(mask_img, box), plan["target_spacing"], True)) > 0
-    norm = plan["normalization"]
-    norm_mask = mask_c if norm.get("mask") == "body" else None
-    if norm.get("scheme") == "nyul":
-        image = nyul_normalize(sitk.GetArrayFromImage(img_c), norm_mask, norm["landmarks"])
+    mask_c = sitk.GetArrayFromImage(resample_to_spacing(crop(mask_img, box), plan.target_spacing, True)) > 0
+    norm = plan.normalization
+    norm_mask = mask_c if norm.mask == "body" else None
+    if norm.scheme == "nyul":
+        image = nyul_normalize(sitk.GetArrayFromImage(img_c), norm_mask, norm.landmarks or {})
     else:
-        image = zscore(sitk.GetArrayFromImage(img_c), norm_mask, tuple(norm.get("clip_percentiles", (0.5, 99.5))))
+        image = zscore(sitk.GetArrayFromImage(img_c), norm_mask, norm.clip)
     seg = None
     if label is not None:
         seg = label_to_grid(label, img, plan, box, label_path)
@@ -74,7 +75,7 @@ def preprocess_image(img: sitk.Image, plan: dict[str, Any], label: sitk.Image | 
     return Preprocessed(image=image, label=seg, meta=meta)
 
 
-def label_to_grid(label: sitk.Image, img: sitk.Image, plan: dict[str, Any], box: list[list[int]],
+def label_to_grid(label: sitk.Image, img: sitk.Image, plan: Preprocessing, box: list[list[int]],
                   path: str | Path | None = None) -> np.ndarray:
     """A label-like map on ``img``'s voxel grid through the plan's reorientation, crop and nearest resampling."""
     if tuple(label.GetSize()) != tuple(img.GetSize()):
@@ -89,7 +90,7 @@ def label_to_grid(label: sitk.Image, img: sitk.Image, plan: dict[str, Any], box:
                             LABEL_MAP_FIX)
     lab = sitk.Cast(label, sitk.sitkUInt8)
     lab.CopyInformation(img)  # voxel arrays agree; headers may drift (PanSegData), the image's wins
-    lab_c = resample_to_spacing(crop(reorient(lab, plan["orientation"]), box), plan["target_spacing"], True)
+    lab_c = resample_to_spacing(crop(reorient(lab, plan.orientation), box), plan.target_spacing, True)
     return sitk.GetArrayFromImage(lab_c).astype(np.uint8)
 
 

@@ -9,18 +9,86 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, field_validator
 
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
+from crosspan.data.documents import Document, load_document
+from crosspan.data.splits import CaseIds, Splits
 from crosspan.preprocess.geometry import CANONICAL, canonical_spacing
 
 PLAN_VERSION = 1
 #: voxel budgets of the default patch: GPU-sized (nnunet preset) and CPU-sized (tiny preset)
 PATCH_BUDGET = 128**3
 PATCH_BUDGET_CPU = 48**3
+PLAN_FIX = "run `crosspan preprocess DATA -o PLAN_DIR` first"
+
+
+class Normalization(Document):
+    """Intensity normalization: per-image z-score inside the body (clipped at percentiles), or Nyul landmarks."""
+
+    scheme: Literal["zscore", "nyul"] = "zscore"
+    mask: str = "body"
+    clip_percentiles: tuple[float, float] | None = None
+    landmarks: dict[str, Any] | None = None  # nyul: the standard scale learned from the training images
+
+    @property
+    def clip(self) -> tuple[float, float]:
+        return self.clip_percentiles or (0.5, 99.5)
+
+
+class Cases(Document):
+    """The case lists of the plan's split."""
+
+    train: CaseIds = Field(default_factory=list)
+    val: CaseIds = Field(default_factory=list)
+    test: CaseIds = Field(default_factory=list)
+    unlabeled: CaseIds = Field(default_factory=list)
+
+
+class Preprocessing(Document):
+    """What changes the preprocessed arrays (reorientation, spacing, crop, normalization): enough to preprocess an
+    image; :func:`plan_hash` hashes exactly these fields."""
+
+    version: int = PLAN_VERSION
+    orientation: str = CANONICAL
+    target_spacing: tuple[float, float, float]
+    normalization: Normalization = Field(default_factory=lambda: Normalization(clip_percentiles=(0.5, 99.5)))
+    crop: Literal["body", "none"] = "body"
+
+    @field_validator("target_spacing")
+    @classmethod
+    def _positive(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if not all(s > 0 for s in v):
+            raise ValueError(f"spacings must be > 0, got {list(v)}")
+        return v
+
+
+class Plan(Preprocessing):
+    """``plan.json``: the preprocessing, the default patch sizes (GPU and CPU presets) and the split's cases."""
+
+    median_shape: list[float] = Field(default_factory=list)
+    patch_size: tuple[int, int, int]
+    patch_size_cpu: tuple[int, int, int]
+    train_domains: list[str] = Field(default_factory=list)
+    training_input: Literal["images", "label-maps"] = "images"
+    cases: Cases = Field(default_factory=Cases)
+    source: str | None = None
+    plan_hash: str | None = None
+
+    @classmethod
+    def load(cls, plan_dir: str | Path) -> Plan:
+        """``PLAN_DIR/plan.json`` (or a ``plan.json`` path); a missing or bad file is one error naming it."""
+        path = Path(plan_dir)
+        path = path if path.name == "plan.json" else path / "plan.json"
+        return load_document(cls, path, "plan.json", PLAN_FIX)
+
+    def default_patch(self, network: str) -> list[int]:
+        """The plan's patch for a network preset: the CPU-sized one for ``tiny``, else the GPU-sized one."""
+        return list(self.patch_size_cpu if network == "tiny" else self.patch_size)
 
 
 def target_spacing(spacings: np.ndarray, aniso_ratio: float = 3.0) -> list[float]:
@@ -53,18 +121,15 @@ def patch_size(median_shape: list[float], spacing: list[float], budget: int, mul
     return rounded(patch)
 
 
-def select_rows(catalog: pd.DataFrame, splits: dict[str, Any] | None, train_domains: list[str] | None,
-                fold: int = 0) -> dict[str, list[str]]:
-    """Case lists (train/val/test/unlabeled) from a splits document, or from domain filters + the catalog's
-    ``split`` column."""
+def select_rows(catalog: pd.DataFrame, splits: Splits | None, train_domains: list[str] | None,
+                fold: int | str = 0) -> dict[str, Any]:
+    """Case lists (train/val/test/unlabeled) from a fold of a splits document (:meth:`Splits.fold`), or from
+    domain filters + the catalog's ``split`` column."""
     if splits is not None:
-        folds = splits.get("splits") or []
-        if not folds or fold >= len(folds):
-            raise CrosspanError(None, f"splits document has no fold {fold}", "pick --fold within its splits")
-        f = folds[fold]
-        out = {k: list(f.get(k, [])) for k in ("train", "val", "test", "unlabeled")}
-        out["train_domains"] = list(f.get("train_domains", []))
-        out["training_input"] = f.get("training_input", "images")
+        f = splits.fold(fold)
+        out: dict[str, Any] = {k: list(getattr(f, k)) for k in ("train", "val", "test", "unlabeled")}
+        out["train_domains"] = list(f.train_domains)
+        out["training_input"] = f.training_input or "images"
         return out
     from crosspan.data.domains import domain_mask, domains_in
 
@@ -87,8 +152,8 @@ def _canonical_rows(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(sp), np.asarray(sh)
 
 
-def make_plan(catalog: pd.DataFrame, cases: dict[str, list[str]], clip: tuple[float, float] = (0.5, 99.5),
-              spacing: list[float] | None = None) -> dict[str, Any]:
+def make_plan(catalog: pd.DataFrame, cases: dict[str, Any], clip: tuple[float, float] = (0.5, 99.5),
+              spacing: list[float] | None = None) -> Plan:
     """The plan for the training rows named in ``cases['train']``."""
     train = catalog[catalog["case_id"].astype(str).isin(cases["train"])]
     if train.empty:
@@ -97,29 +162,23 @@ def make_plan(catalog: pd.DataFrame, cases: dict[str, list[str]], clip: tuple[fl
     tgt = list(spacing) if spacing else target_spacing(sp)
     median_mm = np.median(sh * sp, axis=0)
     median_shape = [float(m / t) for m, t in zip(median_mm, tgt, strict=True)]
-    return {
-        "version": PLAN_VERSION,
-        "orientation": CANONICAL,
-        "target_spacing": tgt,
-        "median_shape": [round(m, 1) for m in median_shape],
-        "normalization": {"scheme": "zscore", "mask": "body", "clip_percentiles": list(clip)},
-        "crop": "body",
-        "patch_size": patch_size(median_shape, tgt, PATCH_BUDGET),
-        "patch_size_cpu": patch_size(median_shape, tgt, PATCH_BUDGET_CPU),
-        "train_domains": cases.get("train_domains", []),
-        "training_input": cases.get("training_input", "images"),
-        "cases": {k: cases.get(k, []) for k in ("train", "val", "test", "unlabeled")},
-    }
+    return Plan(
+        version=PLAN_VERSION, orientation=CANONICAL, target_spacing=tgt,
+        median_shape=[round(m, 1) for m in median_shape],
+        normalization=Normalization(scheme="zscore", mask="body", clip_percentiles=clip), crop="body",
+        patch_size=patch_size(median_shape, tgt, PATCH_BUDGET),
+        patch_size_cpu=patch_size(median_shape, tgt, PATCH_BUDGET_CPU),
+        train_domains=cases.get("train_domains", []), training_input=cases.get("training_input", "images"),
+        cases=Cases(**{k: cases.get(k, []) for k in ("train", "val", "test", "unlabeled")}))
 
 
-def plan_hash(plan: dict[str, Any]) -> str:
+def plan_hash(plan: Preprocessing) -> str:
     """Hash of the fields that change preprocessed arrays (a cached case with another hash is redone)."""
-    keys = {k: plan[k] for k in ("version", "orientation", "target_spacing", "normalization", "crop")}
+    doc = plan.to_json()
+    keys = {k: doc[k] for k in ("version", "orientation", "target_spacing", "normalization", "crop")}
     return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load_plan(plan_dir: str | Path) -> dict[str, Any]:
-    path = Path(plan_dir) / "plan.json"
-    if not path.is_file():
-        raise CrosspanError(path, "no plan.json here", "run `crosspan preprocess DATA -o PLAN_DIR` first")
-    return json.loads(path.read_text())
+def load_plan(plan_dir: str | Path) -> Plan:
+    """``PLAN_DIR/plan.json`` as a :class:`Plan` (see :meth:`Plan.load`)."""
+    return Plan.load(plan_dir)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from crosspan.data.catalog import catalog_from, save_catalog
-from crosspan.data.layouts.base import AUX_MAP_COLUMNS, AUX_SCALAR_COLUMNS
-from crosspan.preprocess.cache import cache_case
-from crosspan.preprocess.plan import make_plan, plan_hash, select_rows
 from crosspan.core.atomic import write_json
 from crosspan.core.parallel import pmap
+from crosspan.data.catalog import catalog_from, save_catalog
+from crosspan.data.layouts.base import AUX_MAP_COLUMNS, AUX_SCALAR_COLUMNS
+from crosspan.data.splits import Splits
+from crosspan.preprocess.cache import cache_case
+from crosspan.preprocess.plan import Normalization, Plan, make_plan, plan_hash, select_rows
 
 
 def preprocess(data: str | Path, out: str | Path, train_domains: list[str] | None = None,
@@ -40,28 +40,27 @@ def _preprocess(data: str | Path, out: Path, train_domains: list[str] | None, sp
                 fold: int, workers: int, cases: str, spacing: list[float] | None, progress: bool,
                 normalization: str) -> dict[str, Any]:
     catalog = catalog_from(data, progress=progress)
-    doc = json.loads(Path(splits).read_text()) if splits else None
+    doc = Splits.load(splits) if splits else None
     sel = select_rows(catalog, doc, train_domains, fold)
     plan = make_plan(catalog, sel, spacing=spacing)
     if normalization == "nyul":
-        plan["normalization"] = {"scheme": "nyul", "mask": "body",
-                                 "landmarks": _learn_nyul(catalog, plan["cases"]["train"], workers, progress)}
+        plan.normalization = Normalization(scheme="nyul", mask="body",
+                                           landmarks=_learn_nyul(catalog, plan.cases.train, workers, progress))
     elif normalization != "zscore":
-        from crosspan.data.errors import CrosspanError
+        from crosspan.core.errors import CrosspanError
 
         raise CrosspanError(None, f"unknown normalization '{normalization}'", "use zscore or nyul")
-    plan["source"] = str(data)
+    plan.source = str(data)
     h = plan_hash(plan)
-    plan["plan_hash"] = h
+    plan.plan_hash = h
     rows = catalog if cases == "all" else catalog[catalog["case_id"].isin(
         [c for k in ("train", "val", "test", "unlabeled") for c in sel.get(k, [])])]
     jobs = [_job(r, plan, h, out / "cache") for _, r in rows.iterrows()]
     results = pmap(cache_case, jobs, workers=workers, description="preprocessing", progress=progress)
     save_catalog(catalog, out / "catalog.csv")
-    write_json(out / "plan.json", plan)
+    write_json(out / "plan.json", plan.to_json())
     summary = pd.DataFrame(results)
-    plan["summary"] = summary["status"].value_counts().to_dict() if not summary.empty else {}
-    return plan
+    return {**plan.to_json(), "summary": summary["status"].value_counts().to_dict() if not summary.empty else {}}
 
 
 def _training_histogram(image_path: str) -> tuple[Any, Any]:
@@ -82,7 +81,7 @@ def _learn_nyul(catalog: pd.DataFrame, train: list[str], workers: int, progress:
     return learn_nyul(pairs)
 
 
-def _job(row: pd.Series, plan: dict[str, Any], h: str, cache_dir: Path) -> dict[str, Any]:
+def _job(row: pd.Series, plan: Plan, h: str, cache_dir: Path) -> dict[str, Any]:
     aux = {k: str(row[k]) for k in AUX_MAP_COLUMNS if str(row.get(k) or "").strip()}
     scalars = {k: _scalar(row, k) for k in AUX_SCALAR_COLUMNS if str(row.get(k) or "").strip()}
     return {"case_id": str(row["case_id"]), "image": str(row["image"]), "label": str(row.get("label") or ""),
@@ -90,7 +89,7 @@ def _job(row: pd.Series, plan: dict[str, Any], h: str, cache_dir: Path) -> dict[
 
 
 def _scalar(row: pd.Series, key: str) -> float:
-    from crosspan.data.errors import CrosspanError
+    from crosspan.core.errors import CrosspanError
 
     try:
         return float(row[key])

@@ -1,9 +1,8 @@
 """Checkpoints: model, optimizer/scheduler/scaler, RNG states and step, written atomically; loaded with
-``weights_only=True``."""
+``weights_only=True`` (:func:`crosspan.runs.weights.safe_load`)."""
 
 from __future__ import annotations
 
-import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from crosspan.core.atomic import atomic_path
 from crosspan.core.errors import CrosspanError
 from crosspan.methods.base import Method
-from crosspan.core.atomic import atomic_path
+from crosspan.runs.weights import safe_load
 
 
 def rng_state() -> dict[str, Any]:
@@ -56,29 +56,3 @@ def load_checkpoint(path: str | Path, method: Method) -> int:
     method.load_training_state(state["training"])
     set_rng_state(state["rng"])
     return int(state["step"])
-
-
-def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
-    path = Path(path)
-    if not path.is_file():
-        raise CrosspanError(path, "no weights file", "train the model first (`crosspan train`)")
-    state = safe_load(path, "retrain the run (`crosspan train`), or restore the file from a backup")
-    if not isinstance(state, dict):
-        raise CrosspanError(path, f"not a crosspan weights file (holds a {type(state).__name__})",
-                            "point at a run folder written by `crosspan train`")
-    return state.get("method", state) if "method" in state else state
-
-
-def safe_load(path: Path, fix: str) -> Any:
-    """``torch.load(weights_only=True)``; an empty, truncated or unsafe file is one :class:`CrosspanError`.
-
-    Nothing in the file is executed, and the message never repeats torch's advice to load it unsafely.
-    """
-    if path.stat().st_size == 0:
-        raise CrosspanError(path, "checkpoint file is empty (0 bytes; an interrupted copy?)", fix)
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - UnpicklingError (unsafe content), EOFError/RuntimeError (truncated)
-        kind = "holds objects other than tensors (refused, nothing was executed)" \
-            if isinstance(exc, pickle.UnpicklingError) else "truncated or not a torch file"
-        raise CrosspanError(path, f"unloadable checkpoint: {kind} ({type(exc).__name__})", fix) from None

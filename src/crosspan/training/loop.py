@@ -23,9 +23,11 @@ from crosspan.core.errors import CrosspanError
 from crosspan.core.parallel import progress_bar
 from crosspan.core.seeding import derive_seed
 from crosspan.inference.sliding import dice, predict_volume
-from crosspan.methods.base import Method, label_map_methods, trainable_method
+from crosspan.methods.base import Method, label_map_methods, resolve_hparams, trainable_method
 from crosspan.models import network_config
-from crosspan.preprocess.plan import load_plan
+from crosspan.preprocess.plan import Plan
+from crosspan.runs.model import Augment, RunModel
+from crosspan.runs.run import build_method
 from crosspan.training.checkpoint import load_checkpoint, save_checkpoint
 from crosspan.training.sampling import PatchSampler, Prefetcher, open_case, unlabeled_sampler
 from crosspan.transforms.random_spatial import random_spatial
@@ -163,12 +165,12 @@ def validate(method: Method, cases: list, patch: list[int], device: torch.device
     return float(np.mean(scores)) if scores else float("nan")
 
 
-def train(cfg: TrainConfig, on_eval: Callable[[Method, int, dict[str, Any], dict[str, Any]], Any] | None = None
+def train(cfg: TrainConfig, on_eval: Callable[[Method, int, RunModel, Plan], Any] | None = None
           ) -> dict[str, Any]:
     """Train (or resume) into ``cfg.run_dir``; returns a summary. ``on_eval`` (rank 0, every ``cfg.eval_every``
     steps) scores checkpoints, e.g. :class:`crosspan.evaluation.checkpoint_eval.CheckpointScorer`."""
     run_dir, plan_dir = Path(cfg.run_dir), Path(cfg.plan_dir)
-    plan = load_plan(plan_dir)
+    plan = Plan.load(plan_dir)
     rank, world = init_distributed(cfg.device)
     if world > 1 and cfg.device.startswith("cuda"):
         cfg.device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
@@ -179,22 +181,20 @@ def train(cfg: TrainConfig, on_eval: Callable[[Method, int, dict[str, Any], dict
     elif (run_dir / "model.json").is_file() and ckpt.is_file():
         raise CrosspanError(run_dir, "run folder already has a checkpoint", "pass --resume, or use another -o")
     else:
-        default = plan["patch_size_cpu"] if cfg.network == "tiny" else plan["patch_size"]
-        model = _model_doc(cfg, plan, list(cfg.patch or default))
-        model["world_size"] = world
+        model = _model_doc(cfg, plan, list(cfg.patch or plan.default_patch(cfg.network)), world)
         if rank == 0:
             run_dir.mkdir(parents=True, exist_ok=True)
-            write_json(run_dir / "plan.json", plan)
-            write_json(run_dir / "model.json", model)
-    patch, steps = model["patch_size"], int(model["steps"])
-    aug = model.get("augment", {"mirror": cfg.mirror, "elastic": cfg.elastic})  # a resumed run keeps its own
-    domains = model["train_domains"]
+            write_json(run_dir / "plan.json", plan.to_json())
+            model.save(run_dir)
+    patch, steps = list(model.patch_size), model.steps
+    aug = (model.augment or Augment(mirror=cfg.mirror, elastic=cfg.elastic)).to_json()  # a resumed run keeps its own
+    domains = model.train_domains
     method = build_method(model).to(device)
     method.network.to(memory_format=torch.channels_last_3d)  # faster 3D convolutions on CPU (oneDNN) and GPU
     method.setup_training(steps, cfg.amp)
     broadcast_parameters(method)
     start = load_checkpoint(ckpt, method) if cfg.resume and ckpt.is_file() else 0
-    if start and model.get("extended_from") and hasattr(method, "extend_schedule"):
+    if start and model.extended_from and hasattr(method, "extend_schedule"):
         method.extend_schedule(steps, start)  # --resume --steps N beyond the run's end
     if rank == 0 and cfg.resume:
         _truncate_log(run_dir / "log.jsonl", start)
@@ -204,33 +204,33 @@ def train(cfg: TrainConfig, on_eval: Callable[[Method, int, dict[str, Any], dict
     catalog = _catalog(plan_dir)
     cache = plan_dir / "cache"
     train_cases = [open_case(cache, c, domains.index(catalog.get(c, domains[0])) if catalog.get(c) in domains else 0)
-                   for c in plan["cases"]["train"]]
-    val = plan["cases"]["val"][: cfg.val_cases] if cfg.val_every and rank == 0 else []
+                   for c in plan.cases.train]
+    val = plan.cases.val[: cfg.val_cases] if cfg.val_every and rank == 0 else []
     val_cases = [open_case(cache, c) for c in val]
-    seed = int(model["seed"]) if world == 1 else derive_seed(model["seed"], "rank", rank)
-    sampler = PatchSampler(train_cases, patch, int(model["batch_size"]), seed)
+    seed = model.seed if world == 1 else derive_seed(model.seed, "rank", rank)
+    sampler = PatchSampler(train_cases, patch, model.batch_size, seed)
     if rank == 0 and start == 0:
         _warn_patch(patch, train_cases)
-    _check_training_input(method, plan, sampler, model["method"])
+    _check_training_input(method, plan, sampler, model.method)
     loader = Prefetcher(sampler, start, steps)
     unlabeled, unlabeled_keys = _unlabeled_loader(method, plan, cache, catalog, domains, patch, model, seed, start,
                                                   steps)
     t0, last = time.time(), {}
     with progress_bar(disable=not cfg.progress or rank > 0) as bar:
-        task = bar.add_task(f"training {model['method']}", total=steps, completed=start)
+        task = bar.add_task(f"training {model.method}", total=steps, completed=start)
         for step, b in loader:
-            g = torch.Generator().manual_seed(derive_seed(model["seed"], "augment", step))
+            g = torch.Generator().manual_seed(derive_seed(model.seed, "augment", step))
             batch = augmented_batch(b, g, aug, device, sampler.aux_keys, sampler.scalar_keys)
             ubatch = None
             if unlabeled is not None:
                 ustep, ub = next(unlabeled)
-                ug = torch.Generator().manual_seed(derive_seed(model["seed"], "u-aug", ustep))
+                ug = torch.Generator().manual_seed(derive_seed(model.seed, "u-aug", ustep))
                 ubatch = augmented_batch(ub, ug, aug, device, unlabeled_keys[0], unlabeled_keys[1])
                 del ubatch["label"]  # unlabeled: no label reaches the method
             method.train()
             # methods draw their random augmentations from torch's global generator: reseed it per step so a
             # resumed run repeats exactly what an uninterrupted one does
-            torch.manual_seed(derive_seed(model["seed"], "method", step))
+            torch.manual_seed(derive_seed(model.seed, "method", step))
             last = method.update(batch, ubatch)
             done = step + 1
             row = {"step": done, "time": round(time.time() - t0, 3), **{k: float(v) for k, v in last.items()}}
@@ -242,7 +242,7 @@ def train(cfg: TrainConfig, on_eval: Callable[[Method, int, dict[str, Any], dict
                 save_checkpoint(ckpt, method, done)
             if rank == 0 and on_eval is not None and cfg.eval_every and (done % cfg.eval_every == 0 or done == steps):
                 on_eval(method, done, model, plan)
-            bar.update(task, completed=done, description=f"training {model['method']} loss {last.get('loss', 0):.3f}")
+            bar.update(task, completed=done, description=f"training {model.method} loss {last.get('loss', 0):.3f}")
     loader.close()
     if rank == 0:
         with atomic_path(run_dir / "model_final.pt") as tmp:
@@ -268,20 +268,20 @@ def augmented_batch(b: dict[str, np.ndarray], g: torch.Generator, aug: dict[str,
     return batch
 
 
-def _unlabeled_loader(method: Method, plan: dict[str, Any], cache: Path, catalog: dict[str, str],
-                      domains: list[str], patch: list[int], model: dict[str, Any], seed: int, start: int,
+def _unlabeled_loader(method: Method, plan: Plan, cache: Path, catalog: dict[str, str],
+                      domains: list[str], patch: list[int], model: RunModel, seed: int, start: int,
                       steps: int) -> tuple[Any, tuple[list[str], list[str]]]:
     """Batches of unlabeled patches for methods with ``needs_unlabeled`` (SSL); ``domain`` is the index in the
     training domains, or -1 for a domain outside them."""
     if not method.needs_unlabeled:
         return None, ([], [])
-    names = plan["cases"].get("unlabeled", [])
+    names = plan.cases.unlabeled
     if not names:
-        raise CrosspanError(None, f"method '{model['method']}' needs unlabeled cases",
+        raise CrosspanError(None, f"method '{model.method}' needs unlabeled cases",
                             "preprocess with a splits JSON whose fold lists `unlabeled` cases")
     cases = [open_case(cache, c, domains.index(catalog[c]) if catalog.get(c) in domains else -1, need_label=False)
              for c in names]
-    sampler = unlabeled_sampler(cases, patch, int(model["batch_size"]), derive_seed(seed, "unlabeled"))
+    sampler = unlabeled_sampler(cases, patch, model.batch_size, derive_seed(seed, "unlabeled"))
     return iter(Prefetcher(sampler, start, steps)), (sampler.aux_keys, sampler.scalar_keys)
 
 

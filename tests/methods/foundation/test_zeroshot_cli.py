@@ -85,12 +85,11 @@ def test_errors_are_one_line(tmp_path, box_filler) -> None:
 
 
 def test_model_box_uses_the_trained_runs_mask_and_is_not_oracle(tmp_path, box_filler, monkeypatch) -> None:
-    from crosspan.inference import predict as predict_mod
     from crosspan.inference import zeroshot
 
     data = crosspan_release(tmp_path / "d", centers=("A",), sequences=("T1",))
     runs: list[str] = []
-    monkeypatch.setattr(predict_mod, "load_run", lambda run_dir, device="cpu": runs.append(str(run_dir)) or "run")
+    monkeypatch.setattr(zeroshot, "load_run", lambda run_dir, device="cpu": runs.append(str(run_dir)) or "run")
     fake = np.zeros((8, 16, 16), bool)
     fake[2:4, 1:3, 5:9] = True
     monkeypatch.setattr(zeroshot, "model_box_mask", lambda run, image, device: fake)

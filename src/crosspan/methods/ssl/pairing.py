@@ -33,6 +33,7 @@ from crosspan.core.errors import CrosspanError
 from crosspan.core.parallel import pmap
 from crosspan.data.catalog import catalog_from, save_catalog
 from crosspan.data.io import read_image, write_image
+from crosspan.data.splits import Fold, Splits
 from crosspan.methods.ssl.paired import Registration, register_rigid, transport_label
 
 
@@ -41,21 +42,21 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float:
     return float(2.0 * np.logical_and(a > 0, b > 0).sum() / s) if s > 0 else 0.0
 
 
-def plan_pairs(catalog: pd.DataFrame, split: dict[str, Any], source_sequence: str | None = None) -> list[dict]:
+def plan_pairs(catalog: pd.DataFrame, split: Fold, source_sequence: str | None = None) -> list[dict]:
     """One job per unlabeled case: its source = a labeled training scan of the same patient (``source_sequence``
     first when given, else the first in case-id order), or none."""
     by_id = catalog.set_index("case_id", drop=False)
-    missing = [c for c in split.get("train", []) + split.get("unlabeled", []) if c not in by_id.index]
+    missing = [c for c in split.train + split.unlabeled if c not in by_id.index]
     if missing:
         raise CrosspanError(None, f"{len(missing)} split cases are not in the catalog (e.g. {missing[0]})",
                             "pass the dataset/catalog the splits JSON was made from")
     labeled: dict[str, list[pd.Series]] = {}
-    for c in sorted(split.get("train", [])):
+    for c in sorted(split.train):
         row = by_id.loc[c]
         if str(row["label"]).strip():
             labeled.setdefault(str(row["patient_id"]), []).append(row)
     jobs = []
-    for c in sorted(split.get("unlabeled", [])):
+    for c in sorted(split.unlabeled):
         row = by_id.loc[c]
         cands = [s for s in labeled.get(str(row["patient_id"]), []) if s["case_id"] != c]
         if source_sequence:
@@ -107,12 +108,10 @@ def pair_fold(data: str | Path, splits: str | Path, fold: int, out: str | Path, 
               progress: bool = True) -> pd.DataFrame:
     """Pair every unlabeled case of ``fold``; write OUT/catalog.csv and OUT/pairs.csv; return the pairs table."""
     out = Path(out)
-    doc = json.loads(Path(splits).read_text())
-    folds = doc.get("splits", [])
-    if not 0 <= fold < len(folds):
-        raise CrosspanError(splits, f"fold {fold} does not exist ({len(folds)} folds)", "pick --fold 0..n-1")
-    split = folds[fold]
-    if not split.get("unlabeled"):
+    doc = Splits.load(splits)
+    index = doc.index(fold)
+    split = doc.splits[index]
+    if not split.unlabeled:
         raise CrosspanError(splits, f"fold {fold} lists no unlabeled cases",
                             "make splits with `crosspan data splits ... --unlabeled '*:OOP'`")
     if not 0.0 <= min_agreement <= 1.0:
@@ -134,8 +133,8 @@ def pair_fold(data: str | Path, splits: str | Path, fold: int, out: str | Path, 
     cat["pseudo_weight"] = [f"{by_case[c]['weight']:.4f}" if c in by_case else "" for c in cat["case_id"]]
     save_catalog(cat, out / "catalog.csv")
     keep = {r["case_id"] for r in rows if r["weight"] > 0}
-    folds[fold] = {**split, "unlabeled": [c for c in split["unlabeled"] if c in keep]}
-    write_json(out / "splits_paired.json", {**doc, "splits": folds})
+    paired = split.model_copy(update={"unlabeled": [c for c in split.unlabeled if c in keep]})
+    write_json(out / "splits_paired.json", doc.with_fold(index, paired).to_json())
     return table
 
 

@@ -1,0 +1,68 @@
+"""One trained run on one image: preprocess (the run's plan) -> sliding window (full or coarse-to-fine) ->
+back to the source grid -> post-processing. ``crosspan predict``, checkpoint scoring and the ``model-box`` prompt
+of the zero-shot models all call :func:`segment`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from crosspan.data.io import ImageProperties, read_sitk
+from crosspan.inference.postprocess import parse_postprocess, postprocess
+from crosspan.inference.roi import RoiReport, predict_volume_roi
+from crosspan.inference.sliding import inference_layout, predict_volume
+from crosspan.methods.base import Method
+from crosspan.preprocess.cache import preprocess_image
+from crosspan.preprocess.geometry import to_source_grid
+from crosspan.preprocess.plan import Plan
+from crosspan.runs.model import RunModel
+from crosspan.runs.run import Run, open_run
+
+
+def load_run(run_dir: str | Path, device: str = "cpu") -> Run:
+    """A run folder's method (trained weights, eval mode, on ``device`` in its inference memory layout), its
+    ``model.json`` and ``plan.json``."""
+    run = open_run(run_dir)
+    run.method.to(memory_format=inference_layout(torch.device(device)))  # predict_volume then converts nothing
+    run.method.to(device)
+    return run
+
+
+@dataclass
+class Segmentation:
+    """A case segmented in its source geometry: the binary mask, the foreground probability, the geometry."""
+
+    mask: np.ndarray
+    probability: np.ndarray
+    source: ImageProperties
+    roi: RoiReport | None = None
+
+
+def segment(method: Method, model: RunModel, plan: Plan, image: str, *, label: str = "", overlap: float = 0.5,
+            tta: bool = False, post: str = "lcc", device: str = "cpu", amp: str = "none", roi: str = "none",
+            roi_zoom: float = 1.0) -> Segmentation:
+    """Segment ``image`` with a trained method. ``roi="auto"``: coarse-to-fine window
+    (:mod:`crosspan.inference.roi`; ``"aligned"`` on the full window's tiles). ``label``: the case's ground truth,
+    from which a prompted method (prompt-unet) builds its prompt channels (oracle)."""
+    img = read_sitk(image)
+    pre = preprocess_image(img, plan, read_sitk(label) if label else None, label or None)
+    patch, rep = list(model.patch_size), None
+    if label and pre.label is not None:
+        prompts = method.test_prompts(pre.label)  # type: ignore[operator]
+        prob = predict_volume(method, np.concatenate([pre.image[None], prompts]), patch, overlap, tta, device, amp)
+    elif roi in ("auto", "aligned"):
+        prob, rep = predict_volume_roi(method, pre.image, patch, overlap, tta, device, amp, coarse_zoom=roi_zoom,
+                                       align=roi == "aligned")
+    else:
+        prob = predict_volume(method, pre.image, patch, overlap, tta, device, amp)
+    source = ImageProperties.from_dict(pre.meta["source"])
+    fg = to_source_grid(prob[1], ImageProperties.from_dict(pre.meta["preprocessed"]), source, is_label=False)
+    mode, min_ml = parse_postprocess(post)
+    mask = postprocess(fg > 0.5, mode, source.voxel_volume_ml(), min_ml)
+    return Segmentation(mask=mask, probability=fg, source=source, roi=rep)
+
+
+__all__ = ["Segmentation", "load_run", "segment"]
