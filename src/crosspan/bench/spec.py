@@ -16,14 +16,14 @@ import yaml
 from crosspan.bench import datasets as _ds
 from crosspan.bench.datasets import Synthetic, TestDataset
 from crosspan.bench.speccheck import Check as _Check
-from crosspan.data.errors import CrosspanError
+from crosspan.core.errors import CrosspanError
 from crosspan.evaluation.metrics import METRICS
 
 PROTOCOLS = ("in-domain", "cross-center", "cross-sequence", "official")
 EXECUTORS = ("local", "ray", "slurm")
 
 TOP_KEYS = {"name", "output", "dataset", "protocols", "methods", "seeds", "label_ratios", "training", "evaluation",
-            "executor", "executable", "test_datasets", "tables"}
+            "executor", "executable", "test_datasets", "tables", "subsets"}
 DATASET_KEYS = {"path", "synthetic"}
 PROTOCOL_KEYS = {"name", "protocol", "train", "targets", "label_ratios", "unlabeled", "seed", "folds", "splits",
                  "val_fraction", "test_fraction", "training_input", "ssl_pair"}
@@ -31,7 +31,7 @@ TRAINING_INPUTS = ("images", "label-maps")
 #: ``crosspan ssl pair`` before preprocessing: none; transported (pseudo-labels, full pool); paired-pool (the pool cut
 #: to the paired scans); true-labels (upper bound: the unlabeled scans' TRUE labels, weight 1; results are oracle)
 SSL_PAIR = ("none", "transported", "paired-pool", "true-labels")
-METHOD_KEYS = {"name", "method", "hp", "network", "steps", "zero_shot", "protocols"}
+METHOD_KEYS = {"name", "method", "hp", "network", "steps", "zero_shot", "protocols", "prompts_from"}
 TRAINING_KEYS = {"steps", "batch_size", "patch", "network", "device", "amp", "eval_every", "eval_domains"}
 EVALUATION_KEYS = {"tolerance", "metrics"}
 EXECUTOR_KEYS = {"kind", "jobs", "threads_per_job", "address", "partition", "time", "gpus_per_job", "cpus_per_job",
@@ -64,6 +64,7 @@ class Method:
     steps: int | None = None
     zero_shot: bool = False
     protocols: tuple[str, ...] = ()  # run only on these protocols (empty: every protocol of its training input)
+    prompts_from: str | None = None  # zero-shot: boxes from this trained method's job (same split and seed)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ class Spec:
     executable: tuple[str, ...] = ("crosspan",)
     test_datasets: tuple[TestDataset, ...] = ()
     tables: tuple[Any, ...] = ()  # crosspan.bench.tables.TableSpec
+    subsets: dict[str, Any] = field(default_factory=dict)  # crosspan.bench.subset.Subset by name
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -165,6 +167,7 @@ def parse_spec(raw: Any, path: Path) -> Spec:
     if not exe:
         raise c.fail("executable", "empty", "leave it out (default: crosspan)")
     exe = tuple(str((base / e).resolve()) if e.startswith(("./", "../")) else e for e in exe)
+    from crosspan.bench.subset import parse_subsets
     from crosspan.bench.tables import parse_tables
 
     return Spec(path=path, name=c.name(top["name"], "name"), output=c.resolve(top["output"], "output", base),
@@ -172,7 +175,7 @@ def parse_spec(raw: Any, path: Path) -> Spec:
                 training=_training(c, top.get("training")), evaluation=_evaluation(c, top.get("evaluation")),
                 executor=_executor(c, top.get("executor")), executable=exe,
                 test_datasets=_ds.parse_test_datasets(c, top.get("test_datasets"), base, dataset, synthetic),
-                tables=parse_tables(c, top.get("tables")))
+                tables=parse_tables(c, top.get("tables")), subsets=parse_subsets(c, top.get("subsets")))
 
 
 def _dataset(c: _Check, value: Any, base: Path) -> tuple[Path | None, Synthetic | None]:
@@ -242,8 +245,11 @@ def _methods(c: _Check, value: Any, protocols: set[str]) -> tuple[Method, ...]:
         out.append(Method(name=c.name(m.get("name", m.get("method")), f"{w}.name"), protocols=only,
                           method=c.name(m.get("method", m.get("name")), f"{w}.method"), hp=dict(hp),
                           network=m.get("network"),
-                          steps=c.int_(m["steps"], f"{w}.steps", 1) if "steps" in m else None, zero_shot=zero))
+                          steps=c.int_(m["steps"], f"{w}.steps", 1) if "steps" in m else None, zero_shot=zero,
+                          prompts_from=c.name(m["prompts_from"], f"{w}.prompts_from") if "prompts_from" in m
+                          else None))
     _unique(c, [m.name for m in out], "methods")
+    _check_prompt_sources(c, out)
     return tuple(out)
 
 
@@ -263,6 +269,20 @@ def _zero_shot(c: _Check, where: str, name: str, flag: Any) -> bool:
         raise c.fail(f"{where}.zero_shot", f"zero_shot: {str(flag).lower()}, but '{name}' is a {kind} method",
                      "drop zero_shot: the registry knows each method's kind (`crosspan methods`)")
     return kind == "zero-shot"
+
+
+def _check_prompt_sources(c: _Check, methods: list[Method]) -> None:
+    """``prompts_from`` names a trained method of the spec, and only a zero-shot method takes prompts from it."""
+    trained = {m.name for m in methods if not m.zero_shot}
+    for i, m in enumerate(methods):
+        if m.prompts_from is None:
+            continue
+        if not m.zero_shot:
+            raise c.fail(f"methods[{i}].prompts_from", "only a zero-shot method takes boxes from another method",
+                         "remove `prompts_from`, or use it on a zero-shot method (e.g. litemedsam)")
+        if m.prompts_from not in trained:
+            raise c.fail(f"methods[{i}].prompts_from", f"{m.prompts_from!r} is not a trained method of this spec",
+                         f"use one of {', '.join(sorted(trained)) or '(none: add a trained method)'}")
 
 
 def _training(c: _Check, value: Any) -> Training:

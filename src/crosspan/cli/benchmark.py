@@ -14,6 +14,7 @@ bench_app = typer.Typer(help="Run a benchmark spec: methods x protocols x seeds 
                              "locally, on Ray or on Slurm.", no_args_is_help=True)
 
 SPEC_HELP = "Benchmark spec YAML (see docs/benchmark.md and benchmarks/specs/)."
+SUBSET_HELP = "Run / read the spec's named subset (`subsets:`, e.g. smoke): fewer methods, seeds, steps; own output."
 
 
 def register(app: typer.Typer) -> None:
@@ -21,11 +22,15 @@ def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="benchmark")
 
 
-def _plan(spec_path: Path, executor: str | None = None, jobs: int | None = None):  # noqa: ANN202
+def _plan(spec_path: Path, executor: str | None = None, jobs: int | None = None,  # noqa: ANN202
+          subset: str | None = None):
     from crosspan.bench.jobs import build_plan
     from crosspan.bench.spec import EXECUTORS, load_spec
+    from crosspan.bench.subset import apply_subset
 
     spec = load_spec(spec_path)
+    if subset:
+        spec = apply_subset(spec, subset)
     changes = {}
     if executor:
         if executor not in EXECUTORS:
@@ -54,6 +59,7 @@ def run_cmd(
     jobs: int = typer.Option(None, "--jobs", "-j", help="Override the number of parallel jobs (local executor)."),
     collect: bool = typer.Option(True, "--collect/--no-collect", help="Collect results and write the report at "
                                                                       "the end."),
+    subset: str = typer.Option(None, "--subset", help=SUBSET_HELP),
 ) -> None:
     """Run SPEC's unfinished stages and jobs, then collect the results (resumable).
 
@@ -61,7 +67,7 @@ def run_cmd(
     training resumes from its checkpoint."""
     from crosspan.bench.sweep import run_plan, status_table
 
-    plan = _plan(spec_path, executor, jobs)
+    plan = _plan(spec_path, executor, jobs, subset)
     console.print(status_table(plan))
     if dry_run:
         _warn_methods(plan.spec)  # imports the engine (torch): only where nothing else runs
@@ -80,6 +86,7 @@ def run_cmd(
 def status_cmd(
     spec_path: Path = typer.Argument(..., help=SPEC_HELP),
     output: Path = typer.Option(None, "-o", "--output", help="Also write the status as CSV."),
+    subset: str = typer.Option(None, "--subset", help=SUBSET_HELP),
 ) -> None:
     """List every stage and job of SPEC: done, incomplete (with the failed step) or pending."""
     import pandas as pd
@@ -87,7 +94,7 @@ def status_cmd(
     from crosspan.bench.sweep import status_rows, status_table
     from crosspan.core.atomic import atomic_path
 
-    plan = _plan(spec_path)
+    plan = _plan(spec_path, subset=subset)
     console.print(status_table(plan))
     _warn_methods(plan.spec)
     if output:
@@ -105,10 +112,12 @@ def collect_cmd(
     markdown: bool = typer.Option(False, "--markdown", help="Also write the spec's tables as pasted into "
                                                             "BENCHMARKS.md (command, commit, date) to "
                                                             "<spec output>/tables.md and print them."),
+    subset: str = typer.Option(None, "--subset", help=SUBSET_HELP),
 ) -> None:
     """Gather every finished job's per-case results into one table (no duplicate rows), print the spec's tables
     (`tables:`, methods in the spec's order) and write the report."""
-    _collect(_plan(spec_path), report=report, output=output, markdown_arg=str(spec_path) if markdown else None)
+    arg = f"{spec_path} --subset {subset}" if subset else str(spec_path)
+    _collect(_plan(spec_path, subset=subset), report=report, output=output, markdown_arg=arg if markdown else None)
 
 
 def _collect(plan, report: bool, output: Path | None = None,  # noqa: ANN001 - Plan

@@ -1,0 +1,96 @@
+"""Spec subsets (``subsets:`` + ``--subset``), zero-shot jobs prompted by a trained job (``prompts_from``) and the
+benchmark of record (benchmarks/specs/record.yaml) covering every registered trainable method."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from crosspan.bench.jobs import build_plan, job_status
+from crosspan.bench.spec import load_spec, parse_spec
+from crosspan.bench.subset import apply_subset
+from crosspan.core.errors import CrosspanError
+from tests.bench.test_spec import SPECS, _parse_real
+
+
+def _arg(args: tuple[str, ...], flag: str) -> str:
+    return args[args.index(flag) + 1]
+
+
+def test_record_smoke_subset_is_a_small_valid_plan() -> None:
+    full = load_spec(SPECS / "record.yaml")
+    spec = apply_subset(full, "smoke")
+    plan = build_plan(spec)
+    assert spec.output == full.output.with_name("record-smoke") and spec.name == "record-smoke"
+    assert len(plan.method_jobs) <= 12 < len(build_plan(full).method_jobs)
+    assert {j.info["seed"] for j in plan.method_jobs} == {0}
+    assert {j.info["method"] for j in plan.method_jobs} == {"erm", "gin", "mean-teacher", "physics-rand"}
+    assert {j.info["label_ratio"] for j in plan.method_jobs} == {1.0}
+    assert {j.info["test_set"] for j in plan.method_jobs} == {"in-distribution", "stress"}
+    train = [s.args for j in plan.method_jobs for s in j.steps if s.name == "train"]
+    assert len(train) == 4 and {_arg(a, "--steps") for a in train} == {"10"}
+    cohorts = [s.args for j in plan.jobs if j.kind == "stage" for s in j.steps if s.name == "synth"]
+    assert sorted(_arg(a, "--patients") for a in cohorts) == ["2", "9"]  # training cohort, stress suite
+    for job in plan.jobs:  # every command line parses with the real CLI
+        for step in job.steps:
+            _parse_real(step.args)
+
+
+@pytest.mark.parametrize(("subset", "message"), [
+    ({"methods": ["nope"]}, "unknown name(s) nope"),
+    ({"protocols": ["xseq"], "methods": ["physics-rand"]}, "runs on no protocol"),
+    ({"label_ratios": [50]}, "keep no label ratio"),
+    ({"methods": ["litemedsam"], "protocols": ["ind"]}, "lose every protocol"),
+    ({"training": {"steps": 0}}, "training.steps"),
+])
+def test_bad_subsets_are_one_line_spec_errors(subset: dict, message: str) -> None:
+    raw = yaml.safe_load((SPECS / "record.yaml").read_text())
+    raw["subsets"] = {"mine": subset}
+    with pytest.raises(CrosspanError) as err:
+        build_plan(apply_subset(parse_spec(raw, SPECS / "record.yaml"), "mine"))
+    assert message in str(err.value) and "Fix:" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_cli_subset_dry_run_and_unknown_subset(tmp_path: Path) -> None:
+    from crosspan.cli.main import app
+
+    res = CliRunner().invoke(app, ["benchmark", "run", str(SPECS / "dg.yaml"), "--subset", "smoke", "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert "dg-smoke" in res.output and "0 done" in res.output
+    res = CliRunner().invoke(app, ["benchmark", "status", str(SPECS / "dg.yaml"), "--subset", "nightly"])
+    assert res.exit_code != 0 and "no subset 'nightly' (defined: published, smoke)" in res.output
+
+
+def test_prompts_from_runs_after_and_reads_the_trained_job(tmp_path: Path) -> None:
+    from crosspan.bench.sweep import _ready
+
+    raw = yaml.safe_load((SPECS / "foundation.yaml").read_text())
+    raw["output"] = str(tmp_path / "out")
+    plan = build_plan(parse_spec(raw, SPECS / "foundation.yaml"))
+    erm = next(j for j in plan.method_jobs if j.info["method"] == "erm")
+    boxed = next(j for j in plan.method_jobs if j.info["method"] == "litemedsam-model-box")
+    wave = {j.id: i for i, w in enumerate(plan.waves) for j in w}
+    assert wave[boxed.id] > wave[erm.id]
+    predict = boxed.steps[0].args
+    assert f"box_model={erm.info['run_dir']}" in predict and "prompt=model-box" in predict
+    assert not boxed.info["oracle"] and next(j for j in plan.method_jobs if "oracle-box" in j.id).info["oracle"]
+    assert _ready(plan, [boxed]) == ([], [boxed])  # blocked until ERM's job is done
+    erm.path.mkdir(parents=True)
+    (erm.path / "done").write_text("")
+    assert job_status(erm) == "done" and _ready(plan, [boxed]) == ([boxed], [])
+    raw["methods"][3]["prompts_from"] = "litemedsam-oracle-box"
+    with pytest.raises(CrosspanError, match="not a trained method of this spec"):
+        parse_spec(raw, SPECS / "foundation.yaml")
+
+
+def test_record_spec_has_every_registered_trainable_method() -> None:
+    from crosspan.methods.base import get_method, method_names
+
+    raw = yaml.safe_load((SPECS / "record.yaml").read_text())
+    listed = {m["method"] if isinstance(m, dict) else m for m in raw["methods"]}
+    trainable = {n for n in method_names() if get_method(n).kind == "trainable"}
+    assert trainable - listed == set(), "add the new method to benchmarks/specs/record.yaml"
+    assert "litemedsam" in listed
