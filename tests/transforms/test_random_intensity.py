@@ -15,16 +15,20 @@ from crosspan.transforms import intensity, random_intensity
 from crosspan.transforms.intensity import (
     add_noise,
     bezier_map,
+    conv_view,
     gain_shift,
     gamma,
+    gin_view,
     location_scale,
     piecewise_linear,
     robust_unit,
 )
 from crosspan.transforms.random_intensity import (
     random_bezier_map,
+    random_conv,
     random_curve,
     random_gamma,
+    random_gin,
     random_location_scale,
     random_noise,
     random_normalization_jitter,
@@ -55,6 +59,8 @@ CASES: dict[str, tuple[Callable[[torch.Generator], Any], Callable[[Any], torch.T
     "location_scale": (lambda g: random_location_scale(_unit(), 0.1, 0.5, g),
                        lambda p: location_scale(_unit(), *p)),
     "noise": (lambda g: random_noise(_image(), 0.2, g), lambda p: add_noise(_image(), *p)),
+    "conv": (lambda g: random_conv(_image(), 3, g), lambda p: conv_view(_image(), p)),
+    "gin": (lambda g: random_gin(_image(), gen=g), lambda p: gin_view(_image(), p.layers, p.alpha)),
 }
 
 
@@ -120,6 +126,7 @@ def test_intensity_transforms_leave_their_input_as_it_was(name: str) -> None:
           "curve": lambda: random_curve(unit, 5, 0.5, g), "gamma": lambda: random_gamma(x, 0.5, g),
           "jitter": lambda: random_normalization_jitter(x, 0.3, g),
           "location_scale": lambda: random_location_scale(unit, 0.1, 0.5, g),
-          "noise": lambda: random_noise(x, 0.2, g)}[name]
+          "noise": lambda: random_noise(x, 0.2, g), "conv": lambda: random_conv(x, 3, g),
+          "gin": lambda: random_gin(x, gen=g)}[name]
     fn()
     assert torch.equal(x, x0) and torch.equal(unit, unit0) and torch.equal(label, label0)

@@ -15,8 +15,10 @@ from crosspan.transforms.batch import coin, rand, randn
 from crosspan.transforms.intensity import (
     add_noise,
     bezier_map,
+    conv_view,
     gain_shift,
     gamma,
+    gin_view,
     location_scale,
     piecewise_linear,
 )
@@ -35,6 +37,13 @@ class GainShift(NamedTuple):
 
     gain: torch.Tensor
     shift: torch.Tensor
+
+
+class GINParams(NamedTuple):
+    """The layers ``(weight, bias)`` of one GIN network (every sample its own, as groups) and the blend (B,)."""
+
+    layers: list[tuple[torch.Tensor, torch.Tensor]]
+    alpha: torch.Tensor
 
 
 class Noise(NamedTuple):
@@ -114,3 +123,40 @@ def random_noise(x: torch.Tensor, max_std: float, gen: torch.Generator | None = 
     """Additive Gaussian noise with a std drawn from U(0, max_std) per sample."""
     p = Noise(max_std * rand((x.shape[0],), x, gen), randn(tuple(x.shape), x, gen))
     return add_noise(x, *p), p
+
+
+def _choice(options: tuple[int, ...], gen: torch.Generator | None) -> int:
+    """One of ``options`` drawn on the generator's device (the CPU for the global generator)."""
+    device = gen.device if gen is not None else None
+    return options[int(torch.randint(len(options), (1,), generator=gen, device=device))]
+
+
+def random_kernel_size(sizes: tuple[int, ...], gen: torch.Generator | None = None) -> int:
+    """One kernel size drawn uniformly from ``sizes`` (one for the whole batch)."""
+    return _choice(sizes, gen)
+
+
+def random_conv(x: torch.Tensor, kernel_size: int, gen: torch.Generator | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """RandConv's random convolution (Xu et al., ICLR 2021): Kaiming-normal weights N(0, 1/(C k^3)), fresh per
+    sample, through :func:`~crosspan.transforms.intensity.conv_view`. Returns the weights (B*C, C, k, k, k)."""
+    b, c = x.shape[:2]
+    k = kernel_size
+    w = randn((b * c, c, k, k, k), x, gen) / (c * k**3) ** 0.5
+    return conv_view(x, w), w
+
+
+def random_gin(x: torch.Tensor, n_layers: int = 4, interm: int = 2, kernel_sizes: tuple[int, ...] = (1, 3),
+               slope: float = 0.2, gen: torch.Generator | None = None) -> tuple[torch.Tensor, GINParams]:
+    """One GIN view per sample (Ouyang et al., IEEE TMI 2022): ``n_layers`` conv layers with a kernel size drawn
+    per layer from ``kernel_sizes``, ``interm`` intermediate channels, N(0, 1) weights and biases, blended with
+    the input by alpha ~ U(0, 1) (:func:`~crosspan.transforms.intensity.gin_view`)."""
+    b, c = x.shape[:2]
+    layers, cin = [], c
+    for i in range(n_layers):
+        cout = c if i == n_layers - 1 else interm
+        k = _choice(kernel_sizes, gen)
+        layers.append((randn((b * cout, cin, k, k, k), x, gen), randn((b * cout,), x, gen)))
+        cin = cout
+    p = GINParams(layers, rand((b,), x, gen))
+    return gin_view(x, p.layers, p.alpha, slope), p

@@ -51,9 +51,10 @@ def coarse_resample(img: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
     shape = img.shape[2:]
     out = []
     for i in range(img.shape[0]):
-        coarse = [max(1, round(n / float(f))) for n, f in zip(shape, factors[i], strict=True)]
+        cz, cy, cx = (max(1, round(n / float(f))) for n, f in zip(shape, factors[i], strict=True))
+        coarse = (cz, cy, cx)
         x = img[i:i + 1].float()
-        if tuple(coarse) != tuple(shape):
+        if coarse != tuple(shape):
             x = F.interpolate(F.adaptive_avg_pool3d(x, coarse), size=tuple(shape), mode="trilinear",
                               align_corners=False)
         out.append(x)

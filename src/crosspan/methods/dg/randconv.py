@@ -14,25 +14,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 
 from crosspan.methods.base import register_method
 from crosspan.methods.dg.augment_base import AugmentMethod
 from crosspan.transforms.batch import bshape, coin, where
 from crosspan.transforms.intensity import zscore
-
-
-def random_conv(x: torch.Tensor, kernel_size: int) -> torch.Tensor:
-    """A per-sample random conv3d (C -> C channels), Kaiming-normal weights, 'same' padding (reflect)."""
-    b, c = x.shape[:2]
-    k = kernel_size
-    w = torch.randn(b * c, c, k, k, k, device=x.device, dtype=x.dtype) / (c * k**3) ** 0.5
-    pad = k // 2
-    y = x.reshape(1, b * c, *x.shape[2:])
-    if pad:
-        y = F.pad(y, [pad] * 6, mode="reflect")
-    y = F.conv3d(y.contiguous(memory_format=torch.channels_last_3d), w, groups=b)  # channels-last: fast oneDNN path
-    return y.contiguous().reshape(x.shape)
+from crosspan.transforms.random_intensity import random_conv, random_kernel_size
 
 
 @register_method
@@ -49,8 +36,7 @@ class RandConv(AugmentMethod):
         if not m.any():
             return image
         sizes = [int(s) for s in str(self.hparams["kernel_sizes"]).split(",")]
-        k = sizes[int(torch.randint(len(sizes), (1,)))]
-        y = random_conv(image, k)
+        y, _ = random_conv(image, random_kernel_size(tuple(sizes)))
         if int(self.hparams["mix"]):  # an int, not a bool: "--hp mix=0" must parse
             alpha = bshape(torch.rand(b, device=image.device, dtype=image.dtype))
             y = alpha * image + (1 - alpha) * y
