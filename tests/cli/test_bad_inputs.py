@@ -19,7 +19,6 @@ import data_builders as db
 from crosspan.cli.main import app
 from crosspan.data.io import ImageProperties, read_image, write_image
 from tests.data.test_io import _dicom_series
-from toy_scans import toy_dataset
 
 runner = CliRunner()
 FIELDS = ["case_id", "patient_id", "center", "sequence", "image", "label", "split"]
@@ -49,19 +48,6 @@ def _manifest(root: Path, n: int = 3, **override: str) -> Path:
         w.writeheader()
         w.writerows(rows)
     return path
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("bad")
-    torch.set_num_threads(1)
-    cat = toy_dataset(root / "data", n=4, shape=(24, 24, 24), splits=("train", "train", "val", "test"))
-    res = _cli("preprocess", cat, "-o", root / "plan", "--train-domains", "A:T1,B:T1")
-    assert res.exit_code == 0, res.output
-    res = _cli("train", root / "plan", "-o", root / "run", "--steps", "2", "--patch", "16,16,16", "--threads", "1",
-               "--ckpt-every", "1")
-    assert res.exit_code == 0, res.output
-    return {"root": root, "catalog": cat, "plan": root / "plan", "run": root / "run"}
 
 
 # ----- security: S1-S4 -----

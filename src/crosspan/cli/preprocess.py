@@ -30,8 +30,10 @@ def preprocess_cmd(
                                            "learned on the training images; Nyul et al., IEEE TMI 2000)."),
 ) -> None:
     """Derive the plan from the training rows and cache every case (a cached, unchanged case is skipped)."""
+    from crosspan.core.atomic import remove_stale_temps
     from crosspan.preprocess.run import preprocess
 
+    remove_stale_temps(output / "cache")  # a killed run's half-written files; its complete cases are kept
     sp = [float(v) for v in split_list(spacing)] if spacing else None
     plan = preprocess(data, output, split_list(train_domains) or None, splits, fold, workers,
                       "all" if cases == "all" else "split", sp, normalization=normalization)

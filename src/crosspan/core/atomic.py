@@ -83,3 +83,13 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def remove_stale_temps(folder: str | Path) -> int:
+    """Delete the temporary files :func:`atomic_path` leaves in ``folder`` when a process is killed (kill -9
+    skips its cleanup); returns how many. Call it only where no other process writes into ``folder``."""
+    folder = Path(folder)
+    stale = [p for p in folder.glob(".*.tmp*") if p.is_file()] if folder.is_dir() else []
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return len(stale)
