@@ -62,7 +62,10 @@ def test_box_steers_the_segmentation(real: LiteMedSAM) -> None:
 
 
 def test_predict_is_not_the_entry_point(real: LiteMedSAM) -> None:
+    """A zero-shot model has no trainable ``predict``: it segments with boxes, and train refuses it."""
     from crosspan.core.errors import CrosspanError
+    from crosspan.methods.base import trainable_method
 
+    assert not hasattr(real, "predict") and not isinstance(real, torch.nn.Module)
     with pytest.raises(CrosspanError, match="zero-shot"):
-        real.predict(torch.zeros(1, 1, 4, 4, 4))
+        trainable_method("litemedsam")
