@@ -146,8 +146,19 @@ def spec_tables(plan: Plan, table: pd.DataFrame) -> list[tuple[TableSpec, pd.Dat
     """Each of the spec's ``tables`` (default: methods x labeled % by test set and target) built from the collected
     results, methods in the order of the spec's ``methods`` list."""
     specs = plan.spec.tables or (TableSpec(name="results", rows=("method", "labels"), columns=("test_set", "target")),)
-    order = tuple(m.name for m in plan.spec.methods)
-    return [(t, build_table(table, t, order)) for t in specs]
+    return [(t, build_table(table, t, method_order(plan, t.method_order))) for t in specs]
+
+
+def method_order(plan: Plan, kind: str = "spec") -> tuple[str, ...]:
+    """The spec's method names in the spec's order, or (``registry``) in the registry's table order of their
+    registry names (:func:`crosspan.methods.base.table_order`; one registry name's entries keep the spec's order)."""
+    names = [m.name for m in plan.spec.methods]
+    if kind != "registry":
+        return tuple(names)
+    from crosspan.methods.base import table_order
+
+    rank = {n: i for i, n in enumerate(table_order({m.method for m in plan.spec.methods}))}
+    return tuple(m.name for m in sorted(plan.spec.methods, key=lambda m: (rank[m.method], names.index(m.name))))
 
 
 def markdown(plan: Plan, tables: list[tuple[TableSpec, pd.DataFrame]], spec_arg: str) -> str:
@@ -165,5 +176,5 @@ def markdown(plan: Plan, tables: list[tuple[TableSpec, pd.DataFrame]], spec_arg:
     return "\n".join(parts)
 
 
-__all__ = ["KEY", "collect_checkpoints", "collect_results", "markdown", "skipped_rows", "spec_tables", "summary",
-           "test_set_tables", "write_report"]
+__all__ = ["KEY", "collect_checkpoints", "collect_results", "markdown", "method_order", "skipped_rows", "spec_tables",
+           "summary", "test_set_tables", "write_report"]

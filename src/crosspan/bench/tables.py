@@ -14,7 +14,8 @@ import pandas as pd
 
 from crosspan.bench.speccheck import Check
 
-TABLE_KEYS = {"name", "title", "metric", "rows", "columns", "order", "filter", "spread"}
+TABLE_KEYS = {"name", "title", "metric", "rows", "columns", "order", "filter", "spread", "method_order"}
+METHOD_ORDERS = ("spec", "registry")  # methods in the spec's order, or the registry's (family, then table_order)
 #: keys derived from a results row besides its own columns (see :func:`derive_keys`)
 DERIVED = ("site", "target", "labels")
 
@@ -29,6 +30,7 @@ class TableSpec:
     order: dict[str, tuple[str, ...]] = field(default_factory=dict)
     filter: dict[str, tuple[str, ...]] = field(default_factory=dict)
     spread: str | None = None  # a column key: best minus worst mean across its values
+    method_order: str = "spec"  # one of METHOD_ORDERS (an explicit ``order: {method: [...]}`` wins)
 
 
 def parse_tables(c: Check, value: Any) -> tuple[TableSpec, ...]:
@@ -57,8 +59,12 @@ def parse_tables(c: Check, value: Any) -> tuple[TableSpec, ...]:
             t.get("order"), f"{w}.order", {*rows, *columns}).items()}
         filt = {str(k): c.strings(v, f"{w}.filter.{k}") for k, v in c.mapping(
             t.get("filter"), f"{w}.filter", set(map(str, t.get("filter") or {}))).items()}
+        method_order = str(t.get("method_order", "spec"))
+        if method_order not in METHOD_ORDERS:
+            raise c.fail(f"{w}.method_order", f"unknown order {method_order!r}", f"use {' or '.join(METHOD_ORDERS)}")
         out.append(TableSpec(name=c.name(t["name"], f"{w}.name"), title=str(t.get("title", "")), metric=metric,
-                             rows=rows, columns=columns, order=order, filter=filt, spread=spread))
+                             rows=rows, columns=columns, order=order, filter=filt, spread=spread,
+                             method_order=method_order))
     names = [t.name for t in out]
     if len(set(names)) != len(names):
         raise c.fail("tables", "duplicate table names", "give every table its own name")

@@ -30,7 +30,7 @@ class Registration:
 
 #: metric samples per resolution level and the grid the metric is evaluated on: Mattes MI of a rigid fit is as
 #: accurate from ~1e4 random voxels of images binned to ~3 mm as from 30 % of the full-resolution volume (issue #17;
-#: benchmarks/ssl_pair_speed.py measures both)
+#: benchmarks/speed/ssl_pair_speed.py measures both)
 METRIC_SAMPLES = 10000
 METRIC_SPACING_MM = 3.0
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # In-domain quality of the tiny preset + ERM on the synthetic cohort (T1 from centers A and B), CPU.
-# Usage: [AMP=bf16] benchmarks/engine_quality.sh WORKDIR [THREADS]   (AMP: --amp for train and predict; default none)
+# Usage: [AMP=bf16] benchmarks/probes/engine_quality.sh WORKDIR [THREADS]   (AMP: --amp for train and predict; default none)
 set -euo pipefail
 W=${1:-/tmp/crosspan_engine_quality}
 T=${2:-2}

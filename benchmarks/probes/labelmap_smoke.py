@@ -4,7 +4,7 @@
 
     .venv/bin/crosspan synth cohort /tmp/lmc --patients 10 --centers A,B --sequences T1,T2,OOP --shape small \
         --tissue-maps --seed 0
-    .venv/bin/python benchmarks/labelmap_smoke.py /tmp/lmc --steps 300 --methods physics-rand,synthseg,erm
+    .venv/bin/python benchmarks/probes/labelmap_smoke.py /tmp/lmc --steps 300 --methods physics-rand,synthseg,erm
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import torch
 from monai.inferers import sliding_window_inference
 
 from crosspan.core.atomic import write_text
+from crosspan.core.dice import dice
 from crosspan.data.io import read_sitk
 from crosspan.methods import get_method
 from crosspan.models import build_network, network_config
@@ -62,11 +63,6 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines + ["| " + " | ".join(str(r.get(k, "")) for k in keys) + " |" for r in rows]) + "\n"
 
 
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    s = a.sum() + b.sum()
-    return float(2 * (a & b).sum() / s) if s else 1.0
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("cohort", type=Path)
@@ -107,14 +103,14 @@ def main() -> None:
             x = torch.from_numpy(zscore(img, body_mask(img)))[None, None]
             with torch.no_grad():
                 prob = sliding_window_inference(x, (args.patch,) * 3, 4, m.predict, overlap=0.25)
-            scores.setdefault(r.sequence, []).append(dice(prob[0, 1].numpy() > 0.5, lab))
+            scores.setdefault(r.sequence, []).append(dice(prob[0, 1].numpy() > 0.5, lab, empty=1.0))
         rows.append({"method": name, "train s": round(secs), **{k: round(float(np.mean(v)), 3)
                                                                  for k, v in sorted(scores.items())}})
         print(rows[-1], flush=True)
     n_test = len(test.patient_id.unique())
     text = (f"### Label-map smoke run ({args.steps} steps, patch {args.patch}^3, batch {args.batch}, tiny network, "
             f"{len(train)} training patients, {n_test} test patients; mean Dice)\n\n"
-            f"`.venv/bin/python benchmarks/labelmap_smoke.py {args.cohort} --steps {args.steps} --patch "
+            f"`.venv/bin/python benchmarks/probes/labelmap_smoke.py {args.cohort} --steps {args.steps} --patch "
             f"{args.patch} --methods {args.methods}`\n\n" + table(rows))
     print(text)
     write_text(args.output, text)

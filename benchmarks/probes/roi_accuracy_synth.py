@@ -1,7 +1,7 @@
 """``crosspan predict --roi auto`` vs the full window on synthetic scans: Dice per scan, tiles, seconds.
 
 Usage (CPU, a few minutes; every step is a crosspan command):
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/roi_accuracy_synth.py -o /tmp/roisynth [--steps 500]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/probes/roi_accuracy_synth.py -o /tmp/roisynth [--steps 500]
         [--patients 10] [--stress 4]
 
 Trains a ``tiny`` ERM model (``--steps``) on a small default-profile cohort (centers A, B; T1; ``--shape small``),
@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crosspan.core.dice import dice
 from crosspan.data.io import read_image
-from crosspan.inference.sliding import dice
 
-CROSSPAN = str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "crosspan")
+CROSSPAN = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "crosspan")
 
 
 def sh(*args: str) -> float:
@@ -41,7 +41,7 @@ def scores(cohort: Path, pred: Path) -> dict[str, float]:
     for p in sorted(pred.glob("*.nii.gz")):
         row = man[man["case_id"] == p.name[: -len(".nii.gz")]].iloc[0]
         label = Path(row["label"]) if Path(row["label"]).is_absolute() else cohort / row["label"]
-        out[row["case_id"]] = dice(read_image(p)[0], read_image(label)[0])
+        out[row["case_id"]] = dice(read_image(p)[0], read_image(label)[0], empty=1.0)
     return out
 
 

@@ -6,7 +6,7 @@ and return Dice, IoU, precision, recall, HD95, ASSD and NSD at 2 mm. MONAI: Dice
 ConfusionMatrixMetric (precision, recall), HausdorffDistanceMetric(percentile=95), SurfaceDistanceMetric
 (symmetric) and SurfaceDiceMetric(use_subvoxels=True), on one-hot (1, 2, z, y, x) tensors, one thread each.
 
-    .venv/bin/python benchmarks/metrics_speed.py --cases 8 --repeats 3
+    .venv/bin/python benchmarks/speed/metrics_speed.py --cases 8 --repeats 3
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Time `crosspan synth`: one patient's sequences at default size, per center, in one process.
 
-Usage: python benchmarks/synth_speed.py [--patients 3] [--centers A,B,C,D] [--sequences T1,T2,OOP]
+Usage: python benchmarks/speed/synth_speed.py [--patients 3] [--centers A,B,C,D] [--sequences T1,T2,OOP]
 Prints a markdown table (seconds per patient: anatomy + rendering of every sequence, NIfTI writing separate),
 wall-clock and CPU time of this process (CPU time is what an unloaded core would take; the machine is shared).
 """

@@ -2,7 +2,7 @@
 and the cost of a re-run that skips everything. Steps are a no-op stand-in `crosspan` (tests/bench/test_standin.py),
 so the figures are the runner's own cost, not training.
 
-    .venv/bin/python benchmarks/bench_overhead.py            # prints a markdown table
+    .venv/bin/python benchmarks/speed/bench_overhead.py            # prints a markdown table
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.test_standin import write_spec  # noqa: E402
 

@@ -2,7 +2,7 @@
 whole volume: per-patch z-scoring (`zscore_body`) vs the whole-volume statistics of `volume_zscore`, both against
 `body_mask` + `zscore` on the full drawn volume (mean absolute difference inside the body, z-units).
 
-    .venv/bin/python benchmarks/labelmap_norm_check.py /tmp/lm/plan_label-maps/cache/A_0002_T1_tissue.npy
+    .venv/bin/python benchmarks/probes/labelmap_norm_check.py /tmp/lm/plan_label-maps/cache/A_0002_T1_tissue.npy
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Training step and sliding-window time: crosspan engine vs nnU-Net v2 (nnUNetTrainer, nnUNetPredictor), one network.
 
 Usage (crosspan venv drives; nnU-Net runs in its own venv, never a crosspan dependency):
-    .venv/bin/python benchmarks/engine_vs_nnunet_train_predict.py -o /tmp/nnstep [--nnvenv /tmp/nnvenv]
+    .venv/bin/python benchmarks/speed/engine_vs_nnunet_train_predict.py -o /tmp/nnstep [--nnvenv /tmp/nnvenv]
         [--patch 32,64,64] [--spacing 3,1.5,1.5] [--threads 2] [--steps 8] [--volumes 3] [--profile]
-        [--ops step,sw] [--variants bf16,contiguous,roi,roi_zoom2,roi_aligned,roi_bf16] [--skip-nnunet]
+        [--ops step,sw] [--variants bf16,contiguous,roi,roi_zoom2,roi_bf16,roi_zoom2_bf16] [--skip-nnunet]
 
 The network is crosspan's ``nnunet`` preset (MONAI DynUNet, kernels/strides/filters from ``network_config``); the
 same stages, features, kernels and strides are written into an nnU-Net plans file as its ``PlainConvUNet``
@@ -20,12 +20,12 @@ alternately (ABBA order), on ``--threads`` CPU threads:
    crosspan ``predict_volume`` (softmax probabilities) vs ``nnUNetPredictor.predict_sliding_window_return_logits``
    (logits) with the trainer's network, random initial weights (timing only).
 
-Variant ``roi`` (``sw_roi``; ``roi_zoom2``, ``roi_aligned`` and ``roi_bf16`` alike) times the work of ``crosspan
-predict --roi auto`` (``crosspan.inference.roi``): the coarse pass over the whole volume (overlap 0; ``zoom2``: on
-the volume shrunk 2x) plus the full-overlap Gaussian window on the cropped region (``aligned``: ``--roi aligned``,
-the region widened to the full window's own tiles). The weights are random, so the region is not
-detected but given: the pancreas bounding box of preprocessed synthetic T1 scans (``PANCREAS_BOX``, fractions of
-the volume), grown as ``--roi auto`` grows it; the tile counts of both passes are reported under ``info``.
+Variant ``roi`` (``sw_roi``; ``roi_zoom2``, ``roi_bf16`` and ``roi_zoom2_bf16`` alike) times the work of ``crosspan
+predict --roi auto`` (``crosspan.inference.roi``): the coarse pass (the full window's covering tiles, every other
+one along each axis; ``zoom2``: a no-overlap window on the volume shrunk 2x) plus the full window's tiles that touch
+the region (those of the coarse pass reused), blended. The weights are random, so the region is not detected but
+given: the pancreas bounding box of preprocessed synthetic T1 scans (``PANCREAS_BOX``, fractions of the volume),
+grown as ``--roi auto`` grows it; the tile counts of both passes are reported under ``info``.
 """
 
 from __future__ import annotations
@@ -88,31 +88,47 @@ def _crosspan_worker(work: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
     info: dict[str, Any] = {"params": sum(p.numel() for p in variants[""][0].network.parameters()),
                             "tiles": window_tiles(vol.shape, patch, 0.5), "torch": torch.__version__}
-    for name, zoom, amp, align in (("roi", 1.0, "none", False), ("roi_zoom2", 2.0, "none", False),
-                                   ("roi_aligned", 1.0, "none", True), ("roi_bf16", 1.0, "bf16", False)):
-        ops["sw_" + name], info["tiles_" + name] = _roi_op(variants[""][0], vol, patch, zoom, amp, align)
+    for name, zoom, amp in (("roi", 1.0, "none"), ("roi_zoom2", 2.0, "none"), ("roi_bf16", 1.0, "bf16"),
+                            ("roi_zoom2_bf16", 2.0, "bf16")):
+        ops["sw_" + name], info["tiles_" + name] = _roi_op(variants[""][0], vol, patch, zoom, amp)
     info["ops"] = sorted(ops)
     return ops, info
 
 
-def _roi_op(method: Any, vol: np.ndarray, patch: list[int], zoom: float, amp: str, align: bool
-            ) -> tuple[Any, dict[str, Any]]:
+def _roi_op(method: Any, vol: np.ndarray, patch: list[int], zoom: float, amp: str) -> tuple[Any, dict[str, Any]]:
     """The work of ``predict --roi auto`` where the coarse pass finds ``PANCREAS_BOX``, and its tile counts."""
-    from crosspan.inference.roi import coarse_probability, grow, snap_to_grid, window_tiles
-    from crosspan.inference.sliding import predict_volume
+    import torch
 
-    box = [(int(a * n), int(np.ceil(b * n))) for (a, b), n in zip(PANCREAS_BOX, vol.shape, strict=True)]
-    box = grow(box, [p // 4 for p in patch], patch, vol.shape)
-    box = snap_to_grid(box, patch, 0.5, vol.shape) if align else box
-    crop = tuple(slice(lo, hi) for lo, hi in box)
+    from crosspan.core.amp import autocast
+    from crosspan.inference.roi import TileWindow, coarse_probability, window_tiles
+    from crosspan.inference.sliding import inference_layout, memory_layout
 
+    box = [(max(0, int(a * n) - p // 4), min(n, int(np.ceil(b * n)) + p // 4))  # roi.regions' margin
+           for (a, b), n, p in zip(PANCREAS_BOX, vol.shape, patch, strict=True)]
+    layout = inference_layout(torch.device("cpu"))
+    x = torch.from_numpy(vol)[None, None]
+
+    def window() -> TileWindow:
+        return TileWindow(method, x, patch, 0.5, layout, 2)
+
+    @torch.no_grad()
     def run() -> None:
-        coarse_probability(method, vol, patch, 0.0, zoom, "cpu", amp, 2, [0])
-        predict_volume(method, vol[crop], patch, overlap=0.5, amp=amp)
+        method.eval()
+        with autocast(amp, torch.device("cpu")), memory_layout(method, layout):
+            win = window()
+            if zoom == 1.0:
+                win.add(win.cover())
+                win.prob()
+            else:
+                coarse_probability(method, vol, patch, 0.0, zoom, "cpu", amp, 2, [0])
+            win.add(win.touching([box]))
+            win.prob()
 
+    win = window()
+    coarse = set(win.cover()) if zoom == 1.0 else set()
     small = [int(np.floor(n / zoom)) for n in vol.shape]  # F.interpolate's size for scale_factor 1/zoom
-    tiles = {"coarse": window_tiles(small, patch, 0.0), "fine": window_tiles(vol[crop].shape, patch, 0.5),
-             "box": box}
+    tiles = {"coarse": len(coarse) if zoom == 1.0 else window_tiles(small, patch, 0.0),
+             "fine": len(set(win.touching([box])) - coarse), "box": box}
     return run, {**tiles, "total": tiles["coarse"] + tiles["fine"]}
 
 
@@ -305,7 +321,7 @@ def main() -> None:
     ap.add_argument("--ops", default="step,sw", help="which timings to run: step, sw or both (comma-separated)")
     ap.add_argument("--variants", default="bf16,contiguous",
                     help="crosspan-only variants also timed (step_<v>, sw_<v> where it exists): bf16, contiguous, "
-                         "roi, roi_zoom2, roi_aligned, roi_bf16 (sliding window only)")
+                         "roi, roi_zoom2, roi_bf16, roi_zoom2_bf16 (sliding window only)")
     args = ap.parse_args()
     if args.worker:
         worker(args.worker, args.output, args.threads)

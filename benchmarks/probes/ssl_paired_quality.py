@@ -2,7 +2,7 @@
 here, for the benchmark only; the pairing command never reads them): Dice per target sequence, and how well the
 registration weight (forward/backward agreement) ranks it (Spearman rho).
 
-    .venv/bin/python benchmarks/ssl_paired_quality.py COHORT runs/ssl_paired/pair-r*/pairs.csv
+    .venv/bin/python benchmarks/probes/ssl_paired_quality.py COHORT runs/ssl_paired/pair-r*/pairs.csv
 """
 
 from __future__ import annotations

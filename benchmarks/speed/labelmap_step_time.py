@@ -3,7 +3,7 @@
 Round-robin timing (one step of each method per round), median over rounds, wall and process CPU time, and the
 time of drawing the images alone. The batch carries a tissue map of a synthetic-cohort-like layout.
 
-    .venv/bin/python benchmarks/labelmap_step_time.py --patch 48 --batch 2 --threads 2 --rounds 7
+    .venv/bin/python benchmarks/speed/labelmap_step_time.py --patch 48 --batch 2 --threads 2 --rounds 7
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def main() -> None:
     base_w, base_c = statistics.median(wall["erm"]), statistics.median(cpu["erm"])
     lines = [f"### Label-map methods: step time vs ERM ({args.device}, network {args.network}, patch "
              f"{args.patch}^3, batch {args.batch}, {args.threads} threads, median of {args.rounds} rounds)", "",
-             f"`.venv/bin/python benchmarks/labelmap_step_time.py --patch {args.patch} --batch {args.batch} "
+             f"`.venv/bin/python benchmarks/speed/labelmap_step_time.py --patch {args.patch} --batch {args.batch} "
              f"--threads {args.threads} --rounds {args.rounds} --network {args.network}`", "",
              "| method | step (s) | x ERM (wall) | x ERM (CPU time) | draw alone (s) |", "|---|---|---|---|---|"]
     for n in names:

@@ -1,6 +1,6 @@
 """Time `crosspan data check` on N small scans (default 500) in the CrossPan release layout.
 
-    .venv/bin/python benchmarks/data_check_speed.py --scans 500 --shape 24,64,64
+    .venv/bin/python benchmarks/speed/data_check_speed.py --scans 500 --shape 24,64,64
 
 Writes the figures to stdout (and benchmarks/results/data.md with --record).
 """
@@ -54,7 +54,7 @@ def main() -> None:
             f"{secs:.1f} s | exit {res.returncode} | {os.cpu_count()} cores, {platform.processor() or 'cpu'} |")
     print(line)
     if args.record:
-        out = Path(__file__).parent / "results" / "data.md"
+        out = Path(__file__).parents[1] / "results" / "data.md"
         if not out.exists():
             out.write_text("| date | input | `crosspan data check` wall time | result | machine |\n"
                            "|---|---|---|---|---|\n")

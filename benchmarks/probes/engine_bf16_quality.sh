@@ -2,8 +2,8 @@
 # Does bf16 autocast on a CPU cost accuracy? The `nnunet` preset + ERM trained twice on the same plan and seed,
 # fp32 and `--amp bf16` (each on THREADS threads, run side by side), then predicted in the same precision and
 # evaluated on the in-domain test scans (A:T1, B:T1). Reuses WORKDIR/plan and WORKDIR/cohort of
-# benchmarks/engine_quality.sh when present.
-# Usage: benchmarks/engine_bf16_quality.sh WORKDIR [STEPS=300] [THREADS=1]
+# benchmarks/probes/engine_quality.sh when present.
+# Usage: benchmarks/probes/engine_bf16_quality.sh WORKDIR [STEPS=300] [THREADS=1]
 set -euo pipefail
 W=${1:?WORKDIR}
 STEPS=${2:-300}

@@ -4,7 +4,7 @@ Methods are timed round-robin (one step each per round) so that load drift on a 
 alike; the median over rounds is reported, as wall-clock and as process CPU time (less sensitive to other jobs on
 a shared machine), with forward passes per step and the augmentation time alone.
 
-    .venv/bin/python benchmarks/dg_step_time.py --patch 48 --batch 2 --threads 2 --rounds 7
+    .venv/bin/python benchmarks/speed/dg_step_time.py --patch 48 --batch 2 --threads 2 --rounds 7
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def main() -> None:
         print(f"round {r + 1}/{args.warmup + args.rounds}", file=sys.stderr)
     erm = statistics.median(times["erm"]) if "erm" in times else float("nan")
     erm_cpu = statistics.median(cpu["erm"]) if "erm" in cpu else float("nan")
-    cmd = "python benchmarks/dg_step_time.py " + " ".join(sys.argv[1:])
+    cmd = "python benchmarks/speed/dg_step_time.py " + " ".join(sys.argv[1:])
     lines = [
         "## DG training-step time relative to ERM",
         "",

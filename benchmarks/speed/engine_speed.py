@@ -1,6 +1,6 @@
 """Engine speed vs a plain MONAI loop at the same network size (training step, sliding window per volume).
 
-Usage: .venv/bin/python benchmarks/engine_speed.py PLAN_DIR [--steps 20] [--threads 2] [--patch 32,64,64]
+Usage: .venv/bin/python benchmarks/speed/engine_speed.py PLAN_DIR [--steps 20] [--threads 2] [--patch 32,64,64]
 
 The plain MONAI loop reads the same cached arrays (so preprocessing is not timed), crops with
 ``RandCropByPosNegLabeld`` (pos:neg 1:2), and steps DynUNet + DiceCELoss + SGD; the crosspan loop is the engine's

@@ -3,7 +3,7 @@ shrink 2/1, 200 iterations) against the current ones (1e4 samples on images binn
 iterations), timed interleaved on one thread, with the pseudo-label Dice of each against the target's true label
 (read here, for the benchmark only).
 
-    .venv/bin/python benchmarks/ssl_pair_speed.py COHORT [COHORT ...] --pairs 6 [--settings v1,current]
+    .venv/bin/python benchmarks/speed/ssl_pair_speed.py COHORT [COHORT ...] --pairs 6 [--settings v1,current]
 
 Every patient with a T1 and a T2/OOP scan gives pairs T1 -> T2 and T1 -> OOP; a pair = both registrations
 (forward and backward, as `ssl pair` does for its weight) + the label transport.
@@ -18,16 +18,13 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from crosspan.core.dice import dice
 from crosspan.data.catalog import catalog_from
 from crosspan.data.io import read_image
 from crosspan.methods.ssl.paired import Registration, register_rigid, transport_label
 
 SETTINGS = {"v1": {"samples": None, "shrink": (2, 1), "smoothing": (1.0, 0.0), "grid_mm": None, "iterations": 200},
             "current": {}}
-
-
-def _dice(a: np.ndarray, b: np.ndarray) -> float:
-    return float(2 * np.logical_and(a > 0, b > 0).sum() / max(int((a > 0).sum() + (b > 0).sum()), 1))
 
 
 def one_pair(src: dict, tgt: dict, kw: dict) -> tuple[float, float, float]:
@@ -42,7 +39,7 @@ def one_pair(src: dict, tgt: dict, kw: dict) -> tuple[float, float, float]:
     back = transport_label(label, lprops, tprops, Registration(bwd.transform.GetInverse(), bwd.metric))
     seconds = time.perf_counter() - t0
     truth, _ = read_image(tgt["label"])
-    return seconds, _dice(moved, truth), _dice(moved, back)
+    return seconds, dice(moved, truth, empty=0.0), dice(moved, back, empty=0.0)
 
 
 def main() -> None:

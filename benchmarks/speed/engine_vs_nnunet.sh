@@ -2,7 +2,7 @@
 # Preprocessing throughput: `crosspan preprocess` vs nnU-Net v2's `nnUNetv2_plan_and_preprocess` on the same
 # training cases of a synthetic cohort. nnU-Net lives in its own venv (never a crosspan dependency):
 #   python3.11 -m venv /tmp/nnvenv && /tmp/nnvenv/bin/pip install -c constraints.txt nnunetv2
-#   bash benchmarks/engine_vs_nnunet.sh /tmp/nnbench            (NNVENV=/tmp/nnvenv by default)
+#   bash benchmarks/speed/engine_vs_nnunet.sh /tmp/nnbench            (NNVENV=/tmp/nnvenv by default)
 set -euo pipefail
 OUT=${1:-/tmp/nnbench}
 NNVENV=${NNVENV:-/tmp/nnvenv}

@@ -1,6 +1,6 @@
 """Sliding-window time vs bare network time, memory layout and sw_batch_size (CPU, random weights).
 
-Usage: ``.venv/bin/python benchmarks/sliding_window_probe.py`` (results: benchmarks/results/engine.md).
+Usage: ``.venv/bin/python benchmarks/speed/sliding_window_probe.py`` (results: benchmarks/results/engine.md).
 """
 
 from __future__ import annotations
