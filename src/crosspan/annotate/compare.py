@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from crosspan.annotate.key import annotator_mask, annotators_of, find_mask, load_key
+from crosspan.annotate.masks import read_mask
 from crosspan.core.errors import CrosspanError
-from crosspan.data.io import read_image
 from crosspan.evaluation.metrics import compute_metrics
 
 INFO_COLUMNS = ("case_id", "patient_id", "center", "sequence")
@@ -33,11 +33,8 @@ def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
 def pair_agreement(pa: Path, pb: Path, dice_below: float = 0.8, hd95_above: float = 10.0,
                    tolerance_mm: float = 2.0) -> dict[str, Any]:
     """Dice, HD95, NSD, volumes, kappa and the ``adjudicate`` flag of two masks of one case."""
-    a, props_a = read_image(pa)
-    b, _ = read_image(pb)
-    if a.shape != b.shape:
-        raise CrosspanError(pb, f"mask shape {b.shape} differs from {pa} {a.shape}",
-                            "both annotators must draw on the same image grid")
+    a, props_a = read_mask(pa)
+    b, _ = read_mask(pb, like=(pa, a.shape))
     m = compute_metrics(b > 0, a > 0, props_a.spacing, tolerance_mm=tolerance_mm)
     row = {"dice": m["dice"], "hd95": m["hd95"], "nsd": m["nsd"], "volume_a_ml": m["gt_ml"],
            "volume_b_ml": m["pred_ml"], "volume_diff_ml": m["pred_ml"] - m["gt_ml"], "kappa": cohen_kappa(a > 0, b > 0)}

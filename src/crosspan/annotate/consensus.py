@@ -18,9 +18,10 @@ import pandas as pd
 import SimpleITK as sitk
 
 from crosspan.annotate.key import adjudicated_mask, annotator_mask, annotators_of, load_key
+from crosspan.annotate.masks import read_mask
 from crosspan.core.atomic import atomic_dir
 from crosspan.core.errors import CrosspanError
-from crosspan.data.io import read_image, write_image
+from crosspan.data.io import write_image
 
 
 def staple(masks: list[np.ndarray]) -> np.ndarray:
@@ -74,15 +75,13 @@ def build_consensus(mask_dirs: list[Path], out: Path, method: str = "staple",
     done = []
     with atomic_dir(out) as tmp:
         for name in names:
-            arrays = []
-            props = None
-            for d in mask_dirs:
-                arr, props = read_image(Path(d) / name)
-                arrays.append(arr > 0)
+            first, props = read_mask(Path(mask_dirs[0]) / name)
+            like = (Path(mask_dirs[0]) / name, first.shape)
+            arrays = [first, *(read_mask(Path(d) / name, like)[0] for d in mask_dirs[1:])]
             final, prob = fuse(arrays, method)
             adj = Path(adjudicated) / name if adjudicated else None
             if adj is not None and adj.exists():
-                final = (read_image(adj)[0] > 0).astype(np.uint8)
+                final = read_mask(adj, like)[0].astype(np.uint8)
             write_image(final, props, tmp / "masks" / name)
             write_image(prob, props, tmp / "confidence" / name)
             done.append(name)
@@ -96,13 +95,13 @@ def _final_case(assignment: Path, row: pd.Series, method: str) -> tuple[np.ndarr
     adj = adjudicated_mask(assignment, row)
     arrays, props = [], None
     for _, p in found:
-        arr, props = read_image(p)
-        arrays.append(arr > 0)
+        arr, props = read_mask(p)
+        arrays.append(arr)
     if arrays and len({a.shape for a in arrays}) > 1:
         raise CrosspanError(found[1][1], f"mask shape differs from {found[0][1]}", "redraw it on the case's image")
     final, conf = fuse(arrays, method) if arrays else (None, None)
     if adj is not None:
-        arr, props = read_image(adj)
+        arr, props = read_mask(adj)
         if conf is not None and arr.shape != conf.shape:
             raise CrosspanError(adj, f"adjudicated mask shape {arr.shape} differs from the annotators' {conf.shape}",
                                 "draw it on the image in the adjudication folder")
