@@ -179,3 +179,21 @@ def test_report_labelmap_section_follows_training_input(toys: None) -> None:
     assert labelmap_section(pd.DataFrame({"method": ["erm", "toy-zero-shot"]})) is None
     html = labelmap_section(pd.DataFrame({"method": ["erm", "toy-labelmaps"]}), n=2)
     assert html is not None and "toy-labelmaps trained on images drawn from tissue label maps" in html
+
+
+def test_label_map_segmenters_are_the_organ_segmenters_with_a_preset() -> None:
+    from crosspan.inference.labelmaps import label_presets
+    from crosspan.methods.foundation.organ_models import MRSegmentator
+
+    assert label_presets() == {"mrsegmentator": "mrsegmentator", "totalseg-mr": "totalseg-mr"}
+    method_names()
+    with_preset = type("ToyOrgans", (MRSegmentator,), {"name": "toy-organs", "label_preset": "crosspan"})
+    without = type("ToyBare", (MRSegmentator,), {"name": "toy-bare", "label_preset": ""})
+    try:
+        register_method(with_preset)
+        register_method(without)
+        presets = label_presets()
+        assert presets["toy-organs"] == "crosspan" and "toy-bare" not in presets
+    finally:
+        base._REGISTRY.pop("toy-organs", None)
+        base._REGISTRY.pop("toy-bare", None)

@@ -104,7 +104,8 @@ def labelmaps_cmd(
     data: Path = typer.Argument(..., help="Dataset folder or catalog CSV of real scans with pancreas labels."),
     output: Path = typer.Option(..., "-o", "--output", help="New or empty folder: manifest.csv, images/, labels/, "
                                 "tissues/ (written atomically)."),
-    segmenter: str = typer.Option(..., "--segmenter", help="mrsegmentator | totalseg-mr (docs/foundation.md)."),
+    segmenter: str = typer.Option(..., "--segmenter", help="A packaged organ segmenter (`crosspan methods`: "
+                                   "zero-shot, automatic; docs/foundation.md)."),
     hp: list[str] = typer.Option(None, "--hp", help="Segmenter hyperparameter KEY=VALUE, e.g. weights=DIR, cli=PATH."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | cuda:N."),
     threads: int = typer.Option(0, "--threads", help="CPU threads (0: default)."),

@@ -20,16 +20,14 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from crosspan.core.atomic import atomic_dir, write_json, write_text
 from crosspan.core.errors import CrosspanError
+from crosspan.core.parallel import progress_bar
 from crosspan.data.io import properties_from_sitk, read_sitk, write_image
 from crosspan.synth.render_labels import load_mapping, map_labels, preset_path
 from crosspan.synth.tissues import Tissue
-from crosspan.core.atomic import atomic_dir, write_json, write_text
-from crosspan.core.parallel import progress_bar
 
 COLUMNS = ["case_id", "patient_id", "center", "sequence", "image", "label", "split", "tissue"]
-#: segmenter name -> label preset of its class table
-PRESETS = {"mrsegmentator": "mrsegmentator", "totalseg-mr": "totalseg-mr"}
 Segment = Callable[[str, sitk.Image], np.ndarray]
 
 
@@ -89,6 +87,15 @@ def write_labelmaps(rows: list[dict[str, str]], segment: Segment, mapping: dict,
     return Path(out)
 
 
+def label_presets() -> dict[str, str]:
+    """Registered organ segmenters -> the label preset of their class table (each class's ``label_preset``)."""
+    from crosspan.methods.base import get_method, method_names
+    from crosspan.methods.foundation.organ_models import OrganSegmenter
+
+    classes = {n: get_method(n) for n in method_names()}
+    return {n: c.label_preset for n, c in classes.items() if issubclass(c, OrganSegmenter) and c.label_preset}
+
+
 def segmenter_labelmaps(source: str | Path, out: str | Path, segmenter: str, hp: dict | None, device: str,
                         progress: bool = True) -> tuple[Path, int]:
     """``crosspan synth labelmaps``: the packaged ``segmenter`` on every labelled scan of ``source``."""
@@ -96,16 +103,17 @@ def segmenter_labelmaps(source: str | Path, out: str | Path, segmenter: str, hp:
     from crosspan.inference.zeroshot_organs import organ_map
     from crosspan.methods.foundation.organ_models import OrganSegmenter
 
-    if segmenter not in PRESETS:
-        raise CrosspanError(None, f"unknown segmenter '{segmenter}'", f"use one of {', '.join(PRESETS)}")
+    presets = label_presets()
+    if segmenter not in presets:
+        raise CrosspanError(None, f"unknown segmenter '{segmenter}'", f"use one of {', '.join(presets)}")
     method = build_zero_shot(segmenter, hp, device)
     assert isinstance(method, OrganSegmenter)
     rows, unlabelled = labelled_rows(source)
-    mapping = load_mapping(preset_path(PRESETS[segmenter]))
+    mapping = load_mapping(preset_path(presets[segmenter]))
     info = {"segmenter": segmenter, "hparams": method.hparams, "source": str(source), "skipped_unlabelled":
             unlabelled}
     return write_labelmaps(rows, lambda _case, image: organ_map(method, image), mapping, out, info,
                            progress), unlabelled
 
 
-__all__ = ["PRESETS", "burn_in", "labelled_rows", "segmenter_labelmaps", "write_labelmaps"]
+__all__ = ["burn_in", "label_presets", "labelled_rows", "segmenter_labelmaps", "write_labelmaps"]

@@ -49,6 +49,8 @@ class OrganSegmenter(ZeroShotModel):
     """An automatic (prompt-free) zero-shot method: a packaged organ segmenter whose pancreas is the mask."""
 
     model_key: ClassVar[str] = ""
+    #: ``crosspan/synth/label_presets/<name>.yaml``: its organ labels as tissue classes (`crosspan synth labelmaps`)
+    label_preset: ClassVar[str] = ""
 
     def __init__(self, hparams: dict[str, Any] | None = None, device: str = "cpu") -> None:
         super().__init__(hparams, device)
@@ -119,6 +121,7 @@ class MRSegmentator(OrganSegmenter):
 
     name: ClassVar[str] = "mrsegmentator"
     model_key: ClassVar[str] = "mrsegmentator"
+    label_preset: ClassVar[str] = "mrsegmentator"
     paper: ClassVar[str] = ORGAN_MODELS["mrsegmentator"].paper
     default_hparams: ClassVar[dict[str, Any]] = {"weights": "", "cli": "", "fold": -1, "save_organs": False}
     hparam_bounds: ClassVar[dict[str, Bound]] = {"fold": Bound(-1, 4)}  # -1: every fold
@@ -140,6 +143,7 @@ class TotalSegmentatorMR(OrganSegmenter):
 
     name: ClassVar[str] = "totalseg-mr"
     model_key: ClassVar[str] = "totalseg-mr"
+    label_preset: ClassVar[str] = "totalseg-mr"
     paper: ClassVar[str] = ORGAN_MODELS["totalseg-mr"].paper
     default_hparams: ClassVar[dict[str, Any]] = {"weights": "", "cli": "", "save_organs": False}
 
