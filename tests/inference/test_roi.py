@@ -15,10 +15,11 @@ from monai.data.utils import dense_patch_slices
 from typer.testing import CliRunner
 
 from crosspan.cli.main import app
+from crosspan.core.dice import dice
 from crosspan.inference.postprocess import postprocess
 from crosspan.inference.predict import load_run
 from crosspan.inference.roi import coarse_probability, predict_volume_roi, snap_to_grid, window_tiles
-from crosspan.inference.sliding import dice, predict_volume
+from crosspan.inference.sliding import predict_volume
 from crosspan.methods.base import Method
 from toy_scans import toy_dataset
 
@@ -53,7 +54,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _lcc_dice(prob: np.ndarray, label: np.ndarray) -> float:
-    return dice(postprocess(prob[1] > 0.5, "lcc", 1.0, 0.0), label)  # as `crosspan predict` post-processes
+    return dice(postprocess(prob[1] > 0.5, "lcc", 1.0, 0.0), label, empty=1.0)  # as `crosspan predict` post-processes
 
 
 @pytest.mark.parametrize(("zoom", "align"), [(1.0, False), (2.0, False), (1.0, True)])

@@ -15,8 +15,8 @@ import torch
 from typer.testing import CliRunner
 
 from crosspan.cli.main import app
+from crosspan.core.dice import dice
 from crosspan.data.io import read_header, read_image
-from crosspan.inference.sliding import dice
 from toy_scans import OBLIQUE, toy_dataset
 
 runner = CliRunner()
@@ -66,7 +66,7 @@ def test_erm_learns_and_masks_have_source_geometry(trained: dict[str, Path]) -> 
         assert props.direction == pytest.approx(ref.direction, abs=1e-6)
         assert props.orientation != "LPS"
         lab, _ = read_image(trained["root"] / "data" / f"case{i}_seg.nii.gz")
-        scores.append(dice(mask, lab))
+        scores.append(dice(mask, lab, empty=1.0))
     assert (out / "probabilities" / "case5.nii.gz").is_file()
     assert min(scores[4:]) > 0.8, scores  # held-out val/test cases
 
@@ -79,7 +79,7 @@ def test_predict_single_file_with_tta(trained: dict[str, Path]) -> None:
     assert res.exit_code == 0, res.output
     mask, _ = read_image(out / "case5.nii.gz")
     lab, _ = read_image(trained["root"] / "data" / "case5_seg.nii.gz")
-    assert dice(mask, lab) > 0.8
+    assert dice(mask, lab, empty=1.0) > 0.8
     bad = runner.invoke(app, ["predict", str(trained["run"]), str(img), "-o", str(out), "--postprocess", "big"])
     assert bad.exit_code == 2
 

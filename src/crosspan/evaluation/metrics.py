@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import distance_transform_edt
 
+from crosspan.core.dice import dice_from_counts
 from crosspan.evaluation._surfel_table import ENCODING_KERNEL, neighbour_code_normals
 
 METRICS = ("dice", "iou", "precision", "recall", "under_seg", "rve", "hd95", "assd", "nsd")
@@ -152,15 +153,15 @@ def compute_metrics(pred: np.ndarray, gt: np.ndarray, spacing: tuple[float, floa
     else:
         p, g = pred[box], gt[box]
         n_p, n_g, tp = int(np.count_nonzero(p)), int(np.count_nonzero(g)), int(np.count_nonzero(p & g))
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"dice": dice_from_counts(tp, n_p, n_g, empty=1.0)}
     if n_p == 0 and n_g == 0:
-        out.update(dice=1.0, iou=1.0, precision=1.0, recall=1.0, under_seg=0.0, rve=0.0, hd95=0.0, assd=0.0, nsd=1.0)
+        out.update(iou=1.0, precision=1.0, recall=1.0, under_seg=0.0, rve=0.0, hd95=0.0, assd=0.0, nsd=1.0)
     elif n_p == 0 or n_g == 0:
         worst = image_diagonal_mm(pred.shape, spacing)
-        out.update(dice=0.0, iou=0.0, precision=0.0, recall=0.0, under_seg=1.0,
+        out.update(iou=0.0, precision=0.0, recall=0.0, under_seg=1.0,
                    rve=-1.0 if n_p == 0 else float("nan"), hd95=worst, assd=worst, nsd=0.0)
     else:
-        out.update(dice=2.0 * tp / (n_p + n_g), iou=tp / (n_p + n_g - tp), precision=tp / n_p, recall=tp / n_g)
+        out.update(iou=tp / (n_p + n_g - tp), precision=tp / n_p, recall=tp / n_g)
         out.update(under_seg=1.0 - out["recall"], rve=(n_p - n_g) / n_g)
         out.update(surface_metrics(surface_distances(p, g, spacing), tolerance_mm, percent))
     out.update(pred_voxels=n_p, gt_voxels=n_g, pred_ml=n_p * voxel_ml, gt_ml=n_g * voxel_ml,

@@ -76,10 +76,3 @@ def _counted(out: torch.Tensor, tiles: list[int] | None) -> torch.Tensor:
     if tiles is not None:
         tiles[0] += int(out.shape[0])
     return out
-
-
-def dice(pred: np.ndarray, ref: np.ndarray) -> float:
-    """Binary Dice; both empty -> 1."""
-    p, r = pred > 0, ref > 0
-    s = int(p.sum()) + int(r.sum())
-    return 1.0 if s == 0 else 2.0 * int((p & r).sum()) / s

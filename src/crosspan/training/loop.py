@@ -18,11 +18,12 @@ import numpy as np
 import torch
 
 from crosspan.core.atomic import atomic_path, write_json
+from crosspan.core.dice import dice
 from crosspan.core.distributed import barrier, broadcast_parameters, init_distributed, shutdown
 from crosspan.core.errors import CrosspanError
 from crosspan.core.parallel import progress_bar
 from crosspan.core.seeding import derive_seed
-from crosspan.inference.sliding import dice, predict_volume
+from crosspan.inference.sliding import predict_volume
 from crosspan.methods.base import Method, label_map_methods, resolve_hparams, trainable_method
 from crosspan.models import network_config
 from crosspan.preprocess.plan import Plan
@@ -161,7 +162,7 @@ def validate(method: Method, cases: list, patch: list[int], device: torch.device
     scores = []
     for c in cases:
         prob = predict_volume(method, np.asarray(c.image), patch, overlap=0.25, device=device, amp=amp)
-        scores.append(dice(prob.argmax(0), np.asarray(c.label)))
+        scores.append(dice(prob.argmax(0), np.asarray(c.label), empty=1.0))
     return float(np.mean(scores)) if scores else float("nan")
 
 

@@ -29,17 +29,13 @@ import numpy as np
 import pandas as pd
 
 from crosspan.core.atomic import write_json
+from crosspan.core.dice import dice
 from crosspan.core.errors import CrosspanError
 from crosspan.core.parallel import pmap
 from crosspan.data.catalog import catalog_from, save_catalog
 from crosspan.data.io import read_image, write_image
 from crosspan.data.splits import Fold, Splits
 from crosspan.methods.ssl.paired import Registration, register_rigid, transport_label
-
-
-def _dice(a: np.ndarray, b: np.ndarray) -> float:
-    s = float(a.sum() + b.sum())
-    return float(2.0 * np.logical_and(a > 0, b > 0).sum() / s) if s > 0 else 0.0
 
 
 def plan_pairs(catalog: pd.DataFrame, split: Fold, source_sequence: str | None = None) -> list[dict]:
@@ -93,7 +89,7 @@ def pair_case(job: dict[str, Any], out: str, iterations: int = 100, min_agreemen
         bwd = register_rigid(image, sprops, target, tprops, iterations=iterations, seed=seed + 1)
         moved = transport_label(label, lprops, tprops, fwd)
         back = transport_label(label, lprops, tprops, Registration(bwd.transform.GetInverse(), bwd.metric))
-        agreement = _dice(moved, back)
+        agreement = dice(moved, back, empty=0.0)  # two empty labels: no evidence
         rec.update(source=src["case_id"], agreement=agreement, metric_fwd=fwd.metric, metric_bwd=bwd.metric,
                    translation_mm=float(np.linalg.norm(fwd.translation_xyz)),
                    weight=agreement if agreement >= min_agreement and moved.any() else 0.0)
