@@ -9,10 +9,10 @@ import pandas as pd
 
 from crosspan.bench import commands
 from crosspan.bench.datasets import IN_DISTRIBUTION
-from crosspan.bench.jobs import DONE, Plan, job_status, skip_note
-from crosspan.bench.provenance import finished_date, run_commits
+from crosspan.bench.jobs import DONE, Job, Plan, job_status, skip_note
+from crosspan.bench.provenance import finished_date, job_commits, run_commits
 from crosspan.bench.runner import resolve_executable
-from crosspan.bench.tables import TableSpec, build_table, to_markdown
+from crosspan.bench.tables import TableSpec, build_table, derive_keys, to_markdown
 from crosspan.core.atomic import atomic_path
 from crosspan.core.errors import CrosspanError
 
@@ -161,13 +161,27 @@ def method_order(plan: Plan, kind: str = "spec") -> tuple[str, ...]:
     return tuple(m.name for m in sorted(plan.spec.methods, key=lambda m: (rank[m.method], names.index(m.name))))
 
 
-def markdown(plan: Plan, tables: list[tuple[TableSpec, pd.DataFrame]], spec_arg: str) -> str:
-    """The tables as pasted into BENCHMARKS.md: a heading, the command, the commit(s) and date measured at."""
-    commits = run_commits(plan.spec.output)
-    date = finished_date(plan.method_jobs) or "not finished"
+def table_jobs(plan: Plan, results: pd.DataFrame, table: TableSpec) -> list[Job]:
+    """The finished jobs whose result rows a table reads (its ``filter`` applied; skipped jobs left out)."""
+    df = derive_keys(results.drop(skipped_rows(results).index))
+    for key, keep in table.filter.items():
+        if key in df.columns:
+            df = df[df[key].astype(str).isin(keep)]
+    ids = set(df["job"].astype(str)) if "job" in df.columns else set()
+    return [j for j in plan.method_jobs if j.id in ids]
+
+
+def markdown(plan: Plan, tables: list[tuple[TableSpec, pd.DataFrame]], spec_arg: str,
+             results: pd.DataFrame | None = None) -> str:
+    """The tables as pasted into BENCHMARKS.md: a heading, the command, the commit(s) and date measured at. With
+    the collected ``results``, each table names the commits and finish date of the jobs it reads (their ``done``
+    markers; jobs finished before markers carried a commit: the runs' commits)."""
     seeds = ", ".join(map(str, plan.spec.seeds))
     parts = []
     for spec, df in tables:
+        jobs = table_jobs(plan, results, spec) if results is not None else plan.method_jobs
+        commits = job_commits(jobs) or run_commits(plan.spec.output)
+        date = finished_date(jobs) or "not finished"
         parts.append(f"### {spec.title or spec.name}\n\n"
                      f"`crosspan benchmark run {spec_arg}` at commit {', '.join(commits) or 'unknown'}, finished "
                      f"{date}; seeds {seeds}. Cells: mean {spec.metric} over every seed's cases "

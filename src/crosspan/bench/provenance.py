@@ -1,5 +1,6 @@
 """When and at which code a benchmark's results were measured: the crosspan commit each ``benchmark run``
-records in ``<output>/events.jsonl`` and the time its jobs finished."""
+records in ``<output>/events.jsonl``, the commit each job's ``done`` marker records (the code its last step ran
+with) and the time its jobs finished."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import json
 import subprocess
 import time
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 
 from crosspan.bench.jobs import DONE, Job
 
 
+@cache
 def code_commit() -> str | None:
-    """The short git commit of the crosspan source tree, or None outside a git checkout."""
+    """The short git commit of the crosspan source tree, or None outside a git checkout (looked up once a process:
+    the code a process runs does not change under it)."""
     here = Path(__file__).resolve().parent
     try:
         proc = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -42,10 +46,24 @@ def run_commits(output: Path) -> list[str]:
     return commits
 
 
+def job_commits(jobs: Iterable[Job]) -> list[str]:
+    """Commits recorded in the ``done`` markers of ``jobs`` (first seen first); jobs finished before markers
+    carried a commit add none."""
+    commits: list[str] = []
+    for job in jobs:
+        try:
+            commit = json.loads((job.path / DONE).read_text()).get("commit")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if commit and commit not in commits:
+            commits.append(str(commit))
+    return commits
+
+
 def finished_date(jobs: Iterable[Job]) -> str | None:
     """UTC date (YYYY-MM-DD) the last of ``jobs`` finished (its ``done`` marker), or None."""
     times = [(j.path / DONE).stat().st_mtime for j in jobs if (j.path / DONE).exists()]
     return time.strftime("%Y-%m-%d", time.gmtime(max(times))) if times else None
 
 
-__all__ = ["code_commit", "finished_date", "run_commits"]
+__all__ = ["code_commit", "finished_date", "job_commits", "run_commits"]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from crosspan.bench.jobs import DONE, EVENTS, SKIPPED, Job, step_marker, zero_shot_skip_reason
+from crosspan.bench.provenance import code_commit
 from crosspan.core.atomic import write_json
 
 RUNNING = "running.json"
@@ -163,7 +164,8 @@ def run_job(job: Job | dict[str, Any], executable: Sequence[str] = ("crosspan",)
             write_json(step_marker(job, step), {"returncode": 0, "seconds": round(seconds, 3), "finished": now()})
             append_event(events, {"event": "finished", "step": step.name, "returncode": 0,
                                   "seconds": round(seconds, 3)})
-        write_json(root / DONE, {"id": job.id, "finished": now(), "host": socket.gethostname()})
+        write_json(root / DONE, {"id": job.id, "finished": now(), "host": socket.gethostname(),
+                                 "commit": code_commit()})
         append_event(events, {"event": "done"})
         return result
     finally:
