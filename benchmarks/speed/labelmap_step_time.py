@@ -1,4 +1,5 @@
-"""Training-step time of physics-rand and synthseg relative to ERM (same network, patch, batch; CPU by default).
+"""Training-step time of the label-map methods (physics-rand, synthseg) relative to ERM (same network, patch,
+batch; CPU by default).
 
 Round-robin timing (one step of each method per round), median over rounds, wall and process CPU time, and the
 time of drawing the images alone. The batch carries a tissue map of a synthetic-cohort-like layout.
@@ -16,6 +17,7 @@ import torch
 from step_timing import build_methods, fixed_batches
 
 from crosspan.core.atomic import write_text
+from crosspan.methods.base import label_map_methods
 from crosspan.synth.tissues import N_TISSUES, Tissue
 
 
@@ -39,7 +41,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
-    names = ["erm", "physics-rand", "synthseg"]
+    names = ["erm", *label_map_methods()]
     methods = build_methods(names, args.network, args.patch, ["A:T1"], dev)
     data = fixed_batches(batch, args.batch, args.patch, 3, dev)
     wall: dict[str, list[float]] = {n: [] for n in names}

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from crosspan.methods import get_method
+from crosspan.methods.base import trainable_method
 from crosspan.models import build_network, network_config
 
 
@@ -17,7 +17,7 @@ def build_methods(names: list[str], network: str, patch: int, domains: list[str]
     methods = {}
     for n in names:
         torch.manual_seed(0)
-        m = get_method(n)(build_network(cfg), domains).to(device)
+        m = trainable_method(n)(build_network(cfg), domains).to(device)
         m.network.to(memory_format=torch.channels_last_3d)  # as the engine does
         m.setup_training(1000)
         m.train()
