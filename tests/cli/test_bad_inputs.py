@@ -239,6 +239,11 @@ def test_w7_w8_t6_m5_training_options(tmp_path: Path, run: dict[str, Path], args
     assert not (tmp_path / "r").exists()
 
 
+def test_m5_patch_larger_than_every_image_warns(tmp_path: Path, run: dict[str, Path]) -> None:
+    res = _cli("train", run["plan"], "-o", tmp_path / "r", "--steps", "1", "--patch", "64,64,64", "--threads", "1")
+    assert res.exit_code == 0 and "warning:" in res.output and "larger than every" in " ".join(res.output.split())
+
+
 @pytest.mark.parametrize(("args", "words"), [(["--method", "vrex"], "--method vrex"), (["--seed", "3"], "--seed 3"),
                                              (["--network", "nnunet"], "--network nnunet"),
                                              (["--steps", "1"], "fewer than")])

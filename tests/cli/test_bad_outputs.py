@@ -112,3 +112,15 @@ def test_usage_errors_keep_clicks_message(tmp_path: Path) -> None:
     """A missing option is a usage error (exit 2, the option named), not an 'unexpected' error."""
     res = runner.invoke(app, ["evaluate", str(tmp_path), "--pred", str(tmp_path), "-o", str(tmp_path / "r.csv")])
     assert res.exit_code == 2 and "--method" in res.output and "unexpected" not in res.output, res.output
+
+
+def test_benchmark_run_checks_the_specs_output(tmp_path: Path) -> None:
+    from tests.bench.test_standin import write_spec
+
+    (tmp_path / "blocker").write_text("x")
+    spec = write_spec(tmp_path, seeds=1, steps=1, output="blocker/runs")
+    before = set(tmp_path.rglob("*"))
+    res = runner.invoke(app, ["benchmark", "run", str(spec)])
+    text = " ".join(res.output.split())
+    _assert_one_line(res.exit_code, text, tmp_path / "blocker" / "runs", "the spec's output")
+    assert set(tmp_path.rglob("*")) == before

@@ -72,6 +72,9 @@ def run_cmd(
     if dry_run:
         _warn_methods(plan.spec)  # imports the engine (torch): only where nothing else runs
         return
+    from crosspan.cli.outputs import check_output
+
+    check_output(plan.spec.output, "dir", f"the spec's output ({spec_path})")
     tally = run_plan(plan, console=console)
     console.print(f"benchmark {plan.spec.name}: " + ", ".join(f"{v} {k}" for k, v in sorted(tally.items()) if v))
     if tally.get("failed") or tally.get("busy") or tally.get("interrupted") or tally.get("blocked"):
@@ -178,7 +181,7 @@ def _tables(plan, table, markdown_arg: str | None) -> None:  # noqa: ANN001 - Pl
             t.add_row(*map(str, row))
         console.print(t)
     if markdown_arg is not None:
-        text = markdown(plan, tables, markdown_arg)
+        text = markdown(plan, tables, markdown_arg, table)
         path = plan.spec.output / "tables.md"
         write_text(path, text)
         console.print(text, markup=False, highlight=False, soft_wrap=True)
