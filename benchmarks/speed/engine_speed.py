@@ -21,8 +21,8 @@ from monai.inferers import sliding_window_inference
 from monai.losses import DiceCELoss
 from monai.transforms import RandCropByPosNegLabeld
 
-from crosspan.inference.sliding import predict_volume
 from crosspan.methods.base import get_method
+from crosspan.methods.sliding import predict_volume
 from crosspan.models import build_network, network_config
 from crosspan.preprocess.plan import Plan
 from crosspan.training.sampling import PatchSampler, Prefetcher, open_case

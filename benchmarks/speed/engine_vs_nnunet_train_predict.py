@@ -54,8 +54,8 @@ def _crosspan_worker(work: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     channels-last)."""
     import torch
 
-    from crosspan.inference.sliding import predict_volume
     from crosspan.methods.base import get_method
+    from crosspan.methods.sliding import predict_volume
     from crosspan.models import build_network
 
     spec = json.loads((work / "spec.json").read_text())
@@ -101,7 +101,7 @@ def _roi_op(method: Any, vol: np.ndarray, patch: list[int], zoom: float, amp: st
 
     from crosspan.core.amp import autocast
     from crosspan.inference.roi import TileWindow, coarse_probability, window_tiles
-    from crosspan.inference.sliding import inference_layout, memory_layout
+    from crosspan.methods.sliding import inference_layout, memory_layout
 
     box = [(max(0, int(a * n) - p // 4), min(n, int(np.ceil(b * n)) + p // 4))  # roi.regions' margin
            for (a, b), n, p in zip(PANCREAS_BOX, vol.shape, patch, strict=True)]

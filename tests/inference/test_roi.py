@@ -19,8 +19,8 @@ from crosspan.core.dice import dice
 from crosspan.inference.postprocess import postprocess
 from crosspan.inference.predict import load_run
 from crosspan.inference.roi import coarse_probability, predict_volume_roi, snap_to_grid, window_tiles
-from crosspan.inference.sliding import predict_volume
 from crosspan.methods.base import Method
+from crosspan.methods.sliding import predict_volume
 from toy_scans import toy_dataset
 
 runner = CliRunner()

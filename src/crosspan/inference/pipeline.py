@@ -13,8 +13,8 @@ import torch
 from crosspan.data.io import ImageProperties, read_sitk
 from crosspan.inference.postprocess import parse_postprocess, postprocess
 from crosspan.inference.roi import RoiReport, predict_volume_roi
-from crosspan.inference.sliding import inference_layout, predict_volume
 from crosspan.methods.base import Method
+from crosspan.methods.sliding import inference_layout, predict_volume
 from crosspan.preprocess.cache import preprocess_image
 from crosspan.preprocess.geometry import to_source_grid
 from crosspan.preprocess.plan import Plan

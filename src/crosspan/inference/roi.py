@@ -32,8 +32,8 @@ import torch.nn.functional as F
 from monai.data.utils import dense_patch_slices
 from scipy import ndimage
 
-from crosspan.inference.sliding import predict_volume
 from crosspan.methods.base import Method
+from crosspan.methods.sliding import predict_volume
 
 log = logging.getLogger(__name__)
 ROI_MODES = ("none", "auto", "aligned")

@@ -23,8 +23,8 @@ from crosspan.core.distributed import barrier, broadcast_parameters, init_distri
 from crosspan.core.errors import CrosspanError
 from crosspan.core.parallel import progress_bar
 from crosspan.core.seeding import derive_seed
-from crosspan.inference.sliding import predict_volume
 from crosspan.methods.base import Method, label_map_methods, resolve_hparams, trainable_method
+from crosspan.methods.sliding import predict_volume
 from crosspan.models import network_config
 from crosspan.preprocess.plan import Plan
 from crosspan.runs.model import Augment, RunModel

@@ -57,7 +57,7 @@ def test_branch_is_chosen_per_volume_not_per_tile() -> None:
     """A volume whose left half looks like branch 0's source and right half like branch 1's: choosing per tile
     would mix branches; the sliding window runs every tile of the volume through the one branch the whole
     volume's statistics pick."""
-    from crosspan.inference.sliding import predict_volume
+    from crosspan.methods.sliding import predict_volume
 
     m = get_method("dualnorm")(tiny_net(), ["A:T1"], {"norm": "instance", "select_layers": 1})
     m.eval()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from crosspan.inference.sliding import inference_layout, memory_layout, predict_volume
 from crosspan.methods.base import get_method
+from crosspan.methods.sliding import inference_layout, memory_layout, predict_volume
 from crosspan.models import build_network, network_config
 
 PATCH = [16, 32, 32]

@@ -1,5 +1,8 @@
 """Sliding-window prediction (MONAI ``sliding_window_inference``, Gaussian blending) with optional mirror TTA.
 
+A method's whole-volume prediction, shared by validation during training and by inference (so it sits with the
+methods, below both).
+
 Memory layout: training runs channels-last (oneDNN's fast backward path, and tensor cores on a GPU), but at
 inference on a CPU the per-layer layout conversions of channels-last cost ~25 % of a volume's time for the
 ``nnunet`` preset (``benchmarks/engine_vs_nnunet_train_predict.py --ops sw --profile``), so a CPU predicts in the
