@@ -1,5 +1,14 @@
 """Training methods behind one registry (after DomainBed): ERM, domain generalization, semi-supervised, zero-shot."""
 
-from crosspan.methods.base import Method, get_method, method_names, register_method
+from crosspan.methods.base import (
+    Method,
+    ZeroShotModel,
+    get_method,
+    method_names,
+    register_method,
+    trainable_method,
+    zero_shot_model,
+)
 
-__all__ = ["Method", "get_method", "method_names", "register_method"]
+__all__ = ["Method", "ZeroShotModel", "get_method", "method_names", "register_method", "trainable_method",
+           "zero_shot_model"]
