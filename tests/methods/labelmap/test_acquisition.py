@@ -65,3 +65,44 @@ def test_physics_rand_randomization_reaches_the_training_images_and_never_the_la
     label = batch["label"].clone()
     robust.update(batch)
     assert torch.equal(batch["label"], label)
+
+
+def test_acquire_coarse_keeps_the_noise_of_the_acquired_voxels() -> None:
+    """Noise added on the coarse grid survives (interpolated); noise added first is averaged away by the pooling."""
+    from crosspan.methods.labelmap.acquisition import acquire_coarse
+    from crosspan.synth.torch_render import scanner_effects
+
+    img = torch.ones(2, 1, 32, 16, 16, dtype=torch.complex64)
+    sigma = torch.full((2,), 0.2)
+
+    def noisy(x: torch.Tensor, i: int) -> torch.Tensor:
+        return scanner_effects(x, torch.Generator().manual_seed(i), sigma=sigma[i:i + 1])
+
+    before = acquire_coarse(img, torch.Generator().manual_seed(0), 4.0, 1.0, noisy)
+    after = resolution_randomize(torch.cat([noisy(img[i:i + 1], i) for i in range(2)]),
+                                 torch.Generator().manual_seed(0), 4.0, 1.0)
+    assert before.shape == img.shape and after.shape == img.shape
+    assert float(before.std()) > 1.3 * float(after.std())
+    assert abs(float(before.mean()) - float(after.mean())) < 0.05  # the signal level is kept
+    same = acquire_coarse(img, torch.Generator().manual_seed(0), 1.0, 1.0, noisy)
+    assert torch.equal(same[:1], noisy(img[:1], 0))  # factors of 1: the effects on the label map's grid
+
+
+def test_haste_tr_range_is_drawn_and_defaults_are_unchanged() -> None:
+    from crosspan.methods.labelmap.draws import draw_protocols
+
+    haste = (0.0, 0.0, 1.0, 0.0)
+    wide = draw_protocols(256, torch.Generator().manual_seed(0), haste, haste_tr=(3000.0, 6000.0))["tr"]
+    assert float(wide.min()) >= 3000.0 and float(wide.max()) <= 6000.0 and float(wide.std()) > 100.0
+    default = draw_protocols(256, torch.Generator().manual_seed(0), haste)["tr"]
+    assert float(default.min()) >= 800.0 and float(default.max()) <= 2000.0
+    assert torch.equal(default, draw_protocols(256, torch.Generator().manual_seed(0), haste, (800.0, 2000.0))["tr"])
+
+
+def test_physics_rand_resolution_before_noise_changes_the_draws() -> None:
+    tissue = _tissue()
+    hp = {"res_z_max": 3.0, "p_haste": 1.0, "p_t1fs": 0.0, "p_gre": 0.0, "p_ir": 0.0}
+    after = build("physics-rand", hp).synthesize_normalized(tissue, torch.Generator().manual_seed(4))
+    before = build("physics-rand", {**hp, "res_before_noise": 1}).synthesize_normalized(
+        tissue, torch.Generator().manual_seed(4))
+    assert before.shape == after.shape and not torch.allclose(before, after)

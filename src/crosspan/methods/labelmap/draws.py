@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 
+from crosspan.methods.labelmap.acquisition import acquire_coarse
 from crosspan.methods.labelmap.normalize import apply_stats, volume_stats
 from crosspan.synth.tissues import FATS, TEXTURE, Tissue
 from crosspan.synth.torch_render import (
@@ -41,10 +42,11 @@ def _coin(gen: torch.Generator, b: int, p: float) -> torch.Tensor:
     return torch.rand(b, generator=gen, device=gen.device) < p
 
 
-def draw_protocols(b: int, gen: torch.Generator, family_probs: tuple[float, ...] = (0.3, 0.3, 0.25, 0.15)
-                   ) -> dict[str, torch.Tensor]:
+def draw_protocols(b: int, gen: torch.Generator, family_probs: tuple[float, ...] = (0.3, 0.3, 0.25, 0.15),
+                   haste_tr: tuple[float, float] = (800.0, 2000.0)) -> dict[str, torch.Tensor]:
     """(B,) tensors: family index, field (T), TR/TE/TI (ms), flip (deg), fat-sat residual (1 = none), r1*Cp
-    (0 = pre-contrast), vessel inflow/flow-void factor."""
+    (0 = pre-contrast), vessel inflow/flow-void factor. ``haste_tr``: the HASTE TR range (ms), breath-hold
+    single-shot ~1000 ms up to respiratory-triggered 1-2 breaths (~3000-6000 ms)."""
     probs = torch.tensor(family_probs, dtype=torch.float32, device=gen.device)
     fam = torch.multinomial(probs / probs.sum(), b, replacement=True, generator=gen)
     field = torch.where(_coin(gen, b, 0.5), 3.0, 1.5).to(gen.device)
@@ -54,7 +56,7 @@ def draw_protocols(b: int, gen: torch.Generator, family_probs: tuple[float, ...]
     te_max_ip = 4.6 * 1.5 / field  # first in-phase echo at this field: 4.6 ms at 1.5 T, 2.3 ms at 3 T
     proto = {
         "family": fam, "field": field,
-        "tr": torch.stack([_u(gen, b, 3.5, 6.0), tr_gre, _u(gen, b, 800, 2000), _u(gen, b, 2000, 6000)]),
+        "tr": torch.stack([_u(gen, b, 3.5, 6.0), tr_gre, _u(gen, b, *haste_tr), _u(gen, b, 2000, 6000)]),
         "te": torch.stack([_u(gen, b, 1.2, 2.6), 0.9 + (1.05 * te_max_ip - 0.9) * _u(gen, b, 0, 1),
                            _u(gen, b, 60, 140), _u(gen, b, 5, 40)]),
         "fa": torch.stack([_u(gen, b, 8, 15), fa_gre, torch.full((b,), 90.0, device=gen.device),
@@ -122,11 +124,15 @@ def texture(tissue: torch.Tensor, gen: torch.Generator, scale: tuple[float, floa
 
 def draw_images(tissue: torch.Tensor, gen: torch.Generator, snr: tuple[float, float] = (8.0, 40.0),
                 bias: tuple[float, float] = (0.0, 0.4), blur: tuple[float, float] = (0.0, 1.2),
-                family_probs: tuple[float, ...] = (0.3, 0.3, 0.25, 0.15)) -> tuple[torch.Tensor, dict]:
+                family_probs: tuple[float, ...] = (0.3, 0.3, 0.25, 0.15),
+                haste_tr: tuple[float, float] = (800.0, 2000.0),
+                acquire: tuple[float, float] = (1.0, 1.0)) -> tuple[torch.Tensor, dict]:
     """Magnitude images (B, 1, Z, Y, X) float32 drawn from tissue maps (B, 1, Z, Y, X), and the protocols used
-    (``proto["norm"]``: the whole-volume normalization statistics of :func:`volume_zscore`)."""
+    (``proto["norm"]``: the whole-volume normalization statistics of :func:`volume_zscore`). ``acquire``: the
+    largest slice-thickness / in-plane factors of :func:`~crosspan.methods.labelmap.acquisition.acquire_coarse`
+    (scanner effects and noise on a coarser grid, then back; (1, 1) = on the label map's grid)."""
     b = tissue.shape[0]
-    proto = draw_protocols(b, gen, family_probs)
+    proto = draw_protocols(b, gen, family_probs, haste_tr)
     p = jitter_tissues(field_tensors(proto["field"]), gen)
     lut = signal_table(p, proto)
     img = paint(tissue, lut) * texture(tissue, gen)
@@ -134,7 +140,12 @@ def draw_images(tissue: torch.Tensor, gen: torch.Generator, snr: tuple[float, fl
     w = torch.tensor(TISSUE_WEIGHTS, device=level.device)
     sigma = (level * w).sum(1) / w.sum() / _u(gen, b, *snr)  # SNR relative to the mean body signal
     blur_s = torch.stack([_u(gen, b, *blur) * 1.5, _u(gen, b, *blur), _u(gen, b, *blur)], 1)  # z often coarser
-    out = scanner_effects(img, gen, sigma=sigma, bias=_u(gen, b, *bias), blur=blur_s)
+    amp = _u(gen, b, *bias)
+    if max(acquire) > 1.0:
+        out = acquire_coarse(img, gen, *acquire, lambda x, i: scanner_effects(
+            x, gen, sigma=sigma[i:i + 1], bias=amp[i:i + 1], blur=blur_s[i:i + 1]))
+    else:
+        out = scanner_effects(img, gen, sigma=sigma, bias=amp, blur=blur_s)
     proto["norm"] = volume_stats(level, sigma, gen)
     return out, proto
 

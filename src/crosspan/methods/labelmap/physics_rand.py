@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import torch
 
 from crosspan.methods.base import register_method
-from crosspan.methods.hparams import NON_NEGATIVE, Bound
+from crosspan.methods.hparams import NON_NEGATIVE, POSITIVE, Bound
 from crosspan.methods.labelmap.acquisition import gamma_transform, normalization_jitter, resolution_randomize
 from crosspan.methods.labelmap.base import LabelMapMethod
 from crosspan.methods.labelmap.draws import draw_images, volume_zscore, zscore_body
@@ -31,19 +31,23 @@ class PhysicsRand(LabelMapMethod):
     default_hparams: ClassVar[dict[str, Any]] = {
         **LabelMapMethod.default_hparams, "p_t1fs": 0.3, "p_gre": 0.3, "p_haste": 0.25, "p_ir": 0.15,
         "snr_min": 8.0, "snr_max": 40.0, "bias_max": 0.4, "blur_max": 1.2,
-        "volume_norm": 1,
+        "volume_norm": 1, "haste_tr_min": 800.0, "haste_tr_max": 2000.0,
         # issue #17 (acquisition.py): off by default until measured on the stress suite
         "res_z_max": 1.0, "res_xy_max": 1.0, "gamma_std": 0.0, "norm_jitter": 0.0, "p_gmm": 0.0,
+        "res_before_noise": 0,  # 1: res_z_max / res_xy_max act on the acquisition grid, before the noise
     }
 
     hparam_bounds: ClassVar[dict[str, Bound]] = {"res_z_max": AT_LEAST_ONE, "res_xy_max": AT_LEAST_ONE,
-                                                 "gamma_std": NON_NEGATIVE, "norm_jitter": NON_NEGATIVE}
+                                                 "gamma_std": NON_NEGATIVE, "norm_jitter": NON_NEGATIVE,
+                                                 "haste_tr_min": POSITIVE, "haste_tr_max": POSITIVE}
 
     def _draw(self, tissue: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, dict]:
         hp = self.hparams
+        acquire = (float(hp["res_z_max"]), float(hp["res_xy_max"])) if hp["res_before_noise"] else (1.0, 1.0)
         return draw_images(tissue, gen, snr=(hp["snr_min"], hp["snr_max"]), bias=(0.0, hp["bias_max"]),
                            blur=(0.0, hp["blur_max"]),
-                           family_probs=(hp["p_t1fs"], hp["p_gre"], hp["p_haste"], hp["p_ir"]))
+                           family_probs=(hp["p_t1fs"], hp["p_gre"], hp["p_haste"], hp["p_ir"]),
+                           haste_tr=(float(hp["haste_tr_min"]), float(hp["haste_tr_max"])), acquire=acquire)
 
     def synthesize(self, tissue: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         return self._draw(tissue, gen)[0]
@@ -53,7 +57,8 @@ class PhysicsRand(LabelMapMethod):
         z-scored inside the patch's body (``volume_norm=0``)."""
         hp = self.hparams
         img, proto = self._draw(tissue, gen)
-        img = resolution_randomize(img, gen, float(hp["res_z_max"]), float(hp["res_xy_max"]))
+        if not hp["res_before_noise"]:
+            img = resolution_randomize(img, gen, float(hp["res_z_max"]), float(hp["res_xy_max"]))
         img = gamma_transform(img, gen, float(hp["gamma_std"]))
         x = volume_zscore(img, proto) if hp["volume_norm"] else zscore_body(img, tissue > 0)
         if float(hp["p_gmm"]) > 0:  # mixed with SynthSeg's random-contrast draws
