@@ -9,50 +9,71 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import AfterValidator, BeforeValidator, ConfigDict
+from pydantic.dataclasses import dataclass as schema
 
 from crosspan.bench import datasets as _ds
 from crosspan.bench.datasets import Synthetic, TestDataset
+from crosspan.bench.spec_schema import (
+    AtLeastTwo,
+    Count,
+    NonNegative,
+    Positive,
+    Ratios,
+    SpecName,
+    Strings,
+    problem,
+    validate,
+)
 from crosspan.bench.speccheck import Check as _Check
 from crosspan.core.errors import CrosspanError
+from crosspan.data.protocols import PROTOCOLS, TRAINING_INPUTS, ProtocolSpec
 from crosspan.evaluation.metrics import METRICS
 
-PROTOCOLS = ("in-domain", "cross-center", "cross-sequence", "official")
 EXECUTORS = ("local", "ray", "slurm")
+PRECISIONS = ("none", "bf16", "fp16")
 
 TOP_KEYS = {"name", "output", "dataset", "protocols", "methods", "seeds", "label_ratios", "training", "evaluation",
             "executor", "executable", "test_datasets", "tables", "subsets"}
 DATASET_KEYS = {"path", "synthetic"}
-PROTOCOL_KEYS = {"name", "protocol", "train", "targets", "label_ratios", "unlabeled", "seed", "folds", "splits",
-                 "val_fraction", "test_fraction", "training_input", "ssl_pair"}
-TRAINING_INPUTS = ("images", "label-maps")
 #: ``crosspan ssl pair`` before preprocessing: none; transported (pseudo-labels, full pool); paired-pool (the pool cut
 #: to the paired scans); true-labels (upper bound: the unlabeled scans' TRUE labels, weight 1; results are oracle)
 SSL_PAIR = ("none", "transported", "paired-pool", "true-labels")
 METHOD_KEYS = {"name", "method", "hp", "network", "steps", "zero_shot", "protocols", "prompts_from"}
-TRAINING_KEYS = {"steps", "batch_size", "patch", "network", "device", "amp", "eval_every", "eval_domains"}
-EVALUATION_KEYS = {"tolerance", "metrics"}
-EXECUTOR_KEYS = {"kind", "jobs", "threads_per_job", "address", "partition", "time", "gpus_per_job", "cpus_per_job",
-                 "cluster", "extra"}
+#: the protocol defaults live in one place: :class:`crosspan.data.protocols.ProtocolSpec`
+_PROTOCOL_DEFAULTS = ProtocolSpec(protocol=PROTOCOLS[0], source=[])
+_SCHEMA = ConfigDict(extra="forbid")
 
 
-@dataclass(frozen=True)
+@schema(frozen=True, config=_SCHEMA)
 class Protocol:
-    name: str
-    protocol: str
-    train: tuple[str, ...]
-    targets: tuple[str, ...] = ("*:*",)
-    label_ratios: tuple[float, ...] = (1.0,)
-    unlabeled: tuple[str, ...] = ()
-    seed: int = 0
-    folds: int = 5
-    splits: tuple[str, ...] = ()
-    val_fraction: float | None = None
-    test_fraction: float | None = None
-    training_input: str = "images"  # or "label-maps" (physics-rand, synthseg)
-    ssl_pair: str = "none"  # one of SSL_PAIR
+    """A spec's protocol entry: a :class:`ProtocolSpec` (``train`` is its ``source``; :meth:`protocol_spec`) with a
+    name, optional split names and the ``ssl pair`` step. Validated by its field types (pydantic)."""
+
+    name: SpecName
+    protocol: Literal[PROTOCOLS]  # type: ignore[valid-type]
+    train: Strings
+    targets: Strings = tuple(_PROTOCOL_DEFAULTS.targets)
+    label_ratios: Ratios = tuple(_PROTOCOL_DEFAULTS.label_ratios)
+    unlabeled: Strings = tuple(_PROTOCOL_DEFAULTS.unlabeled)
+    seed: Count = _PROTOCOL_DEFAULTS.seed
+    folds: AtLeastTwo = _PROTOCOL_DEFAULTS.folds
+    splits: Strings = ()
+    val_fraction: NonNegative | None = None  # None: ProtocolSpec's default (not passed to `data splits`)
+    test_fraction: NonNegative | None = None
+    training_input: Literal[TRAINING_INPUTS] = "images"  # type: ignore[valid-type]  # or "label-maps"
+    ssl_pair: Literal[SSL_PAIR] = "none"  # type: ignore[valid-type]
+
+    def protocol_spec(self) -> ProtocolSpec:
+        """The :class:`ProtocolSpec` that ``crosspan data splits`` builds from this entry."""
+        fractions = {k: v for k, v in (("val_fraction", self.val_fraction), ("test_fraction", self.test_fraction))
+                     if v is not None}
+        return ProtocolSpec(protocol=self.protocol, source=list(self.train), targets=list(self.targets),
+                            folds=self.folds, label_ratios=list(self.label_ratios), unlabeled=list(self.unlabeled),
+                            seed=self.seed, training_input=self.training_input, **fractions)
 
 
 @dataclass(frozen=True)
@@ -67,16 +88,31 @@ class Method:
     prompts_from: str | None = None  # zero-shot: boxes from this trained method's job (same split and seed)
 
 
-@dataclass(frozen=True)
+def _patch(value: Any) -> Any:
+    """``64`` -> ``(64, 64, 64)``; a list must hold three sizes (z, y, x)."""
+    items = value if isinstance(value, list | tuple) else [value] * 3
+    if len(items) != 3:
+        raise problem(f"expected 3 sizes (z, y, x), got {value!r}", "write patch: [64, 64, 64]")
+    return items
+
+
+def _known_metrics(metrics: tuple[str, ...]) -> tuple[str, ...]:
+    bad = [m for m in metrics if m not in METRICS]
+    if bad:
+        raise problem(f"unknown metric(s) {', '.join(bad)}", f"use {', '.join(METRICS)}")
+    return metrics
+
+
+@schema(frozen=True, config=_SCHEMA)
 class Training:
-    steps: int = 1000
-    batch_size: int | None = None
-    patch: tuple[int, ...] | None = None
+    steps: Positive = 1000
+    batch_size: Positive | None = None
+    patch: Annotated[tuple[Positive, Positive, Positive], BeforeValidator(_patch)] | None = None
     network: str = "tiny"
     device: str = "auto"
-    amp: str = "none"
-    eval_every: int = 0  # `train --eval-every`: checkpoints scored on eval_domains (all val/test domains if empty)
-    eval_domains: tuple[str, ...] = ()
+    amp: Literal[PRECISIONS] = "none"  # type: ignore[valid-type]
+    eval_every: Count = 0  # `train --eval-every`: checkpoints scored on eval_domains (all val/test domains if empty)
+    eval_domains: Strings = ()
 
     def resolved_device(self, executor: Executor) -> str:
         """``auto``: ``cuda`` when the executor gives jobs GPUs, else ``cpu``."""
@@ -85,24 +121,24 @@ class Training:
         return "cuda" if executor.gpus_per_job > 0 else "cpu"
 
 
-@dataclass(frozen=True)
+@schema(frozen=True, config=_SCHEMA)
 class Evaluation:
-    tolerance: float = 2.0
-    metrics: tuple[str, ...] = ("dice", "nsd", "hd95")
+    tolerance: NonNegative = 2.0
+    metrics: Annotated[Strings, AfterValidator(_known_metrics)] = ("dice", "nsd", "hd95")
 
 
-@dataclass(frozen=True)
+@schema(frozen=True, config=_SCHEMA)
 class Executor:
-    kind: str = "local"
-    jobs: int | None = None
-    threads_per_job: int = 1
+    kind: Literal[EXECUTORS] = "local"  # type: ignore[valid-type]
+    jobs: Positive | None = None
+    threads_per_job: Positive = 1
     address: str | None = None
     partition: str | None = None
-    time: int = 60
-    gpus_per_job: float = 0
-    cpus_per_job: int | None = None
+    time: Positive = 60  # minutes
+    gpus_per_job: NonNegative = 0
+    cpus_per_job: Positive | None = None
     cluster: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Annotated[dict[str, Any], BeforeValidator(lambda v: {} if v is None else v)] = field(default_factory=dict)
 
     def workers(self) -> int:
         """Parallel jobs: the spec's ``jobs``, else ``max(1, cpu_count // threads_per_job)``."""
@@ -196,31 +232,12 @@ def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[Protoc
     out = []
     for i, item in enumerate(value):
         w = f"protocols[{i}]"
-        p = c.mapping(item, w, PROTOCOL_KEYS)
-        for key in ("name", "protocol", "train"):
-            if key not in p:
-                raise c.fail(w, f"missing `{key}`", "each protocol needs name, protocol and train")
-        if p["protocol"] not in PROTOCOLS:
-            raise c.fail(f"{w}.protocol", f"unknown protocol {p['protocol']!r}", f"use one of {', '.join(PROTOCOLS)}")
-        fractions = {k: c.number(p[k], f"{w}.{k}") for k in ("val_fraction", "test_fraction") if k in p}
-        if p.get("ssl_pair", "none") not in SSL_PAIR:
-            raise c.fail(f"{w}.ssl_pair", f"unknown value {p['ssl_pair']!r}", f"use one of {', '.join(SSL_PAIR)}")
-        if p.get("ssl_pair", "none") != "none" and not p.get("unlabeled"):
+        if isinstance(item, dict) and "label_ratios" not in item:
+            item = {**item, "label_ratios": ratios}  # the spec's top-level ratios
+        p = validate(c, Protocol, item, w, "each protocol needs name, protocol and train")
+        if p.ssl_pair != "none" and not p.unlabeled:
             raise c.fail(f"{w}.ssl_pair", "needs an unlabeled pool to pair", "add `unlabeled: [\"*:OOP\", \"*:T2\"]`")
-        if p.get("training_input", "images") not in TRAINING_INPUTS:
-            raise c.fail(f"{w}.training_input", f"unknown training input {p['training_input']!r}",
-                         f"use one of {', '.join(TRAINING_INPUTS)}")
-        out.append(Protocol(name=c.name(p["name"], f"{w}.name"), protocol=p["protocol"],
-                            train=c.strings(p["train"], f"{w}.train"),
-                            targets=c.strings(p.get("targets", ["*:*"]), f"{w}.targets"),
-                            label_ratios=c.ratios(p["label_ratios"], f"{w}.label_ratios") if "label_ratios" in p
-                            else ratios,
-                            unlabeled=c.strings(p.get("unlabeled", []), f"{w}.unlabeled"),
-                            seed=c.int_(p.get("seed", 0), f"{w}.seed"),
-                            folds=c.int_(p.get("folds", 5), f"{w}.folds", 2),
-                            splits=c.strings(p.get("splits", []), f"{w}.splits"),
-                            training_input=p.get("training_input", "images"),
-                            ssl_pair=p.get("ssl_pair", "none"), **fractions))
+        out.append(p)
     _unique(c, [p.name for p in out], "protocols")
     return tuple(out)
 
@@ -286,45 +303,15 @@ def _check_prompt_sources(c: _Check, methods: list[Method]) -> None:
 
 
 def _training(c: _Check, value: Any) -> Training:
-    t = c.mapping(value, "training", TRAINING_KEYS)
-    patch = t.get("patch")
-    if patch is not None:
-        items = patch if isinstance(patch, list) else [patch] * 3
-        if len(items) != 3:
-            raise c.fail("training.patch", f"expected 3 sizes (z, y, x), got {patch!r}", "write patch: [64, 64, 64]")
-        patch = tuple(c.int_(v, "training.patch", 1) for v in items)
-    amp = str(t.get("amp", "none"))
-    if amp not in ("none", "bf16", "fp16"):
-        raise c.fail("training.amp", f"unknown precision {amp!r}", "use none, bf16 or fp16")
-    return Training(steps=c.int_(t.get("steps", 1000), "training.steps", 1),
-                    batch_size=c.int_(t["batch_size"], "training.batch_size", 1) if "batch_size" in t else None,
-                    patch=patch, network=str(t.get("network", "tiny")), device=str(t.get("device", "auto")), amp=amp,
-                    eval_every=c.int_(t.get("eval_every", 0), "training.eval_every"),
-                    eval_domains=c.strings(t.get("eval_domains", []), "training.eval_domains"))
+    return validate(c, Training, value, "training")
 
 
 def _evaluation(c: _Check, value: Any) -> Evaluation:
-    e = c.mapping(value, "evaluation", EVALUATION_KEYS)
-    metrics = c.strings(e.get("metrics", ["dice", "nsd", "hd95"]), "evaluation.metrics")
-    bad = [m for m in metrics if m not in METRICS]
-    if bad:
-        raise c.fail("evaluation.metrics", f"unknown metric(s) {', '.join(bad)}", f"use {', '.join(METRICS)}")
-    return Evaluation(tolerance=c.number(e.get("tolerance", 2.0), "evaluation.tolerance"), metrics=metrics)
+    return validate(c, Evaluation, value, "evaluation")
 
 
 def _executor(c: _Check, value: Any) -> Executor:
-    e = c.mapping(value, "executor", EXECUTOR_KEYS)
-    kind = e.get("kind", "local")
-    if kind not in EXECUTORS:
-        raise c.fail("executor.kind", f"unknown executor {kind!r}", f"use one of {', '.join(EXECUTORS)}")
-    return Executor(kind=kind, jobs=c.int_(e["jobs"], "executor.jobs", 1) if "jobs" in e else None,
-                    threads_per_job=c.int_(e.get("threads_per_job", 1), "executor.threads_per_job", 1),
-                    address=e.get("address"), partition=e.get("partition"),
-                    time=c.int_(e.get("time", 60), "executor.time (minutes)", 1),
-                    gpus_per_job=c.number(e.get("gpus_per_job", 0), "executor.gpus_per_job"),
-                    cpus_per_job=c.int_(e["cpus_per_job"], "executor.cpus_per_job", 1) if "cpus_per_job" in e
-                    else None, cluster=e.get("cluster"),
-                    extra=dict(c.mapping(e.get("extra"), "executor.extra", set(map(str, e.get("extra") or {})))))
+    return validate(c, Executor, value, "executor")
 
 
 def _unique(c: _Check, names: list[str], where: str) -> None:
