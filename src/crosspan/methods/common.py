@@ -54,7 +54,7 @@ class SupervisedMethod(Method):
         self.loss_fn = DiceCELoss(to_onehot_y=True, softmax=True, include_background=False, batch=True,
                                   lambda_dice=hp["lambda_dice"], lambda_ce=hp["lambda_ce"])
         self.optimizer: torch.optim.Optimizer | None = None
-        self.scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
+        self.scheduler: torch.optim.lr_scheduler.PolynomialLR | None = None
         self.scaler: torch.amp.GradScaler | None = None
         self.amp = "none"
 

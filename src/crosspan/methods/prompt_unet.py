@@ -34,16 +34,23 @@ PROMPT_SOURCES = ("oracle-box", "jittered-box", "none")
 N_PROMPTS = 2  # box, point
 
 
+def _triple(v: tuple[int, ...]) -> tuple[int, int, int]:
+    """A ``Conv3d`` per-axis setting as the 3-tuple its constructor is typed with."""
+    z, y, x = v
+    return z, y, x
+
+
 def widen_input_convs(net: nn.Module, extra: int) -> int:
     """Give every ``Conv3d`` that reads the 1-channel input ``extra`` more input channels (in place); the count."""
     n = 0
     for name, mod in list(net.named_modules()):
         if isinstance(mod, nn.Conv3d) and mod.in_channels == 1:
-            new = nn.Conv3d(1 + extra, mod.out_channels, mod.kernel_size, mod.stride, mod.padding, mod.dilation,
-                            mod.groups, mod.bias is not None, mod.padding_mode)
+            padding = mod.padding if isinstance(mod.padding, str) else _triple(mod.padding)
+            new = nn.Conv3d(1 + extra, mod.out_channels, _triple(mod.kernel_size), _triple(mod.stride), padding,
+                            _triple(mod.dilation), mod.groups, mod.bias is not None, mod.padding_mode)
             with torch.no_grad():
                 new.weight[:, :1].copy_(mod.weight)
-                if mod.bias is not None:
+                if mod.bias is not None and new.bias is not None:
                     new.bias.copy_(mod.bias)
             parent = net.get_submodule(name.rsplit(".", 1)[0]) if "." in name else net
             setattr(parent, name.rsplit(".", 1)[-1], new)

@@ -61,7 +61,9 @@ def build_network(config: dict[str, Any], in_channels: int = 1, out_channels: in
 
     name = config["name"]
     if name == "tiny" and "channels" in config:
-        return nets.UNet(3, in_channels, out_channels, config["channels"], [tuple(v) for v in config["strides"]],
+        # a stride per axis per level: MONAI's UNet takes them although it annotates strides as Sequence[int]
+        strides: list[Any] = [tuple(v) for v in config["strides"]]
+        return nets.UNet(3, in_channels, out_channels, config["channels"], strides,
                          num_res_units=config["num_res_units"], norm="instance")
     if name in ("nnunet", "tiny"):  # a "tiny" config with kernel_size/filters: the earlier DynUNet preset
         return nets.DynUNet(3, in_channels, out_channels, config["kernel_size"], config["strides"],

@@ -45,6 +45,11 @@ from crosspan.transforms.random_intensity import random_bezier_map
 class DualNorm(nn.Module):
     """Two normalization branches over ``num_features`` channels, chosen by ``self.branch``."""
 
+    running_mean: torch.Tensor  # buffers (2, num_features): one row a branch
+    running_var: torch.Tensor
+    style_mean: torch.Tensor
+    style_std: torch.Tensor
+
     def __init__(self, num_features: int, mode: str = "batch", eps: float = 1e-5, momentum: float = 0.1) -> None:
         super().__init__()
         self.mode, self.eps, self.momentum, self.branch = mode, eps, momentum, 0
@@ -171,7 +176,8 @@ class DualNormalization(AugmentMethod):
                 for dn in layers:
                     dn.capture = False
             for dn in layers:
-                mu, sd = dn.captured  # type: ignore[misc]
+                assert dn.captured is not None  # set by the forward pass above
+                mu, sd = dn.captured
                 dist[:, branch] += (mu - dn.style_mean[branch]).norm(dim=1) + (sd - dn.style_std[branch]).norm(dim=1)
                 dn.captured = None
         self.set_branch(0)

@@ -64,6 +64,7 @@ def risk_quantile(risks: torch.Tensor, alpha: float, kde: bool = True) -> torch.
 @register_method
 class EQRM(SupervisedMethod):
     name = "eqrm"
+    steps: torch.Tensor  # buffer: optimizer steps taken
     default_hparams: ClassVar[dict[str, Any]] = {**SupervisedMethod.default_hparams, "quantile": 0.75,
                                                  "kde": True, "burnin_steps": 2500}
     hparam_bounds: ClassVar[dict[str, Bound]] = {"quantile": Bound(0.0, 1.0, low_open=True, high_open=True),

@@ -28,16 +28,17 @@ NORMS = (nn.InstanceNorm3d, nn.BatchNorm3d, nn.GroupNorm, nn.LayerNorm, nn.Insta
 def find_early_blocks(net: nn.Module, n: int) -> list[tuple[str, nn.Module]]:
     """The first ``n`` encoder blocks of ``net`` as (name, module), see the module docstring."""
     blocks: list[tuple[str, nn.Module]] = []
-    if hasattr(net, "input_block") and hasattr(net, "downsamples"):  # DynUNet
-        blocks = [("input_block", net.input_block)] + [(f"downsamples.{i}", m) for i, m in enumerate(net.downsamples)]
-    elif hasattr(net, "down_layers"):  # SegResNet
-        blocks = [(f"down_layers.{i}", m) for i, m in enumerate(net.down_layers)]
-    elif isinstance(getattr(net, "model", None), nn.Sequential) and len(net.model) == 3:  # MONAI UNet
-        seq, prefix = net.model, "model"
+    inputs, downs, layers = (getattr(net, a, None) for a in ("input_block", "downsamples", "down_layers"))
+    seq: nn.Module | None = getattr(net, "model", None)
+    if isinstance(inputs, nn.Module) and isinstance(downs, nn.ModuleList):  # DynUNet
+        blocks = [("input_block", inputs)] + [(f"downsamples.{i}", m) for i, m in enumerate(downs)]
+    elif isinstance(layers, nn.ModuleList):  # SegResNet
+        blocks = [(f"down_layers.{i}", m) for i, m in enumerate(layers)]
+    elif isinstance(seq, nn.Sequential) and len(seq) == 3:  # MONAI UNet
+        prefix = "model"
         while isinstance(seq, nn.Sequential) and len(seq) == 3 and len(blocks) < n:
             blocks.append((f"{prefix}.0", seq[0]))
-            sub = getattr(seq[1], "submodule", None)
-            seq, prefix = sub, f"{prefix}.1.submodule"
+            seq, prefix = getattr(seq[1], "submodule", None), f"{prefix}.1.submodule"
     if not blocks:
         for name, mod in net.named_modules():
             if any(isinstance(c, NORMS) for c in mod.children()):

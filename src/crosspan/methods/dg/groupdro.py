@@ -23,6 +23,7 @@ from crosspan.methods.dg.domain_risk import domain_risks
 @register_method
 class GroupDRO(SupervisedMethod):
     name = "groupdro"
+    q: torch.Tensor  # buffer: the domain weights
     table_order: ClassVar[int] = 8  # place among the DG methods in result tables
     default_hparams: ClassVar[dict[str, Any]] = {**SupervisedMethod.default_hparams, "eta": 1e-2}
     forward_passes = 1

@@ -38,6 +38,7 @@ def feature_variance(features: torch.Tensor, domain: torch.Tensor) -> torch.Tens
 @register_method
 class IBERM(SupervisedMethod):
     name = "ib-erm"
+    steps: torch.Tensor  # buffer: optimizer steps taken
     default_hparams: ClassVar[dict[str, Any]] = {**SupervisedMethod.default_hparams, "penalty": 100.0,
                                                  "warmup_steps": 500}
     hparam_bounds: ClassVar[dict[str, Bound]] = {"penalty": NON_NEGATIVE, "warmup_steps": NON_NEGATIVE}

@@ -28,6 +28,7 @@ def vrex_penalty(risks: torch.Tensor) -> torch.Tensor:
 @register_method
 class VREx(SupervisedMethod):
     name = "vrex"
+    steps: torch.Tensor  # buffer: optimizer steps taken
     table_order: ClassVar[int] = 9  # place among the DG methods in result tables
     default_hparams: ClassVar[dict[str, Any]] = {**SupervisedMethod.default_hparams, "penalty": 10.0,
                                                  "penalty_pre": 1.0, "warmup_steps": 500}

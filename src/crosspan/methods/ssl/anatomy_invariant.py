@@ -52,7 +52,7 @@ class AnatomyInvariant(TeacherMethod):
 
     def loss(self, labeled: Batch, unlabeled: Batch | None) -> tuple[torch.Tensor, dict[str, float]]:
         sup, u_logits = self.student_forward(labeled, unlabeled)
-        if u_logits is None:
+        if unlabeled is None or u_logits is None:
             return sup, {"sup": float(sup.detach())}
         image = unlabeled["image"].float()
         regions = self.regions(image)

@@ -41,8 +41,8 @@ def ema_update(teacher: nn.Module, student: nn.Module, decay: float) -> None:
     """teacher <- decay * teacher + (1 - decay) * student for parameters; buffers are copied."""
     for t, s in zip(teacher.parameters(), student.parameters(), strict=True):
         t.mul_(decay).add_(s.detach(), alpha=1.0 - decay)
-    for t, s in zip(teacher.buffers(), student.buffers(), strict=True):
-        t.copy_(s)
+    for tb, sb in zip(teacher.buffers(), student.buffers(), strict=True):
+        tb.copy_(sb)
 
 
 def logits(network: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -57,6 +57,8 @@ def take(out: torch.Tensor | list | tuple, ndim: int, sl: slice) -> list[torch.T
 
 class SSLMethod(SupervisedMethod):
     """Base of the SSL methods: ``loss`` + ``after_step``; without an unlabeled batch it trains supervised only."""
+
+    step_count: torch.Tensor  # buffer: optimizer steps taken (for the ramp-up)
 
     needs_unlabeled: ClassVar[bool] = True
     default_hparams: ClassVar[dict[str, Any]] = {**SupervisedMethod.default_hparams, "rampup_steps": 200}

@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from crosspan.core.seeding import derive_seed
 from crosspan.methods.base import Batch, register_method
 from crosspan.methods.common import split_outputs
 from crosspan.methods.ssl.common import SSLMethod, take
-from crosspan.core.seeding import derive_seed
 
 
 def reinitialised(network: nn.Module, seed: int) -> nn.Module:
@@ -30,8 +30,9 @@ def reinitialised(network: nn.Module, seed: int) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for mod in other.modules():
-            if hasattr(mod, "reset_parameters") and mod is not other:
-                mod.reset_parameters()
+            reset = getattr(mod, "reset_parameters", None)
+            if callable(reset) and mod is not other:
+                reset()
     return other
 
 

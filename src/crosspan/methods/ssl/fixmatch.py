@@ -65,6 +65,7 @@ class FixMatch(SSLMethod):
                 weak_probs = torch.softmax(logits(self.network, weak).float(), 1)
             strong = strong_view(weak, hp["p_curve"], hp["p_invert"], int(hp["knots"]), hp["noise"])
         sup, s_logits = self.student_forward(labeled, {"image": strong})
+        assert s_logits is not None  # an unlabeled batch was given
         unsup, kept = masked_ce(s_logits, weak_probs, float(hp["threshold"]))
         w = float(hp["lambda_u"]) * self.ramp()
         return sup + w * unsup, {"sup": float(sup.detach()), "unsup": float(unsup.detach()), "mask": float(kept)}

@@ -32,7 +32,7 @@ class MeanTeacher(TeacherMethod):
 
     def loss(self, labeled: Batch, unlabeled: Batch | None) -> tuple[torch.Tensor, dict[str, float]]:
         sup, u_logits = self.student_forward(labeled, unlabeled)
-        if u_logits is None:
+        if unlabeled is None or u_logits is None:
             return sup, {"sup": float(sup.detach())}
         cons, logs = self.consistency(u_logits, unlabeled)
         w = float(self.hparams["cons_weight"]) * self.ramp()

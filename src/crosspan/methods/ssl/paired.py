@@ -25,7 +25,7 @@ class Registration:
     @property
     def translation_xyz(self) -> tuple[float, float, float]:
         """Translation in mm, SimpleITK (x, y, z) order."""
-        return tuple(self.transform.GetTranslation())  # type: ignore[attr-defined, return-value]
+        return tuple(self.transform.GetTranslation())  # type: ignore[attr-defined]  # a rigid (Euler3D) transform
 
 
 #: metric samples per resolution level and the grid the metric is evaluated on: Mattes MI of a rigid fit is as

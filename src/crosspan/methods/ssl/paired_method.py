@@ -50,7 +50,7 @@ class PairedSequence(TeacherMethod):
 
     def loss(self, labeled: Batch, unlabeled: Batch | None) -> tuple[torch.Tensor, dict[str, float]]:
         sup, u_logits = self.student_forward(labeled, unlabeled)
-        if u_logits is None:
+        if unlabeled is None or u_logits is None:
             return sup, {"sup": float(sup.detach())}
         if "pseudo_label" not in unlabeled or "pseudo_weight" not in unlabeled:
             raise CrosspanError(None, "the unlabeled batch has no transported pseudo-labels (pseudo_label, "
