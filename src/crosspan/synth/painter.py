@@ -6,7 +6,7 @@ so the paint order decides priority and organs never overlap (one integer class 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -83,7 +83,7 @@ class Painter:
 
         self.paint(fn, lo[::-1], hi[::-1], label, into)
 
-    def polyline(self, points: list[Iterable[float]], radius: float, label: int,
+    def polyline(self, points: Sequence[Iterable[float]], radius: float, label: int,
                  into: Iterable[int] | None = None) -> None:
         for p0, p1 in zip(points[:-1], points[1:], strict=True):
             self.capsule(p0, p1, radius, label, into)
@@ -121,6 +121,6 @@ class Painter:
             s = 0.0
             for (kz, ky, kx), ph in zip(k, phase, strict=True):
                 s = s + np.sin(kz * z + ky * y + kx * x + ph)
-            return s * np.float32(np.sqrt(2.0 / n_waves))
+            return np.asarray(s * np.float32(np.sqrt(2.0 / n_waves)))
 
         return fn

@@ -62,17 +62,21 @@ def vary_anatomy(anatomy: dict[str, Any], settings: dict[str, list[float]], rng:
     if not settings:
         return anatomy
     a = copy.deepcopy(anatomy)
-    u = rng.uniform
+
+    def u(key: str) -> float:
+        lo, hi = settings[key]
+        return float(rng.uniform(lo, hi))
+
     if "body_scale" in settings:
-        a["body_scale"] = float(u(*settings["body_scale"]))
+        a["body_scale"] = u("body_scale")
     if "subcut" in settings:
-        a["subcut"] = float(u(*settings["subcut"]))
+        a["subcut"] = u("subcut")
     if "organ_scale" in settings:
         for organ in ORGANS:
-            f = float(u(*settings["organ_scale"]))
+            f = u("organ_scale")
             a[organ] = [v * f if 3 <= i < 6 else v for i, v in enumerate(a[organ])]
     if "pancreas_scale" in settings:
-        a["pancreas_scale"] = float(u(*settings["pancreas_scale"])) * (1.0 - 0.003 * max(a["age"] - 60.0, 0.0))
+        a["pancreas_scale"] = u("pancreas_scale") * (1.0 - 0.003 * max(a["age"] - 60.0, 0.0))
     return a
 
 
@@ -83,7 +87,7 @@ def store(image: np.ndarray, label: np.ndarray, tissue: np.ndarray, props: Image
     voxel keeps its patient-space position)."""
     dtype = DTYPES[str(center.get("dtype", "float32"))]
     if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
+        info = np.iinfo(np.dtype(dtype).name)
         image = np.clip(np.rint(image), info.min, info.max)
     image = image.astype(dtype)
     if str(center.get("affine", "LPS")) == "RAS":
