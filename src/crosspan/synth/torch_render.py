@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from crosspan.core.blur import gaussian_blur
 from crosspan.synth.tissues import FAT_AMP, FAT_PPM, FATSAT_RESIDUAL, GAMMA_MHZ_T, N_TISSUES, nominal_arrays
 
 PARAM_KEYS = ("pd", "t1", "t2", "t2s", "ff", "ecv", "flow", "fat_t1", "fat_t2", "fat_t2_fse")
@@ -131,24 +132,6 @@ def paint(tissue: torch.Tensor, lut: torch.Tensor) -> torch.Tensor:
     return torch.view_as_complex(ri.contiguous()).reshape(tissue.shape)
 
 
-def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """Separable 3D Gaussian blur of a real (B, C, Z, Y, X) batch, one sigma (voxels) per sample and axis (B, 3);
-    kernels truncated at 2.5 sigma."""
-    b, c = x.shape[:2]
-    radius = max(1, int(math.ceil(2.5 * float(sigma.max()))))
-    t = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
-    y = x.reshape(1, b * c, *x.shape[2:])
-    for axis in range(3):
-        k = torch.exp(-0.5 * (t[None] / sigma[:, axis, None].clamp_min(1e-3)) ** 2)
-        k = (k / k.sum(1, keepdim=True)).repeat_interleave(c, 0)
-        shape = [1, 1, 1]
-        shape[axis] = k.shape[1]
-        pad = [0] * 6
-        pad[2 * (2 - axis)] = pad[2 * (2 - axis) + 1] = radius
-        y = F.conv3d(F.pad(y, pad, mode="replicate"), k.reshape(b * c, 1, *shape), groups=b * c)
-    return y.reshape(x.shape)
-
-
 def bias_field(shape: tuple[int, ...], amp: torch.Tensor, gen: torch.Generator, nodes: int = 4) -> torch.Tensor:
     """Smooth multiplicative field exp(amp * u), u trilinearly upsampled from a ``nodes``^3 grid of N(0, 1)."""
     b = shape[0]
@@ -163,7 +146,7 @@ def scanner_effects(img: torch.Tensor, gen: torch.Generator, sigma: torch.Tensor
     cancels fat against water), bias field, complex noise of std ``sigma`` (B,) per channel, magnitude."""
     ri = torch.cat([img.real, img.imag], 1).float()  # (B, 2, Z, Y, X)
     if blur is not None and float(blur.max()) > 0.05:
-        ri = gaussian_blur(ri, blur)
+        ri = gaussian_blur(ri, blur, truncate=2.5, min_sigma=1e-3)
     re, im = ri[:, :1], ri[:, 1:]
     if bias is not None:
         f = bias_field(tuple(img.shape), bias, gen)
@@ -175,5 +158,5 @@ def scanner_effects(img: torch.Tensor, gen: torch.Generator, sigma: torch.Tensor
     return torch.sqrt(re * re + im * im)
 
 
-__all__ = ["N_TISSUES", "PARAM_KEYS", "bias_field", "fat_phasor", "field_tensors", "gaussian_blur", "haste_signal",
+__all__ = ["N_TISSUES", "PARAM_KEYS", "bias_field", "fat_phasor", "field_tensors", "haste_signal",
            "ir_signal", "paint", "scanner_effects", "spgr_signal", "tissue_tensors"]

@@ -7,8 +7,8 @@ import pytest
 import torch
 from monai.networks.nets import UNet
 
+from crosspan.core.blur import gaussian_blur
 from crosspan.methods import get_method
-from crosspan.methods.dg.augment_base import gaussian_blur
 
 AUGMENTS = ["bigaug", "randconv", "gin", "gin-ipa", "contrast-inversion", "slaug", "dualnorm"]
 FORCE = {"bigaug": {"p": 1.0}, "randconv": {"p": 1.0, "kernel_sizes": "3,5,7"}, "gin": {"p": 1.0},

@@ -7,33 +7,13 @@ per-sample Bernoulli mask decides which samples are augmented. Augmentation runs
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 
 from crosspan.methods.base import Batch
 from crosspan.methods.common import SupervisedMethod
-from crosspan.transforms.batch import EPS, like_input
-
-
-def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """Separable 3D Gaussian blur with one sigma (voxels) per sample, as grouped 1D convolutions."""
-    b, c = x.shape[:2]
-    radius = max(1, int(math.ceil(3 * float(sigma.max()))))
-    t = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
-    k = torch.exp(-0.5 * (t[None] / sigma[:, None].clamp_min(EPS)) ** 2)
-    k = (k / k.sum(1, keepdim=True)).repeat_interleave(c, 0)  # (B*C, K)
-    y = x.reshape(1, b * c, *x.shape[2:])
-    for axis in range(3):
-        shape = [1, 1, 1]
-        shape[axis] = k.shape[1]
-        pad = [0] * 6
-        pad[2 * (2 - axis)] = pad[2 * (2 - axis) + 1] = radius
-        y = F.pad(y, pad, mode="replicate").contiguous(memory_format=torch.channels_last_3d)
-        y = F.conv3d(y, k.reshape(b * c, 1, *shape), groups=b * c)
-    return y.contiguous().reshape(x.shape)
+from crosspan.transforms.batch import like_input
 
 
 class AugmentMethod(SupervisedMethod):

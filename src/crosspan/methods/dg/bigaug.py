@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 
 import torch
 
+from crosspan.core.blur import gaussian_blur
 from crosspan.methods.base import register_method
-from crosspan.methods.dg.augment_base import AugmentMethod, gaussian_blur
+from crosspan.methods.dg.augment_base import AugmentMethod
 from crosspan.transforms.batch import bshape, coin, uniform, where
 from crosspan.transforms.intensity import add_noise, gain_shift, range_gamma
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import torch
 
+from crosspan.core.blur import gaussian_blur
 from crosspan.methods.labelmap.acquisition import acquire_coarse
 from crosspan.methods.labelmap.normalize import apply_stats, volume_stats
 from crosspan.synth.tissues import FATS, TEXTURE, Tissue
 from crosspan.synth.torch_render import (
     N_TISSUES,
     field_tensors,
-    gaussian_blur,
     haste_signal,
     ir_signal,
     paint,
@@ -117,7 +117,8 @@ def texture(tissue: torch.Tensor, gen: torch.Generator, scale: tuple[float, floa
     b = tissue.shape[0]
     amp = torch.tensor([TEXTURE.get(t, 0.0) for t in Tissue], device=tissue.device)[tissue.clamp(0, N_TISSUES - 1)]
     grain = torch.randn(tissue.shape, generator=gen, device=gen.device)
-    grain = gaussian_blur(grain, torch.tensor([[0.3, 0.8, 0.8]], device=gen.device).expand(b, 3))
+    grain = gaussian_blur(grain, torch.tensor([[0.3, 0.8, 0.8]], device=gen.device).expand(b, 3), truncate=2.5,
+                          min_sigma=1e-3)
     grain = grain / grain.flatten(1).std(1).clamp_min(1e-6).reshape(-1, 1, 1, 1, 1)
     return 1 + amp * _u(gen, b, *scale).reshape(-1, 1, 1, 1, 1) * grain
 

@@ -16,10 +16,11 @@ from typing import Any, ClassVar
 
 import torch
 
+from crosspan.core.blur import gaussian_blur
 from crosspan.methods.base import register_method
 from crosspan.methods.labelmap.base import LabelMapMethod
 from crosspan.synth.tissues import N_TISSUES
-from crosspan.synth.torch_render import bias_field, gaussian_blur
+from crosspan.synth.torch_render import bias_field
 
 
 def _u(gen: torch.Generator, shape: tuple[int, ...], lo: float, hi: float) -> torch.Tensor:
@@ -35,7 +36,7 @@ def gmm_images(tissue: torch.Tensor, gen: torch.Generator, n_classes: int = N_TI
     mu = torch.gather(_u(gen, (b, n_classes), 0, mean), 1, idx)
     sd = torch.gather(_u(gen, (b, n_classes), 0, std), 1, idx)
     img = (mu + sd * torch.randn(mu.shape, generator=gen, device=gen.device)).reshape(tissue.shape)
-    img = gaussian_blur(img, _u(gen, (b, 3), 0, blur))
+    img = gaussian_blur(img, _u(gen, (b, 3), 0, blur), truncate=2.5, min_sigma=1e-3)
     img = img * bias_field(tuple(img.shape), _u(gen, (b,), 0, bias), gen)
     img = img + _u(gen, (b, 1, 1, 1, 1), 0, noise) * torch.randn(img.shape, generator=gen, device=gen.device)
     flat = img.flatten(1)
