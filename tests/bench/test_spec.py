@@ -248,3 +248,16 @@ def test_label_map_protocol_asks_for_tissue_maps_and_keeps_other_hashes(tmp_path
     raw["protocols"][1]["training_input"] = "pixels"
     with pytest.raises(CrosspanError, match="unknown training input 'pixels'"):
         parse_spec(raw, spec.path)
+
+
+def test_spec_protocol_is_a_protocol_spec(tmp_path: Path) -> None:
+    from crosspan.data.protocols import ProtocolSpec
+
+    raw = _raw(tmp_path)
+    raw["protocols"][0].update(train="A:T1, B:T1", val_fraction=0.2, label_ratios=[10, 100])
+    proto = parse_spec(raw, tmp_path / "spec.yaml").protocols[0]
+    assert proto.train == ("A:T1", "B:T1") and proto.label_ratios == (0.1, 1.0)
+    ps = proto.protocol_spec()
+    assert ps == ProtocolSpec(protocol="cross-sequence", source=["A:T1", "B:T1"], label_ratios=[0.1, 1.0],
+                              val_fraction=0.2)  # what the spec leaves out takes ProtocolSpec's defaults
+    assert ps.test_fraction == ProtocolSpec(protocol="in-domain", source=[]).test_fraction

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
@@ -22,12 +22,16 @@ class Document(BaseModel):
     """Base of the JSON documents: attribute access, unknown keys kept, assignments validated."""
 
     model_config = ConfigDict(extra="allow", validate_assignment=True)
+    #: key order of the written JSON when it differs from the declaration order (a subclass adds fields last)
+    json_order: ClassVar[tuple[str, ...]] = ()
 
     @model_serializer(mode="wrap")
     def _leave_out_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """An optional field left at ``None`` is left out (as the writers always did), at every level."""
         fields = type(self).model_fields
-        return {k: v for k, v in handler(self).items() if not (v is None and k in fields and fields[k].default is None)}
+        out = {k: v for k, v in handler(self).items() if not (v is None and k in fields and fields[k].default is None)}
+        order = type(self).json_order
+        return {**{k: out[k] for k in order if k in out}, **out} if order else out
 
     def to_json(self) -> dict[str, Any]:
         """The JSON mapping: fields in declaration order, then unknown keys as read."""

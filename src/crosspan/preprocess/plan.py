@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -69,6 +69,9 @@ class Preprocessing(Document):
 
 class Plan(Preprocessing):
     """``plan.json``: the preprocessing, the default patch sizes (GPU and CPU presets) and the split's cases."""
+
+    json_order: ClassVar[tuple[str, ...]] = ("version", "orientation", "target_spacing", "median_shape",
+                                             "normalization", "crop")  # as make_plan always wrote them
 
     median_shape: list[float] = Field(default_factory=list)
     patch_size: tuple[int, int, int]
