@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
+from crosspan.core.components import components, largest_component
 from crosspan.core.errors import CrosspanError
 
 
@@ -25,10 +25,8 @@ def postprocess(mask: np.ndarray, mode: str, voxel_ml: float, min_ml: float = 0.
     mask = mask.astype(bool)
     if mode == "none" or not mask.any():
         return mask.astype(np.uint8)
-    lab, n = ndimage.label(mask, structure=np.ones((3, 3, 3), bool))
-    sizes = np.bincount(lab.ravel())[1:]
     if mode == "lcc":
-        keep = {int(np.argmax(sizes)) + 1}
-    else:
-        keep = {i + 1 for i, s in enumerate(sizes) if s * voxel_ml >= min_ml}
-    return np.isin(lab, list(keep)).astype(np.uint8)
+        return largest_component(mask)
+    lab, sizes = components(mask)
+    keep = [i + 1 for i, s in enumerate(sizes) if s * voxel_ml >= min_ml]
+    return np.isin(lab, keep).astype(np.uint8)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from crosspan.core.components import largest_component
 from crosspan.core.errors import CrosspanError
 from crosspan.methods.base import register_method
 from crosspan.methods.foundation.common import PROMPT_HPARAMS, ZeroShotMethod, mask_boxes_to_slices, window
@@ -68,12 +69,6 @@ def _frames_as_video(frames: torch.Tensor, height: int, width: int) -> Iterator[
         yield
     finally:
         vp.load_video_frames = original
-
-
-def largest_component(mask: np.ndarray) -> np.ndarray:
-    from crosspan.inference.postprocess import postprocess
-
-    return postprocess(mask, "lcc", 1.0, 0.0) if mask.any() else mask
 
 
 @register_method
@@ -126,4 +121,4 @@ class MedSAM2(ZeroShotMethod):
         return largest_component(out).astype(bool)
 
 
-__all__ = ["CHECKPOINT_FIX", "MedSAM2", "build_predictor", "largest_component", "to_frames"]
+__all__ = ["CHECKPOINT_FIX", "MedSAM2", "build_predictor", "to_frames"]
