@@ -111,7 +111,7 @@ def analyze_cmd(
                           "boot_median_rank", "boot_rank_low", "boot_rank_high", "oracle"])
             _print_table("Kendall's tau, bootstrap vs full ranking", a.ranking.tau,
                          ["task", "scheme", "bootstrap", "tau_mean", "tau_median", "tau_low", "tau_high"])
-        for target, c in a.correlation.get("targets", {}).items():  # type: ignore[union-attr]
+        for target, c in a.correlation.get("targets", {}).items():
             out_console.print(f"in-domain vs {target} over {c['n_runs']} runs: {correlation_text(c)}")
         if not a.skipped.empty:
             out_console.print(f"skipped: {', '.join(sorted(a.skipped['method'].astype(str).unique()))}")

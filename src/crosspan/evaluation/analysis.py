@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -27,7 +28,7 @@ class Analysis:
     matrix: pd.DataFrame
     variance: pd.DataFrame
     gaps: pd.DataFrame
-    correlation: dict[str, object]
+    correlation: dict[str, Any]  # the JSON document of source_target_correlation
     paired: pd.DataFrame
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["method"]))
     ranking: Ranking | None = None

@@ -67,7 +67,7 @@ def index_predictions(pred_dir: Path) -> dict[str, list[Path]]:
 
 
 def match_prediction(index: dict[str, list[Path]], pred_dir: Path, case_id: str, label: str, sequence: str,
-                     sequences: set[str] = frozenset()) -> tuple[Path | None, Problem | None]:
+                     sequences: frozenset[str] | set[str] = frozenset()) -> tuple[Path | None, Problem | None]:
     """The prediction of one case: by case ID, else by the label's file name. A match by label name inside a
     folder named after another sequence (of ``sequences``) is rejected; one inside ``sequence`` is preferred."""
     for key, by_label in ((case_id, False), (strip_image_suffix(Path(label).name), True)):
@@ -111,15 +111,16 @@ def _describe(diffs: list[str], a: ImageProperties, b: ImageProperties) -> str:
     return "; ".join(parts)
 
 
-def _binary(arr: np.ndarray, path: str, pred_label: int | None) -> tuple[np.ndarray | None, Problem | None]:
+def _binary(arr: np.ndarray, path: str, pred_label: int | None) -> np.ndarray | Problem:
+    """The prediction as a boolean mask, or why it is not one."""
     if pred_label is not None:
-        return arr == pred_label, None
+        return arr == pred_label
     ok = (arr == 0) | (arr == 1)
     if ok.all():
-        return arr.astype(bool), None
+        return arr.astype(bool)
     bad = np.unique(arr[~ok])
     shown = ", ".join(f"{v:g}" for v in bad[:5]) + (", ..." if bad.size > 5 else "")
-    return None, Problem(path, f"prediction is not binary (values other than 0/1: {shown})",
+    return Problem(path, f"prediction is not binary (values other than 0/1: {shown})",
                          "threshold probabilities (p >= 0.5 -> 1) or map the pancreas label to 1; for a multi-label "
                          "map pass --pred-label N")
 
@@ -134,9 +135,9 @@ def score_case(job: CaseJob) -> dict[str, Any] | Problem:
         arr, pprops = read_image(job.pred)
     except CrosspanError as err:
         return Problem(err.path, err.problem, err.fix)
-    pred, problem = _binary(arr, job.pred, job.pred_label)
-    if problem is not None:
-        return problem
+    pred = _binary(arr, job.pred, job.pred_label)
+    if isinstance(pred, Problem):
+        return pred
     if len(pprops.shape) != len(lprops.shape):
         return Problem(job.pred, f"prediction has {len(pprops.shape)} dimensions, its label {len(lprops.shape)}",
                        "write the prediction as a 3D mask (drop channel/time axes)")
@@ -223,7 +224,7 @@ def evaluate_predictions(catalog: pd.DataFrame, pred_dir: str | Path, method: st
     problems += [r for r in done if isinstance(r, Problem)]
     if problems:
         raise EvaluationErrors(problems)
-    results = done
+    results = [r for r in done if not isinstance(r, Problem)]  # all of them: problems were raised above
     domains = list(train_domains or [])
     out = []
     for r, job, m in zip(rows.itertuples(index=False), jobs, results, strict=True):

@@ -137,15 +137,16 @@ def _check(pred: np.ndarray, gt: np.ndarray, spacing: tuple[float, ...]) -> tupl
     return pred.astype(bool, copy=False), gt.astype(bool, copy=False)
 
 
-def compute_metrics(pred: np.ndarray, gt: np.ndarray, spacing: tuple[float, float, float],
+def compute_metrics(pred: np.ndarray, gt: np.ndarray, spacing: tuple[float, ...],
                     tolerance_mm: float = 2.0, percent: float = 95.0) -> dict[str, Any]:
     """All metrics of one binary prediction against its ground truth; ``spacing`` in (z, y, x) mm.
 
     Returns ``dice, iou, precision, recall, under_seg, rve, hd95, assd, nsd, pred_voxels, gt_voxels, pred_ml,
     gt_ml, gt_empty, pred_empty``. Values equal DeepMind ``surface-distance`` to floating-point precision.
     """
-    spacing = tuple(float(s) for s in spacing)
-    pred, gt = _check(pred, gt, spacing)
+    pred, gt = _check(pred, gt, spacing)  # refuses a spacing that is not (z, y, x)
+    sz, sy, sx = (float(s) for s in spacing)
+    spacing = (sz, sy, sx)
     voxel_ml = float(np.prod(spacing)) / 1000.0
     box = bounding_box(pred | gt)
     if box is None:
@@ -163,7 +164,7 @@ def compute_metrics(pred: np.ndarray, gt: np.ndarray, spacing: tuple[float, floa
     else:
         out.update(iou=tp / (n_p + n_g - tp), precision=tp / n_p, recall=tp / n_g)
         out.update(under_seg=1.0 - out["recall"], rve=(n_p - n_g) / n_g)
-        out.update(surface_metrics(surface_distances(p, g, spacing), tolerance_mm, percent))
+        out.update(surface_metrics(surface_distances(p, g, (sz, sy, sx)), tolerance_mm, percent))
     out.update(pred_voxels=n_p, gt_voxels=n_g, pred_ml=n_p * voxel_ml, gt_ml=n_g * voxel_ml,
                gt_empty=n_g == 0, pred_empty=n_p == 0)
     return out

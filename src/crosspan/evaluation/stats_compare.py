@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,7 +65,7 @@ def spearman_bootstrap(x: np.ndarray, y: np.ndarray, n_boot: int = 2000, seed: i
 
 
 def source_target_correlation(df: pd.DataFrame, metric: str = "dice", n_boot: int = 2000, seed: int = 0,
-                              include_oracle: bool = False) -> dict[str, object]:
+                              include_oracle: bool = False) -> dict[str, Any]:
     """In-domain vs cross-center / cross-sequence / cross-both mean metric across runs.
 
     Oracle runs (ground-truth-derived test-time information) are listed among the points but left out of the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import matplotlib
 import numpy as np
@@ -15,12 +15,16 @@ from matplotlib.ticker import NullFormatter
 
 from crosspan.evaluation.stats import TRANSFERS, matrix_pivot
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 PALETTE = ["#3b6fb6", "#e07b39", "#3a9e6f", "#c9463d", "#8c62aa", "#8c6d31", "#d36fae", "#6b7b8c"]
 TRANSFER_COLORS = {"in-domain": "#e8f1fb", "cross-center": "#fff4e0", "cross-sequence": "#fde8e8",
                    "cross-both": "#f1e8fb", "unknown": "#f2f2f2"}
 DPI = 110
 F = TypeVar("F", bound=Callable[..., Any])
-RC = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "xtick.labelsize": 8.5, "ytick.labelsize": 8.5}
+RC: dict[RcKeyType, Any] = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "xtick.labelsize": 8.5,
+                            "ytick.labelsize": 8.5}
 
 
 def _small_fonts(fn: F) -> F:
@@ -31,7 +35,7 @@ def _small_fonts(fn: F) -> F:
         with matplotlib.rc_context(RC):
             return fn(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 def _style(ax) -> None:  # noqa: ANN001 (matplotlib Axes)
@@ -134,15 +138,15 @@ def correlation_text(t: dict[str, Any]) -> str:
 
 
 @_small_fonts
-def correlation_scatter(corr: dict[str, object]) -> bytes | None:
+def correlation_scatter(corr: dict[str, Any]) -> bytes | None:
     """In-domain vs cross-domain mean Dice per run with the least-squares line and r / rho with CIs."""
     targets = corr.get("targets", {})
     if not targets:
         return None
     fig = Figure(figsize=(4.3 * len(targets), 3.9))
-    methods = sorted({p["method"] for t in targets.values() for p in t["points"]})  # type: ignore[union-attr]
+    methods = sorted({p["method"] for t in targets.values() for p in t["points"]})
     colors = method_colors(methods)
-    for k, (name, t) in enumerate(targets.items()):  # type: ignore[union-attr]
+    for k, (name, t) in enumerate(targets.items()):
         ax = fig.add_subplot(1, len(targets), k + 1)
         pts = pd.DataFrame(t["points"])
         for m, g in pts.groupby("method"):
