@@ -275,10 +275,10 @@ def _load_builtin_methods() -> None:
     """Import the modules that register the built-in methods (kept lazy so importing crosspan stays fast)."""
     import importlib
     import pkgutil
+    from pathlib import Path
 
-    import crosspan.methods as pkg
-
-    for info in pkgutil.walk_packages(pkg.__path__, prefix="crosspan.methods."):
+    # the package's folder, not the package: crosspan.methods imports this module
+    for info in pkgutil.walk_packages([str(Path(__file__).parent)], prefix="crosspan.methods."):
         if info.name.endswith(".base"):
             continue
         importlib.import_module(info.name)
