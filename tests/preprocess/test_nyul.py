@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from crosspan.core.errors import CrosspanError
-from crosspan.methods.dg.nyul import NyulLandmarks, apply_landmarks, image_landmarks, learn_landmarks
+from crosspan.preprocess.nyul import NyulLandmarks, apply_landmarks, image_landmarks, learn_landmarks
 
 
 def volume(seed: int, scale: float = 1.0, shift: float = 0.0, gamma: float = 1.0) -> np.ndarray:

@@ -52,9 +52,9 @@ def zscore(image: np.ndarray, mask: np.ndarray | None, clip: tuple[float, float]
 
 
 def nyul_normalize(image: np.ndarray, mask: np.ndarray | None, landmarks: dict) -> np.ndarray:
-    """Nyul histogram standardization onto the plan's learned scale (see :mod:`crosspan.methods.dg.nyul`), then
+    """Nyul histogram standardization onto the plan's learned scale (see :mod:`crosspan.preprocess.nyul`), then
     the fixed affine map of the scale's [s_min, s_max] onto [-2, 2] so networks see unit-scale inputs."""
-    from crosspan.methods.dg.nyul import NyulLandmarks, apply_landmarks
+    from crosspan.preprocess.nyul import NyulLandmarks, apply_landmarks
 
     std = NyulLandmarks.from_dict(landmarks)
     out = apply_landmarks(image, std, mask if mask is not None and mask.any() else None)
@@ -64,7 +64,7 @@ def nyul_normalize(image: np.ndarray, mask: np.ndarray | None, landmarks: dict) 
 
 def learn_nyul(images_and_masks: list[tuple[np.ndarray, np.ndarray]]) -> dict:
     """Landmarks (percentiles 1, 99 and the deciles) learned on the training images inside their body masks."""
-    from crosspan.methods.dg.nyul import learn_landmarks
+    from crosspan.preprocess.nyul import learn_landmarks
 
     std = learn_landmarks([i for i, _ in images_and_masks], [m for _, m in images_and_masks])
     return std.to_dict()
