@@ -39,9 +39,8 @@ def predict_cmd(
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     amp: str = typer.Option("none", "--amp", help=AMP_HELP),
     threads: int = typer.Option(0, "--threads", help="CPU threads for torch (0: default)."),
-    method: str = typer.Option(None, "--method", help="Zero-shot method instead of a run folder (litemedsam, "
-                               "medsam2, mrsegmentator, totalseg-mr; `crosspan methods` lists them); see "
-                               "docs/foundation.md."),
+    method: str = typer.Option(None, "--method", help="Zero-shot model instead of a run folder (the "
+                               "`zero-shot` kinds of `crosspan methods`, e.g. litemedsam); see docs/foundation.md."),
     hp: list[str] = typer.Option(None, "--hp", help="Zero-shot hyperparameter KEY=VALUE (repeatable), e.g. "
                                  "prompt=oracle-box|jittered-box|model-box, box_model=RUN_DIR, checkpoint=PATH."),
 ) -> None:
