@@ -120,7 +120,8 @@ def consensus_from_assignment(assignment: Path, out: Path, method: str = "staple
     assignment = Path(assignment)
     key = load_key(assignment)
     check_method(method)
-    rows, skipped = [], []
+    rows: list[dict[str, Any]] = []
+    skipped: list[str] = []
     with atomic_dir(out) as tmp:
         for _, r in key.iterrows():
             final, conf, props, source, used = _final_case(assignment, r, method)

@@ -98,9 +98,9 @@ def build_table(results: pd.DataFrame, table: TableSpec, method_order: tuple[str
     df = derive_keys(prepare_results(results.copy()))
     if "status" in df.columns:
         df = df[~df["status"].astype(str).str.lower().eq("skipped")]
-    for key, keep in table.filter.items():
-        if key in df.columns:
-            df = df[df[key].astype(str).isin(keep)]
+    for column, keep in table.filter.items():
+        if column in df.columns:
+            df = df[df[column].astype(str).isin(keep)]
     keys = [*table.rows, *table.columns]
     missing = [k for k in keys if k not in df.columns]
     if missing or df.empty:

@@ -191,9 +191,12 @@ def nifti_guard(path: Path, allow_nonfinite: bool = False, voxels: bool = True) 
     zero spacing and the sform gives the real one, else None; zero spacing without an sform is an error.
     """
     import nibabel as nib
+    from nibabel.spatialimages import SpatialImage
 
     try:
         nimg = nib.load(str(path))
+        if not isinstance(nimg, SpatialImage):
+            raise TypeError(f"not a volume but a {type(nimg).__name__}")
         data = np.asanyarray(nimg.dataobj) if voxels else None
     except Exception as exc:  # noqa: BLE001 - EOFError, zlib.error, ImageFileError, ValueError from short buffers
         raise CrosspanError(path, f"unreadable or truncated image ({type(exc).__name__}: {str(exc)[:120]})",

@@ -17,7 +17,9 @@ from crosspan.runs.weights import safe_load
 
 
 def rng_state() -> dict[str, Any]:
-    name, keys, pos, has_gauss, cached = np.random.get_state()
+    legacy = np.random.get_state()
+    assert isinstance(legacy, tuple)  # numpy's global generator: the (name, keys, pos, has_gauss, cached) form
+    name, keys, pos, has_gauss, cached = legacy
     state = {"python": random.getstate(), "torch": torch.get_rng_state(),
              "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
                        "has_gauss": int(has_gauss), "cached": float(cached)}}
