@@ -176,6 +176,9 @@ def load_spec(path: str | Path) -> Spec:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise CrosspanError(path, f"not valid YAML ({str(err).splitlines()[0]})", "fix the YAML syntax") from None
+    except UnicodeDecodeError as err:
+        raise CrosspanError(path, f"not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}; a "
+                            "binary file?)", "pass the benchmark YAML, saved as UTF-8") from None
     return parse_spec(raw, path)
 
 

@@ -114,7 +114,11 @@ def load_catalog(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise CrosspanError(path, "catalog file does not exist", "build one with `crosspan data catalog DATASET`")
     text_cols = ("case_id", "patient_id", "center", "sequence", "split", "image", "label", "tissue", "pseudo_label")
-    df = pd.read_csv(io.StringIO(read_csv_text(path)), dtype=dict.fromkeys(text_cols, str), keep_default_na=False)
+    try:
+        df = pd.read_csv(io.StringIO(read_csv_text(path)), dtype=dict.fromkeys(text_cols, str), keep_default_na=False)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as err:
+        raise CrosspanError(path, f"empty or not a CSV ({str(err).splitlines()[0][:120]})",
+                            "build one with `crosspan data catalog DATASET -o catalog.csv`") from None
     missing = [c for c in ID_COLUMNS if c not in df.columns]
     if missing:
         raise CrosspanError(path, f"not a crosspan catalog (missing {', '.join(missing)})",

@@ -102,8 +102,9 @@ def load_results(paths: Sequence[str | Path]) -> tuple[pd.DataFrame, pd.DataFram
         try:
             raw = pd.read_csv(path, dtype={"case_id": str, "patient_id": str, "run": str, "center": str,
                                            "sequence": str}, keep_default_na=True)
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-            raise CrosspanError(path, f"not a readable CSV ({err})",
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, OSError, EOFError) as err:
+            # OSError/EOFError: pandas decompresses by suffix (a binary file named .gz, a truncated .csv.gz)
+            raise CrosspanError(path, f"not a readable CSV ({type(err).__name__}: {str(err).splitlines()[0][:120]})",
                                 "pass a CSV written by `crosspan evaluate`") from None
         if "dice" in raw.columns:
             check_dice_column(raw["dice"], path)
