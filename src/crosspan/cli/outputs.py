@@ -3,8 +3,8 @@
 Each command's output (``-o``, or the positional ``OUTPUT`` of ``synth cohort`` / ``synth render``) is either a
 folder or a file. Before the command's body runs, the path must be usable as that kind: an existing file where a
 folder is expected, a folder where a file is expected, a parent that is a file, or a place that is not writable
-stops the command with one line (path, problem, fix) and nothing is written. Note: as root, ``os.access`` reports
-every folder writable, so only a read-only file system or a file in the way is caught up front there.
+stops the command with one line (path, problem, fix) and nothing is written. As root a folder without write
+permission is writable anyway (``os.access`` says so), so only a file in the way is refused there.
 """
 
 from __future__ import annotations
