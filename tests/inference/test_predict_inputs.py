@@ -28,3 +28,14 @@ def test_fold_selects_that_splits_test_cases(tmp_path: Path) -> None:
     assert collect_inputs(cat_path, splits=splits, fold=0) != collect_inputs(cat_path, splits=splits, fold=1)
     with pytest.raises(CrosspanError, match="fold 2 not in the splits file"):
         collect_inputs(cat_path, splits=splits, fold=2)
+
+
+def test_a_fold_by_name_or_index_as_evaluate_takes_it(tmp_path: Path) -> None:
+    root = db.crosspan_release(tmp_path / "ds", centers=("A",), sequences=("T1",), per_center=4)
+    cat, _ = build_catalog(root, workers=1, progress=False)
+    doc = make_splits(cat, ProtocolSpec(protocol="in-domain", source=["A:T1"], folds=2))
+    splits = tmp_path / "splits.json"
+    splits.write_text(json.dumps(doc))
+    by_name = collect_inputs(root, splits=splits, fold="fold1")
+    assert by_name == collect_inputs(root, splits=splits, fold="1") == collect_inputs(root, splits=splits, fold=1)
+    assert sorted(c for c, _ in by_name) == sorted(doc["splits"][1]["test"])

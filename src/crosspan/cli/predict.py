@@ -35,7 +35,8 @@ def predict_cmd(
     save_probabilities: bool = typer.Option(False, "--save-probabilities", help="Also write probabilities/."),
     cases: str = typer.Option("test", "--cases", help="For a catalog: which split (test, val, train) or all."),
     splits: Path = typer.Option(None, "--splits", help="Splits JSON: predict its test cases."),
-    fold: int = typer.Option(0, "--fold", help="Split index in --splits (as `crosspan preprocess --fold`)."),
+    fold: str = typer.Option("0", "--fold", help="Fold of --splits: its index or name (as `crosspan preprocess "
+                             "--fold`)."),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     amp: str = typer.Option("none", "--amp", help=AMP_HELP),
     threads: int = typer.Option(0, "--threads", help="CPU threads for torch (0: default)."),

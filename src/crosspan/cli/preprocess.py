@@ -21,7 +21,7 @@ def preprocess_cmd(
     train_domains: str = typer.Option(None, "--train-domains",
                                       help="Training domains CENTER:SEQ (e.g. A:T1,B:T1); rows by their split column."),
     splits: Path = typer.Option(None, "--splits", help="Splits JSON from `crosspan data splits` (overrides domains)."),
-    fold: int = typer.Option(0, "--fold", help="Fold of the splits JSON."),
+    fold: str = typer.Option("0", "--fold", help="Fold of the splits JSON: its index or name."),
     cases: str = typer.Option("all", "--cases", help="Cache 'all' catalog rows (default) or only 'split' cases."),
     spacing: str = typer.Option(None, "--spacing", help="Force the target spacing z,y,x in mm."),
     workers: int = typer.Option(1, "--workers", help="Worker processes."),

@@ -21,7 +21,7 @@ def pair_cmd(
     data: Path = typer.Argument(..., help="Dataset folder, manifest or catalog CSV the splits were made from."),
     splits: Path = typer.Option(..., "--splits", help="Splits JSON with labeled `train` and `unlabeled` lists."),
     output: Path = typer.Option(..., "-o", "--output", help="Folder: labels/, pairs/, pairs.csv, catalog.csv."),
-    fold: int = typer.Option(0, "--fold", help="Fold of the splits JSON."),
+    fold: str = typer.Option("0", "--fold", help="Fold of the splits JSON: its index or name."),
     source_sequence: str = typer.Option(None, "--source-sequence",
                                         help="Preferred source sequence when a patient has several labeled scans."),
     iterations: int = typer.Option(100, "--iterations", help="Optimizer iterations per registration level."),
@@ -37,7 +37,7 @@ def pair_cmd(
     SPLITS --fold K -o PLAN`, then `crosspan train PLAN --method paired-sequence`. Finished cases are skipped on a
     rerun; the target scans' own labels are never read.
     """
-    from crosspan.methods.ssl.pairing import pair_fold, summary
+    from crosspan.preprocess.pairing.pseudo_labels import pair_fold, summary
 
     table = pair_fold(data, splits, fold, output, source_sequence, iterations, min_agreement, seed, workers)
     console.print(summary(table))

@@ -41,7 +41,7 @@ def predict_case(method: Method, model: RunModel, plan: Plan, image: str, out_di
 
 def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overlap: float = 0.5, tta: bool = False,
             post: str = "lcc", save_probabilities: bool = False, cases: str = "test", splits: str | None = None,
-            device: str = "cpu", amp: str = "none", progress: bool = True, fold: int = 0, roi: str = "none",
+            device: str = "cpu", amp: str = "none", progress: bool = True, fold: int | str = 0, roi: str = "none",
             reports: dict[str, RoiReport] | None = None, roi_zoom: float = 1.0) -> list[Path]:
     """Masks for every input (see :func:`predict_case`); raises before writing anything on a bad option."""
     parse_postprocess(post)
@@ -80,7 +80,7 @@ def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overla
     return written
 
 
-def prompt_labels(method: Method, source: str | Path, cases: str, splits: str | None, fold: int,
+def prompt_labels(method: Method, source: str | Path, cases: str, splits: str | None, fold: int | str,
                   roi: str) -> dict[str, str]:
     """Case -> label path when ``method`` is prompted from the test labels (prompt-unet, oracle prompt), else {}."""
     if not (method.prompt_inputs and method.uses_oracle(method.hparams)):

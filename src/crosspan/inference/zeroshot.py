@@ -65,7 +65,7 @@ def prompt_boxes(method: ZeroShotMethod, case_id: str, label: str, image: str, r
 
 
 def predict_zero_shot(name: str, hp: dict[str, Any] | None, source: str | Path, out_dir: str | Path,
-                      cases: str = "test", splits: str | None = None, fold: int = 0, device: str = "cpu",
+                      cases: str = "test", splits: str | None = None, fold: int | str = 0, device: str = "cpu",
                       post: str = "lcc", progress: bool = True) -> list[Path]:
     """Segment every case of ``source`` with zero-shot method ``name``; writes masks and ``zeroshot.json``."""
     mode, min_ml = parse_postprocess(post)

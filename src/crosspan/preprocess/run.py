@@ -18,7 +18,7 @@ from crosspan.preprocess.plan import Normalization, Plan, make_plan, plan_hash, 
 
 
 def preprocess(data: str | Path, out: str | Path, train_domains: list[str] | None = None,
-               splits: str | Path | None = None, fold: int = 0, workers: int = 1, cases: str = "all",
+               splits: str | Path | None = None, fold: int | str = 0, workers: int = 1, cases: str = "all",
                spacing: list[float] | None = None, progress: bool = True,
                normalization: str = "zscore") -> dict[str, Any]:
     """Write ``out/cache/``, then ``out/catalog.csv`` and ``out/plan.json``; returns the plan with a summary.
@@ -37,7 +37,7 @@ def preprocess(data: str | Path, out: str | Path, train_domains: list[str] | Non
 
 
 def _preprocess(data: str | Path, out: Path, train_domains: list[str] | None, splits: str | Path | None,
-                fold: int, workers: int, cases: str, spacing: list[float] | None, progress: bool,
+                fold: int | str, workers: int, cases: str, spacing: list[float] | None, progress: bool,
                 normalization: str) -> dict[str, Any]:
     catalog = catalog_from(data, progress=progress)
     doc = Splits.load(splits) if splits else None
