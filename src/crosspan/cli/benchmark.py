@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -31,7 +32,7 @@ def _plan(spec_path: Path, executor: str | None = None, jobs: int | None = None,
     spec = load_spec(spec_path)
     if subset:
         spec = apply_subset(spec, subset)
-    changes = {}
+    changes: dict[str, Any] = {}  # Executor fields overridden on the command line
     if executor:
         if executor not in EXECUTORS:
             raise fail(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")

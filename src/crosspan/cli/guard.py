@@ -8,7 +8,7 @@ traceback instead. :class:`CrosspanWarning` lines print as ``warning: ...``.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import typer
@@ -22,6 +22,9 @@ except ImportError:  # pragma: no cover - older typer raises click's own excepti
 from crosspan.cli.common import console, fail
 from crosspan.cli.outputs import guard_outputs
 from crosspan.core.errors import CrosspanError, CrosspanWarning
+
+if TYPE_CHECKING:  # the context typer passes: its vendored click's, not the click package's
+    from typer._click import Context
 
 DEBUG_FLAG = "--debug"
 #: advice from libraries that must never reach a user (torch: "re-running with weights_only=False ...")
@@ -55,7 +58,7 @@ class GuardedGroup(TyperGroup):
         super().__init__(*args, **kwargs)
         guard_outputs(self)
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         cut = args.index("--") if "--" in args else len(args)
         if DEBUG_FLAG in args[:cut]:
             ctx.meta["crosspan_debug"] = True
@@ -63,7 +66,7 @@ class GuardedGroup(TyperGroup):
         ctx.meta["crosspan_command"] = self._command_name(ctx, args)
         return super().parse_args(ctx, args)
 
-    def _command_name(self, ctx: click.Context, args: list[str]) -> str:
+    def _command_name(self, ctx: Context, args: list[str]) -> str:
         words = [a for a in args if not a.startswith("-")][:2]
         if not words:
             return "crosspan"
@@ -72,7 +75,7 @@ class GuardedGroup(TyperGroup):
             return f"crosspan {words[0]} {words[1]}"
         return f"crosspan {words[0]}"
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         debug = bool(ctx.meta.get("crosspan_debug"))
         with warnings.catch_warnings():
             warnings.simplefilter("default", CrosspanWarning)

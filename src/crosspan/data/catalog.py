@@ -10,6 +10,7 @@ import functools
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -34,12 +35,12 @@ class ScanResult:
     inspection: Inspection
 
 
-def _inspect(entry: ScanEntry, require_label: bool, label_map: dict[int, int] | None,
+def _inspect(entry: ScanEntry, require_label: bool, label_map: dict[float, int] | None,
              fix_label_geometry: bool) -> ScanResult:
     return ScanResult(entry, inspect_scan(entry, require_label, label_map, fix_label_geometry))
 
 
-def inspect_entries(entries: list[ScanEntry], require_label: bool = False, label_map: dict[int, int] | None = None,
+def inspect_entries(entries: list[ScanEntry], require_label: bool = False, label_map: dict[float, int] | None = None,
                     fix_label_geometry: bool = False, workers: int | None = None,
                     progress: bool = True) -> list[ScanResult]:
     fn = functools.partial(_inspect, require_label=require_label, label_map=label_map,
@@ -51,8 +52,9 @@ def rows_from_results(results: list[ScanResult]) -> pd.DataFrame:
     rows = []
     for r in results:
         e = r.entry
-        row = {"case_id": e.case_id, "patient_id": e.patient_id, "center": e.center, "sequence": e.sequence,
-               "split": e.split, "image": str(e.image), "label": str(e.label) if e.label else ""}
+        row: dict[str, Any] = {"case_id": e.case_id, "patient_id": e.patient_id, "center": e.center,
+                               "sequence": e.sequence, "split": e.split, "image": str(e.image),
+                               "label": str(e.label) if e.label else ""}
         row.update({k: r.inspection.stats.get(k) for k in STAT_COLUMNS})
         row.update({k: e.extra[k] for k in AUX_COLUMNS if k in e.extra})
         rows.append(row)
@@ -61,7 +63,7 @@ def rows_from_results(results: list[ScanResult]) -> pd.DataFrame:
 
 
 def build_catalog(dataset: str | Path, layout: str | None = None, workers: int | None = None,
-                  progress: bool = True, label_map: dict[int, int] | None = None) -> tuple[pd.DataFrame,
+                  progress: bool = True, label_map: dict[float, int] | None = None) -> tuple[pd.DataFrame,
                                                                                           list[Problem]]:
     """Scan and read a dataset; return the catalog and the per-scan problems found on the way.
 

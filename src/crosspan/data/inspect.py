@@ -52,7 +52,7 @@ def parse_label_map(spec: list[str] | None) -> dict[float, int]:
     return out
 
 
-def apply_label_map(label: np.ndarray, mapping: dict[int, int]) -> np.ndarray:
+def apply_label_map(label: np.ndarray, mapping: dict[float, int]) -> np.ndarray:
     if not mapping:
         return label
     out = label.copy()
@@ -61,7 +61,7 @@ def apply_label_map(label: np.ndarray, mapping: dict[int, int]) -> np.ndarray:
     return out
 
 
-def inspect_scan(entry: ScanEntry, require_label: bool = True, label_map: dict[int, int] | None = None,
+def inspect_scan(entry: ScanEntry, require_label: bool = True, label_map: dict[float, int] | None = None,
                  fix_label_geometry: bool = False) -> Inspection:
     """Read ``entry``'s image and label; gather statistics and every problem (never raises for bad data)."""
     res = Inspection()

@@ -62,7 +62,7 @@ def orientation_warnings(results: list[ScanResult]) -> list[Problem]:
 
 
 def check_dataset(dataset: str | Path, layout: str | None = None, require_labels: bool = True,
-                  label_map: dict[int, int] | None = None, fix_label_geometry: bool = False,
+                  label_map: dict[float, int] | None = None, fix_label_geometry: bool = False,
                   workers: int | None = None, progress: bool = True, allow_links: bool = False) -> CheckReport:
     name, entries = scan_dataset(Path(dataset), layout, strict=False)
     problems = dataset_problems(Path(dataset), entries)
@@ -77,7 +77,7 @@ def check_dataset(dataset: str | Path, layout: str | None = None, require_labels
     return CheckReport(name, results, problems)
 
 
-def write_fixed(report: CheckReport, out: Path, label_map: dict[int, int], fix_label_geometry: bool) -> Path:
+def write_fixed(report: CheckReport, out: Path, label_map: dict[float, int], fix_label_geometry: bool) -> Path:
     """Write corrected labels, links to the images, and a manifest of them (call only when the report is OK).
 
     Images are hard-linked into ``out/images`` (copied across file systems), so the fixed dataset holds no
