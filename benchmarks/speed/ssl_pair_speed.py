@@ -21,7 +21,7 @@ import SimpleITK as sitk
 from crosspan.core.dice import dice
 from crosspan.data.catalog import catalog_from
 from crosspan.data.io import read_image
-from crosspan.methods.ssl.paired import Registration, register_rigid, transport_label
+from crosspan.preprocess.pairing.registration import Registration, register_rigid, transport_label
 
 SETTINGS = {"v1": {"samples": None, "shrink": (2, 1), "smoothing": (1.0, 0.0), "grid_mm": None, "iterations": 200},
             "current": {}}

@@ -3,8 +3,9 @@
 When a patient has a labeled scan in the source sequence and an unlabeled one in the target sequence, a rigid
 (Euler 3D) registration by Mattes mutual information (Mattes et al., IEEE TMI 2003), which tolerates the contrast
 change between sequences, transports the source label onto the target scan as a weak pseudo-label; the final
-metric value is recorded. SimpleITK does the work. ``crosspan.methods.ssl.pairing`` (``crosspan ssl pair``) applies
-them to a fold and weighs each pair; ``crosspan.methods.ssl.paired_method`` trains on the result.
+metric value is recorded. SimpleITK does the work. :mod:`crosspan.preprocess.pairing.pseudo_labels`
+(``crosspan ssl pair``) applies them to a fold and weighs each pair; :mod:`crosspan.methods.ssl.paired_sequence`
+trains on the result.
 """
 
 from __future__ import annotations

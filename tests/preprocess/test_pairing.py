@@ -7,7 +7,7 @@ import numpy as np
 from scipy import ndimage
 
 from crosspan.data.io import ImageProperties
-from crosspan.methods.ssl.paired import register_rigid, transport_label
+from crosspan.preprocess.pairing.registration import register_rigid, transport_label
 
 
 def phantom(shape: tuple[int, int, int] = (32, 40, 40)) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,142 @@
+"""`crosspan ssl pair` as a function: transported source labels as pseudo-labels for the unlabeled scans of a fold.
+
+For each unlabeled scan of the fold whose patient has a labeled training scan (the source, e.g. T1), the source
+image is registered rigidly onto the unlabeled (target) scan by Mattes mutual information (``register_rigid``) and
+the source label is resampled onto the target grid (``transport_label``). The target's own label is never read.
+
+Registration-quality weight (computable without target labels): the registration is run twice, target <- source
+and source <- target (inverted), and the weight is the Dice agreement of the two transported labels,
+w = Dice(T_fwd(L_src), T_bwd^-1(L_src)) in [0, 1], set to 0 below ``min_agreement``. A registration that found the
+global optimum is inverse-consistent (w ~ 1); one caught in a local optimum in either direction disagrees (w << 1).
+Unpaired unlabeled scans get an all-zero map with weight 0 (the engine needs a map for every unlabeled scan).
+
+Outputs under OUT: ``labels/<case>.nii.gz`` (on the target's grid), ``pairs/<case>.json`` (source, metrics,
+weight; written last, marks the case done: reruns skip it), ``pairs.csv`` and ``catalog.csv`` = the input catalog
+with ``pseudo_label`` and ``pseudo_weight`` columns (empty for the other rows), and ``splits_paired.json`` = the
+splits with fold K's unlabeled pool cut to the scans with weight > 0 (every unlabeled patch then carries a
+pseudo-label; the other scans would only dilute L_pair, though they feed an EMA teacher's consistency term).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crosspan.core.atomic import write_json
+from crosspan.core.dice import dice
+from crosspan.core.errors import CrosspanError
+from crosspan.core.parallel import pmap
+from crosspan.data.catalog import catalog_from, save_catalog
+from crosspan.data.io import read_image, write_image
+from crosspan.data.splits import Fold, Splits
+from crosspan.preprocess.pairing.registration import Registration, register_rigid, transport_label
+
+
+def plan_pairs(catalog: pd.DataFrame, split: Fold, source_sequence: str | None = None) -> list[dict]:
+    """One job per unlabeled case: its source = a labeled training scan of the same patient (``source_sequence``
+    first when given, else the first in case-id order), or none."""
+    by_id = catalog.set_index("case_id", drop=False)
+    missing = [c for c in split.train + split.unlabeled if c not in by_id.index]
+    if missing:
+        raise CrosspanError(None, f"{len(missing)} split cases are not in the catalog (e.g. {missing[0]})",
+                            "pass the dataset/catalog the splits JSON was made from")
+    labeled: dict[str, list[pd.Series]] = {}
+    for c in sorted(split.train):
+        row = by_id.loc[c]
+        if str(row["label"]).strip():
+            labeled.setdefault(str(row["patient_id"]), []).append(row)
+    jobs = []
+    for c in sorted(split.unlabeled):
+        row = by_id.loc[c]
+        cands = [s for s in labeled.get(str(row["patient_id"]), []) if s["case_id"] != c]
+        if source_sequence:
+            cands = sorted(cands, key=lambda s: s["sequence"] != source_sequence)
+        src = cands[0] if cands else None
+        jobs.append({"case_id": c, "image": str(row["image"]),  # the target's label path is deliberately not passed
+                     "source": None if src is None else {"case_id": str(src["case_id"]), "image": str(src["image"]),
+                                                          "label": str(src["label"])}})
+    return jobs
+
+
+def pair_case(job: dict[str, Any], out: str, iterations: int = 100, min_agreement: float = 0.5,
+              seed: int = 0) -> dict[str, Any]:
+    """Worker: register, transport, weigh and write one unlabeled case (skipped when already done)."""
+    case, out_dir = job["case_id"], Path(out)
+    label_path, record_path = out_dir / "labels" / f"{case}.nii.gz", out_dir / "pairs" / f"{case}.json"
+    if record_path.is_file() and label_path.is_file():
+        return {**json.loads(record_path.read_text()), "status": "cached"}
+    target, tprops = read_image(job["image"], dtype="float32")
+    rec: dict[str, Any] = {"case_id": case, "source": "", "pseudo_label": str(label_path.resolve()), "weight": 0.0,
+                           "agreement": float("nan"), "metric_fwd": float("nan"), "metric_bwd": float("nan"),
+                           "translation_mm": float("nan"), "pseudo_voxels": 0}
+    src = job["source"]
+    if src is None:
+        moved = np.zeros(tprops.shape, np.uint8)
+    else:
+        image, sprops = read_image(src["image"], dtype="float32")
+        label, lprops = read_image(src["label"])
+        if tuple(label.shape) != tuple(image.shape):
+            raise CrosspanError(src["label"], f"label shape {label.shape} differs from its image {image.shape}",
+                                "fix the dataset (`crosspan data check`)")
+        label = (label > 0).astype(np.uint8)
+        fwd = register_rigid(target, tprops, image, sprops, iterations=iterations, seed=seed)
+        bwd = register_rigid(image, sprops, target, tprops, iterations=iterations, seed=seed + 1)
+        moved = transport_label(label, lprops, tprops, fwd)
+        back = transport_label(label, lprops, tprops, Registration(bwd.transform.GetInverse(), bwd.metric))
+        agreement = dice(moved, back, empty=0.0)  # two empty labels: no evidence
+        rec.update(source=src["case_id"], agreement=agreement, metric_fwd=fwd.metric, metric_bwd=bwd.metric,
+                   translation_mm=float(np.linalg.norm(fwd.translation_xyz)),
+                   weight=agreement if agreement >= min_agreement and moved.any() else 0.0)
+    rec["pseudo_voxels"] = int(moved.sum())
+    write_image(moved.astype(np.uint8), tprops, label_path)
+    write_json(record_path, rec)  # last: its presence marks the case done
+    return {**rec, "status": "done"}
+
+
+def pair_fold(data: str | Path, splits: str | Path, fold: int | str, out: str | Path,
+              source_sequence: str | None = None, iterations: int = 100, min_agreement: float = 0.5, seed: int = 0,
+              workers: int = 1, progress: bool = True) -> pd.DataFrame:
+    """Pair every unlabeled case of ``fold``; write OUT/catalog.csv and OUT/pairs.csv; return the pairs table."""
+    out = Path(out)
+    doc = Splits.load(splits)
+    index = doc.index(fold)
+    split = doc.splits[index]
+    if not split.unlabeled:
+        raise CrosspanError(splits, f"fold {fold} lists no unlabeled cases",
+                            "make splits with `crosspan data splits ... --unlabeled '*:OOP'`")
+    if not 0.0 <= min_agreement <= 1.0:
+        raise CrosspanError(None, f"min agreement {min_agreement} outside [0, 1]", "pass --min-agreement in [0, 1]")
+    catalog = catalog_from(data, progress=progress)
+    jobs = plan_pairs(catalog, split, source_sequence)
+    if not any(j["source"] for j in jobs):
+        raise CrosspanError(splits, f"no unlabeled case of fold {fold} has a labeled scan of the same patient",
+                            "put the target-sequence scans of the labeled patients in the unlabeled pool")
+    (out / "labels").mkdir(parents=True, exist_ok=True)
+    (out / "pairs").mkdir(parents=True, exist_ok=True)
+    fn = functools.partial(pair_case, out=str(out), iterations=iterations, min_agreement=min_agreement, seed=seed)
+    rows = pmap(fn, jobs, workers=workers, description="registering pairs", progress=progress)
+    table = pd.DataFrame(rows)
+    save_catalog(table.drop(columns=["status"]), out / "pairs.csv")
+    by_case = {r["case_id"]: r for r in rows}
+    cat = catalog.copy()
+    cat["pseudo_label"] = [by_case[c]["pseudo_label"] if c in by_case else "" for c in cat["case_id"]]
+    cat["pseudo_weight"] = [f"{by_case[c]['weight']:.4f}" if c in by_case else "" for c in cat["case_id"]]
+    save_catalog(cat, out / "catalog.csv")
+    keep = {r["case_id"] for r in rows if r["weight"] > 0}
+    paired = split.model_copy(update={"unlabeled": [c for c in split.unlabeled if c in keep]})
+    write_json(out / "splits_paired.json", doc.with_fold(index, paired).to_json())
+    return table
+
+
+def summary(table: pd.DataFrame) -> str:
+    paired = table[table["source"] != ""]
+    w = paired["weight"].astype(float)
+    mean_w = float(w.mean()) if len(w) else math.nan
+    return (f"{len(table)} unlabeled cases: {len(paired)} paired (mean weight {mean_w:.2f}, "
+            f"{int((w == 0).sum())} rejected), {len(table) - len(paired)} without a labeled scan of the patient")
