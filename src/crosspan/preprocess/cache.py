@@ -10,6 +10,7 @@ hash). A case whose JSON matches the current source file and plan hash is skippe
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,7 @@ def preprocess_image(img: sitk.Image, plan: Preprocessing, label: sitk.Image | N
     return Preprocessed(image=image, label=seg, meta=meta)
 
 
-def label_to_grid(label: sitk.Image, img: sitk.Image, plan: Preprocessing, box: list[list[int]],
+def label_to_grid(label: sitk.Image, img: sitk.Image, plan: Preprocessing, box: Sequence[Sequence[int]],
                   path: str | Path | None = None) -> np.ndarray:
     """A label-like map on ``img``'s voxel grid through the plan's reorientation, crop and nearest resampling."""
     if tuple(label.GetSize()) != tuple(img.GetSize()):

@@ -7,6 +7,8 @@ onto the source image (undoing crop, resampling and reorientation at once).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import SimpleITK as sitk
 
@@ -46,7 +48,7 @@ def resample_to_spacing(img: sitk.Image, spacing_zyx: tuple[float, ...], is_labe
                          img.GetPixelID())
 
 
-def crop(img: sitk.Image, bbox_zyx: list[tuple[int, int]]) -> sitk.Image:
+def crop(img: sitk.Image, bbox_zyx: Sequence[Sequence[int]]) -> sitk.Image:
     """Crop to ``[(z0, z1), (y0, y1), (x0, x1)]`` (end exclusive), keeping physical geometry."""
     index = [int(b[0]) for b in reversed(bbox_zyx)]
     size = [int(b[1] - b[0]) for b in reversed(bbox_zyx)]
