@@ -195,8 +195,9 @@ def train(cfg: TrainConfig, on_eval: Callable[[Method, int, RunModel, Plan], Any
     method.setup_training(steps, cfg.amp)
     broadcast_parameters(method)
     start = load_checkpoint(ckpt, method) if cfg.resume and ckpt.is_file() else 0
-    if start and model.extended_from and hasattr(method, "extend_schedule"):
-        method.extend_schedule(steps, start)  # --resume --steps N beyond the run's end
+    extend = getattr(method, "extend_schedule", None)  # SupervisedMethod's; a plugin method may lack it
+    if start and model.extended_from and callable(extend):
+        extend(steps, start)  # --resume --steps N beyond the run's end
     if rank == 0 and cfg.resume:
         _truncate_log(run_dir / "log.jsonl", start)
     if cfg.compile:
