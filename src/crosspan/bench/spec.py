@@ -69,11 +69,12 @@ class Protocol:
 
     def protocol_spec(self) -> ProtocolSpec:
         """The :class:`ProtocolSpec` that ``crosspan data splits`` builds from this entry."""
-        fractions = {k: v for k, v in (("val_fraction", self.val_fraction), ("test_fraction", self.test_fraction))
-                     if v is not None}
+        val = _PROTOCOL_DEFAULTS.val_fraction if self.val_fraction is None else self.val_fraction
+        test = _PROTOCOL_DEFAULTS.test_fraction if self.test_fraction is None else self.test_fraction
         return ProtocolSpec(protocol=self.protocol, source=list(self.train), targets=list(self.targets),
-                            folds=self.folds, label_ratios=list(self.label_ratios), unlabeled=list(self.unlabeled),
-                            seed=self.seed, training_input=self.training_input, **fractions)
+                            folds=self.folds, val_fraction=val, test_fraction=test,
+                            label_ratios=list(self.label_ratios), unlabeled=list(self.unlabeled), seed=self.seed,
+                            training_input=self.training_input)
 
 
 @dataclass(frozen=True)
