@@ -1,39 +1,49 @@
 """Coarse-to-fine sliding window (``crosspan predict --roi auto``): the full-overlap window only where the pancreas is.
 
 The gland fills a few percent of an abdominal field of view, and a 0.5-overlap window evaluates every region about
-eight times, so most of a volume's network time goes to background tiles. Here:
+eight times, so most of a volume's network time goes to background tiles. Here every network evaluation is one of
+the full window's own tiles (MONAI ``sliding_window_inference``'s padding, grid and Gaussian map, rebuilt in
+:class:`TileWindow`), each evaluated at most once and blended as the full window blends them:
 
-1. coarse pass: the same network, overlap ``coarse_overlap`` (default 0: every voxel seen about once), constant
-   blending, no TTA, on the image shrunk ``coarse_zoom`` times (default 1: not shrunk; probabilities resized back);
-2. region: the bounding box of every voxel whose coarse foreground probability exceeds ``threshold``, grown by
-   ``margin`` voxels a side (default a quarter patch) and to at least one patch (so no tile sees padding);
-3. fine pass: :func:`predict_volume` (Gaussian blending, ``overlap``, TTA) on that crop, pasted back; every voxel
-   outside it is background;
-4. fallback, logged: the coarse pass finds nothing -> the full window; fine foreground (> ``threshold``) touching
-   a face of the crop that is not a face of the image -> grow that side by half a patch (``max_widen`` times),
-   then the full window; a region that needs as many tiles as the full window -> the full window.
+1. coarse pass: ``coarse_zoom`` 1 (default): the fewest full-window tiles that cover the image (every other tile
+   along each axis, about one in eight at overlap 0.5; reused below); ``coarse_zoom`` z > 1: the same network, no
+   overlap, on the image shrunk z times, probabilities resized back (cheaper, not reused);
+2. regions: each connected component of coarse foreground probability > ``threshold``, its bounding box grown by
+   ``margin`` voxels a side (default a quarter patch);
+3. fine pass, whichever evaluates fewer new tiles:
+   a. exact: every full-window tile that touches a region (the coarse tiles reused). A voxel in a region then has
+      all the tiles the full window gives it, so its probability is the full window's (up to float rounding);
+   b. crop: the Gaussian window with its own grid on the regions' bounding box (at least a patch), the full-window
+      tiles already evaluated blended in. Where the network depends on a tile's position its values differ from
+      the full window's. On a pancreas-sized region of a default-size scan (a) needs nearly every tile (the gland
+      spans most tile positions along x), so (b) is what saves time there;
+   voxels no evaluated tile covers are background;
+4. fallback, logged: the coarse pass finds nothing -> the full window; fine foreground (> ``threshold``) outside
+   the trusted part (a: the regions; b: the crop less its faces inside the image) -> the regions grow to cover it
+   and step 3 runs again (``max_widen`` times), then the full window. The full window then evaluates only the
+   tiles not yet evaluated.
 
-Inside the region the values are the full-overlap Gaussian window's on a grid shifted to the crop, not the full
-window's own grid, so they differ where the network depends on a tile's position (measured in
-``tests/inference/test_roi.py``, ``benchmarks/roi_accuracy_synth.py`` and docs/engine.md). With ``align=True``
-(``--roi aligned``) the crop is widened to the full window's own tiles (:func:`snap_to_grid`): those are then
-evaluated exactly as the full window evaluates them, at the price of more fine tiles.
+Measured against the full window in ``tests/inference/test_roi.py``, ``benchmarks/probes/roi_accuracy_synth.py``
+and docs/engine.md. ``--roi aligned`` is kept as another name of ``auto`` (it widened the crop to the full window's
+tiles; step 3a does that whenever it costs no more).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from monai.data.utils import dense_patch_slices
+from monai.data.utils import compute_importance_map, dense_patch_slices
 from scipy import ndimage
 
+from crosspan.core.amp import autocast
 from crosspan.methods.base import Method
-from crosspan.methods.sliding import predict_volume
+from crosspan.methods.sliding import inference_layout, memory_layout, predict_volume
 
 log = logging.getLogger(__name__)
 ROI_MODES = ("none", "auto", "aligned")
@@ -45,9 +55,10 @@ class RoiReport:
     """What one coarse-to-fine prediction did: tiles evaluated in each pass and against the full window."""
 
     tiles_coarse: int = 0
-    tiles_fine: int = 0  # all fine passes, widenings and a full-window fallback included
+    tiles_fine: int = 0  # tiles evaluated after the coarse pass (widenings and a full-window fallback included)
     tiles_full_window: int = 0  # what the plain full window evaluates on this volume
-    box: Box | None = None
+    boxes: list[Box] = field(default_factory=list)
+    crop: Box | None = None  # set when the fine pass ran its own grid on this crop (module doc, step 3b)
     widened: int = 0
     fallback: str = ""
 
@@ -59,18 +70,198 @@ class RoiReport:
         return {**asdict(self), "tiles": self.tiles}
 
 
+def _interval(shape: tuple[int, ...] | list[int], patch: list[int], overlap: float) -> list[int]:
+    """MONAI's scan interval (``_get_scan_interval``) on a padded shape."""
+    return [p if s == p else max(int(p * (1 - overlap)), 1) for s, p in zip(shape, patch, strict=True)]
+
+
 def window_tiles(shape: tuple[int, ...] | list[int], patch: list[int], overlap: float) -> int:
     """Number of tiles MONAI's ``sliding_window_inference`` evaluates on ``shape`` (its padding and scan grid)."""
     padded = [max(int(s), p) for s, p in zip(shape, patch, strict=True)]
-    interval = [p if s == p else max(int(p * (1 - overlap)), 1) for s, p in zip(padded, patch, strict=True)]
-    return len(dense_patch_slices(padded, patch, interval))
+    return len(dense_patch_slices(padded, patch, _interval(padded, patch, overlap)))
 
 
-def grow(box: Box, margin: list[int], patch: list[int], shape: tuple[int, ...]) -> Box:
-    """``box`` grown by ``margin`` a side, then centred up to one patch where shorter, clipped to the image."""
+class TileWindow:
+    """MONAI's Gaussian sliding window on one (1, C, z, y, x) tensor, evaluated a chosen set of tiles at a time.
+
+    Same padding (centred, zeros, up to one patch), tile grid (``dense_patch_slices``) and importance map
+    (``compute_importance_map``, sigma 0.125) as ``sliding_window_inference``; with every tile added,
+    :meth:`prob` is :func:`predict_volume`'s output. Each tile is evaluated at most once."""
+
+    def __init__(self, method: Method, x: torch.Tensor, patch: list[int], overlap: float,
+                 layout: torch.memory_format, sw_batch_size: int) -> None:
+        self.method, self.patch, self.layout, self.batch = method, patch, layout, sw_batch_size
+        self.shape = tuple(int(s) for s in x.shape[2:])
+        diff = [max(p - n, 0) for p, n in zip(patch, self.shape, strict=True)]
+        self.pad_lo = [d // 2 for d in diff]
+        pad = [v for d in reversed(diff) for v in (d // 2, d - d // 2)]
+        self.x = F.pad(x, pad) if any(pad) else x
+        padded = [int(s) for s in self.x.shape[2:]]
+        self.slices = dense_patch_slices(padded, patch, _interval(padded, patch, overlap))
+        self.weight = compute_importance_map(patch, mode="gaussian", sigma_scale=0.125, device=x.device,
+                                             dtype=torch.float32)[None, None]
+        self.num: torch.Tensor | None = None
+        self.den = torch.zeros((1, 1, *padded), device=x.device)
+        self.done: set[int] = set()
+
+    def add(self, tiles: list[int]) -> int:
+        """Evaluate those of ``tiles`` not evaluated yet (``sw_batch_size`` a forward); how many that was."""
+        todo = [i for i in tiles if i not in self.done]
+        for b in range(0, len(todo), self.batch):
+            chunk = todo[b: b + self.batch]
+            t = torch.cat([self.x[(slice(None), slice(None), *self.slices[i])] for i in chunk])
+            out = self.method.predict(t.contiguous(memory_format=self.layout)).float()
+            if self.num is None:
+                self.num = torch.zeros((1, out.shape[1], *self.den.shape[2:]), device=self.den.device)
+            for k, i in enumerate(chunk):
+                s = (slice(None), slice(None), *self.slices[i])
+                self.num[s] += out[k: k + 1] * self.weight
+                self.den[s] += self.weight
+        self.done.update(todo)
+        return len(todo)
+
+    def all(self) -> list[int]:
+        return list(range(len(self.slices)))
+
+    def cover(self) -> list[int]:
+        """The fewest tiles of the grid that cover the image: along each axis, from the first start, the last start
+        that leaves no gap (every other tile at overlap 0.5)."""
+        keep = []
+        for axis in range(len(self.patch)):
+            starts = sorted({s[axis].start for s in self.slices})
+            chosen = [starts[0]]
+            while chosen[-1] < starts[-1]:
+                nxt = max(s for s in starts if s <= chosen[-1] + self.patch[axis])
+                chosen.append(nxt if nxt > chosen[-1] else min(s for s in starts if s > chosen[-1]))
+            keep.append(set(chosen))
+        return [i for i, s in enumerate(self.slices) if all(s[a].start in keep[a] for a in range(len(keep)))]
+
+    def touching(self, boxes: list[Box]) -> list[int]:
+        """Tiles that overlap any of ``boxes`` (image coordinates)."""
+        out = []
+        for i, s in enumerate(self.slices):
+            for box in boxes:
+                if all(sl.start < hi + o and sl.stop > lo + o
+                       for sl, (lo, hi), o in zip(s, box, self.pad_lo, strict=True)):
+                    out.append(i)
+                    break
+        return out
+
+    def prob(self) -> torch.Tensor:
+        """(C, z, y, x) blend of the tiles evaluated so far; background (class 0 = 1) where none covers."""
+        assert self.num is not None
+        covered = self.den > 0
+        p = torch.where(covered, self.num / self.den.clamp_min(1e-12), 0.0)
+        p[:, :1] += (~covered).float()
+        crop = tuple(slice(o, o + n) for o, n in zip(self.pad_lo, self.shape, strict=True))
+        return p[(0, slice(None), *crop)]
+
+
+def regions(mask: np.ndarray, margin: list[int]) -> list[Box]:
+    """Bounding box of each connected component of ``mask``, grown by ``margin`` a side, clipped to the image."""
+    labels, _ = ndimage.label(mask)
+    return [[(max(0, s.start - m), min(n, s.stop + m)) for s, m, n in zip(sl, margin, mask.shape, strict=True)]
+            for sl in ndimage.find_objects(labels) if sl is not None]
+
+
+def _mirror(boxes: list[Box], flip: tuple[int, ...], shape: tuple[int, ...]) -> list[Box]:
+    """``boxes`` in the coordinates of the image flipped along tensor dims ``flip`` (2, 3, 4 = z, y, x)."""
+    return [[(n - hi, n - lo) if a + 2 in flip else (lo, hi) for a, ((lo, hi), n) in enumerate(zip(b, shape,
+                                                                                               strict=True))]
+            for b in boxes]
+
+
+def _inside(boxes: list[Box], shape: tuple[int, ...]) -> np.ndarray:
+    mask = np.zeros(shape, dtype=bool)
+    for box in boxes:
+        mask[tuple(slice(lo, hi) for lo, hi in box)] = True
+    return mask
+
+
+@torch.no_grad()
+def predict_volume_roi(method: Method, image: np.ndarray, patch: list[int], overlap: float = 0.5, tta: bool = False,
+                       device: str | torch.device = "cpu", amp: str = "none", threshold: float = 0.1,
+                       margin: list[int] | None = None, max_widen: int = 2, sw_batch_size: int = 2,
+                       coarse_zoom: float = 1.0, align: bool = False) -> tuple[np.ndarray, RoiReport]:
+    """Class probabilities (2, z, y, x) as :func:`predict_volume`, from the coarse-to-fine window (module doc).
+    ``align`` is accepted for ``--roi aligned`` and changes nothing (every tile is a full-window tile)."""
+    device = torch.device(device)
+    shape = tuple(int(s) for s in image.shape)
+    margin = margin if margin is not None else [p // 4 for p in patch]
+    flips: list[tuple[int, ...]] = [()]
+    if tta:
+        flips += [c for r in (1, 2, 3) for c in itertools.combinations((2, 3, 4), r)]
+    rep = RoiReport(tiles_full_window=window_tiles(shape, patch, overlap) * len(flips))
+    coarse = None
+    if coarse_zoom != 1.0:
+        counter = [0]
+        coarse = coarse_probability(method, image, patch, 0.0, coarse_zoom, device, amp, sw_batch_size, counter)
+        rep.tiles_coarse = counter[0]
+    x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None].to(device)
+    layout = inference_layout(device)
+    was_training = method.training
+    method.eval()
+    with autocast(amp, device), memory_layout(method, layout), method.volume(x):
+        wins = [TileWindow(method, x.flip(f) if f else x, patch, overlap, layout, sw_batch_size) for f in flips]
+        if coarse is None:
+            rep.tiles_coarse = wins[0].add(wins[0].cover())
+            coarse = wins[0].prob()[1].float().cpu().numpy()
+        boxes = regions(coarse > threshold, margin)
+        if not boxes:
+            rep.fallback = f"coarse pass found no foreground (max probability {coarse.max():.3f} <= {threshold})"
+        while boxes and not rep.fallback:
+            prob, trusted, rep.crop, tiles = fine_pass(wins, flips, x, boxes, overlap, sw_batch_size)
+            rep.tiles_fine += tiles
+            outside = (prob[1] > threshold) & ~trusted
+            if not outside.any():
+                break
+            if rep.widened >= max_widen:
+                rep.fallback = f"foreground still outside the regions after {rep.widened} widening(s)"
+                break
+            rep.widened += 1
+            boxes = boxes + regions(outside, [max(m, p // 4, 1) for m, p in zip(margin, patch, strict=True)])
+            log.info("roi: foreground outside the regions; %d region(s) now", len(boxes))
+        if rep.fallback:
+            log.warning("roi: %s; falling back to the full sliding window", rep.fallback)
+            rep.tiles_fine += sum(w.add(w.all()) for w in wins)
+            prob = _average(wins, flips)
+    method.train(was_training)
+    rep.boxes = boxes
+    log.info("roi: %d coarse + %d fine tiles (full window: %d), regions %s", rep.tiles_coarse, rep.tiles_fine,
+             rep.tiles_full_window, boxes)
+    return prob, rep
+
+
+def plan_fine(wins: list[TileWindow], flips: list[tuple[int, ...]], boxes: list[Box], overlap: float
+              ) -> tuple[list[list[int]] | None, Box, int]:
+    """Step 3's choice: (the full-window tiles touching ``boxes`` for each window, or None for the crop pass; the
+    crop; the number of new tiles the choice evaluates)."""
+    shape, patch = wins[0].shape, wins[0].patch
+    touching = [w.touching(_mirror(boxes, f, shape)) for w, f in zip(wins, flips, strict=True)]
+    crop = _crop_box(boxes, patch, shape)
+    exact = sum(len(set(t) - w.done) for t, w in zip(touching, wins, strict=True))
+    cropped = window_tiles([hi - lo for lo, hi in crop], patch, overlap) * len(flips)
+    return (touching, crop, exact) if exact <= cropped else (None, crop, cropped)
+
+
+def fine_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Tensor, boxes: list[Box],
+              overlap: float, sw_batch_size: int) -> tuple[np.ndarray, np.ndarray, Box | None, int]:
+    """Step 3 on ``boxes``: (probabilities (2, z, y, x), the voxels whose values are trusted, the crop when the
+    crop pass ran (else None), tiles evaluated)."""
+    shape = wins[0].shape
+    touching, crop, _ = plan_fine(wins, flips, boxes, overlap)
+    if touching is not None:
+        tiles = sum(w.add(t) for w, t in zip(wins, touching, strict=True))
+        return _average(wins, flips), _inside(boxes, shape), None, tiles
+    prob, tiles = _crop_pass(wins, flips, x, crop, wins[0].patch, overlap, wins[0].layout, sw_batch_size)
+    return prob, _inside([_shrink_inner_faces(crop, shape)], shape), crop, tiles
+
+
+def _crop_box(boxes: list[Box], patch: list[int], shape: tuple[int, ...]) -> Box:
+    """Bounding box of ``boxes``, centred up to one patch where shorter (so no tile sees padding), clipped."""
     out = []
-    for (lo, hi), m, p, n in zip(box, margin, patch, shape, strict=True):
-        lo, hi = max(0, lo - m), min(n, hi + m)
+    for axis, (p, n) in enumerate(zip(patch, shape, strict=True)):
+        lo, hi = min(b[axis][0] for b in boxes), max(b[axis][1] for b in boxes)
         if hi - lo < min(p, n):
             lo = int(np.clip((lo + hi) // 2 - p // 2, 0, max(0, n - p)))
             hi = min(n, lo + p)
@@ -78,89 +269,53 @@ def grow(box: Box, margin: list[int], patch: list[int], shape: tuple[int, ...]) 
     return out
 
 
-def snap_to_grid(box: Box, patch: list[int], overlap: float, shape: tuple[int, ...]) -> Box:
-    """``box`` widened to whole tiles of the full window's grid (MONAI's: starts ``i * interval``, the last one
-    clipped to the image), so MONAI's window on the crop evaluates exactly those tiles."""
-    out = []
-    for (lo, hi), p, n in zip(box, patch, shape, strict=True):
-        if n <= p:
-            out.append((0, n))
-            continue
-        step = max(int(p * (1 - overlap)), 1)
-        start = min(lo // step * step, n - p)
-        end = start + int(np.ceil(max(0, hi - start - p) / step)) * step + p
-        out.append((start, min(end, n)))
-    return out
+def _shrink_inner_faces(box: Box, shape: tuple[int, ...]) -> Box:
+    """``box`` less its one-voxel faces that lie inside the image (fine foreground there may go on beyond)."""
+    return [(lo + (lo > 0), hi - (hi < n)) for (lo, hi), n in zip(box, shape, strict=True)]
 
 
-def touching_sides(fg: np.ndarray, box: Box, shape: tuple[int, ...]) -> list[tuple[int, int]]:
-    """``(axis, side)`` pairs (side 0 low, 1 high) where ``fg`` (crop-sized) reaches a crop face inside the image."""
-    sides = []
-    for axis, (lo, hi) in enumerate(box):
-        if lo > 0 and np.take(fg, 0, axis=axis).any():
-            sides.append((axis, 0))
-        if hi < shape[axis] and np.take(fg, -1, axis=axis).any():
-            sides.append((axis, 1))
-    return sides
+def _crop_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Tensor, crop: Box, patch: list[int],
+               overlap: float, layout: torch.memory_format, sw_batch_size: int) -> tuple[np.ndarray, int]:
+    """The Gaussian window on ``crop`` with its own grid (every tile inside the crop), the full-window tiles already
+    evaluated in ``wins`` blended in; background outside the crop. Returns (2, z, y, x) and the tiles evaluated."""
+    shape = tuple(int(s) for s in x.shape[2:])
+    total, tiles = None, 0
+    for w, f in zip(wins, flips, strict=True):
+        box = _mirror([crop], f, shape)[0]
+        sl = tuple(slice(lo, hi) for lo, hi in box)
+        cw = TileWindow(w.method, (x.flip(f) if f else x)[(slice(None), slice(None), *sl)], patch, overlap, layout,
+                        sw_batch_size)
+        tiles += cw.add(cw.all())
+        assert cw.num is not None
+        own = (slice(None), slice(None), *(slice(o, o + n) for o, n in zip(cw.pad_lo, cw.shape, strict=True)))
+        num, den = cw.num[own], cw.den[own]
+        if w.num is not None:  # the full window's tiles evaluated so far: more views of the same voxels
+            inner = tuple(slice(lo + o, hi + o) for (lo, hi), o in zip(box, w.pad_lo, strict=True))
+            num, den = num + w.num[(slice(None), slice(None), *inner)], den + w.den[(slice(None), slice(None), *inner)]
+        p = torch.zeros((num.shape[1], *shape), device=x.device)
+        p[0] = 1.0
+        p[(slice(None), *sl)] = (num / den)[0]
+        p = p.flip([d - 1 for d in f]) if f else p
+        total = p if total is None else total + p
+    assert total is not None
+    return (total / len(flips)).float().cpu().numpy(), tiles
 
 
-def _widen(box: Box, sides: list[tuple[int, int]], patch: list[int], shape: tuple[int, ...]) -> Box:
-    out = [list(b) for b in box]
-    for axis, side in sides:
-        step = max(1, patch[axis] // 2)
-        out[axis][side] = max(0, out[axis][0] - step) if side == 0 else min(shape[axis], out[axis][1] + step)
-    return [(lo, hi) for lo, hi in out]
-
-
-@torch.no_grad()
-def predict_volume_roi(method: Method, image: np.ndarray, patch: list[int], overlap: float = 0.5, tta: bool = False,
-                       device: str | torch.device = "cpu", amp: str = "none", coarse_overlap: float = 0.0,
-                       threshold: float = 0.1, margin: list[int] | None = None, max_widen: int = 1,
-                       sw_batch_size: int = 2, coarse_zoom: float = 1.0, align: bool = False
-                       ) -> tuple[np.ndarray, RoiReport]:
-    """Class probabilities (2, z, y, x) as :func:`predict_volume`, from the coarse-to-fine window (module doc)."""
-    shape = tuple(int(s) for s in image.shape)
-    margin = margin if margin is not None else [p // 4 for p in patch]
-    flips = 8 if tta else 1
-    rep = RoiReport(tiles_full_window=window_tiles(shape, patch, overlap) * flips)
-    counter = [0]
-    coarse = coarse_probability(method, image, patch, coarse_overlap, coarse_zoom, device, amp, sw_batch_size,
-                                counter)
-    rep.tiles_coarse, counter[0] = counter[0], 0
-    found = ndimage.find_objects((coarse > threshold).astype(np.int8))
-    if not found:
-        return _full(method, image, patch, overlap, tta, device, amp, sw_batch_size, rep, "coarse pass found no "
-                     f"foreground (max probability {coarse.max():.3f} <= {threshold})")
-    box = grow([(s.start, s.stop) for s in found[0]], margin, patch, shape)
-    while True:
-        box = snap_to_grid(box, patch, overlap, shape) if align else box
-        crop = tuple(slice(lo, hi) for lo, hi in box)
-        if window_tiles([hi - lo for lo, hi in box], patch, overlap) * flips >= rep.tiles_full_window:
-            return _full(method, image, patch, overlap, tta, device, amp, sw_batch_size, rep,
-                         f"the region {box} needs as many tiles as the full window")
-        fine = predict_volume(method, image[crop], patch, overlap, tta, device, amp, sw_batch_size, counter)
-        rep.tiles_fine = counter[0]
-        sides = touching_sides(fine[1] > threshold, box, shape)
-        if not sides:
-            break
-        if rep.widened >= max_widen:
-            return _full(method, image, patch, overlap, tta, device, amp, sw_batch_size, rep,
-                         f"foreground still touches the region's border after {rep.widened} widening(s)")
-        rep.widened += 1
-        box = _widen(box, sides, patch, shape)
-        log.info("roi: foreground touches the region's border (axis, side) %s; widened to %s", sides, box)
-    rep.box = box
-    prob = np.zeros((2, *shape), dtype=np.float32)
-    prob[0] = 1.0
-    prob[(slice(None), *crop)] = fine
-    log.info("roi: %d coarse + %d fine tiles (full window: %d), region %s", rep.tiles_coarse, rep.tiles_fine,
-             rep.tiles_full_window, box)
-    return prob, rep
+def _average(wins: list[TileWindow], flips: list[tuple[int, ...]]) -> np.ndarray:
+    """Mean over the mirrorings of each window's blend, flipped back; (2, z, y, x) float32."""
+    total = None
+    for w, f in zip(wins, flips, strict=True):
+        p = w.prob()
+        p = p.flip([d - 1 for d in f]) if f else p  # (C, z, y, x): tensor dim d of (1, C, ...) is d - 1 here
+        total = p if total is None else total + p
+    assert total is not None
+    return (total / len(flips)).float().cpu().numpy()
 
 
 def coarse_probability(method: Method, image: np.ndarray, patch: list[int], overlap: float, zoom: float,
                        device: str | torch.device, amp: str, sw_batch_size: int, counter: list[int]) -> np.ndarray:
-    """Foreground probability (z, y, x) of the coarse pass, on the image shrunk ``zoom`` times (trilinear)."""
+    """Foreground probability (z, y, x) of a constant-blend window at ``overlap`` on the image shrunk ``zoom``
+    times (trilinear), resized back."""
     if zoom == 1.0:
         return predict_volume(method, image, patch, overlap, False, device, amp, sw_batch_size, counter,
                               mode="constant")[1]
@@ -170,14 +325,3 @@ def coarse_probability(method: Method, image: np.ndarray, patch: list[int], over
                           mode="constant")[1]
     return F.interpolate(torch.from_numpy(prob)[None, None], size=image.shape, mode="trilinear",
                          align_corners=False)[0, 0].numpy()
-
-
-def _full(method: Method, image: np.ndarray, patch: list[int], overlap: float, tta: bool,
-          device: str | torch.device, amp: str, sw_batch_size: int, rep: RoiReport, reason: str
-          ) -> tuple[np.ndarray, RoiReport]:
-    log.warning("roi: %s; falling back to the full sliding window", reason)
-    rep.fallback = reason
-    counter = [0]
-    prob = predict_volume(method, image, patch, overlap, tta, device, amp, sw_batch_size, counter)
-    rep.tiles_fine += counter[0]
-    return prob, rep
