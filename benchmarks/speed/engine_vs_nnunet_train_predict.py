@@ -22,10 +22,11 @@ alternately (ABBA order), on ``--threads`` CPU threads:
 
 Variant ``roi`` (``sw_roi``; ``roi_zoom2``, ``roi_bf16`` and ``roi_zoom2_bf16`` alike) times the work of ``crosspan
 predict --roi auto`` (``crosspan.inference.roi``): the coarse pass (the full window's covering tiles, every other
-one along each axis; ``zoom2``: a no-overlap window on the volume shrunk 2x) plus the full window's tiles that touch
-the region (those of the coarse pass reused), blended. The weights are random, so the region is not detected but
-given: the pancreas bounding box of preprocessed synthetic T1 scans (``PANCREAS_BOX``, fractions of the volume),
-grown as ``--roi auto`` grows it; the tile counts of both passes are reported under ``info``.
+one along each axis; ``zoom2``: a no-overlap window on the volume shrunk 2x) plus the fine pass ``--roi auto``
+picks (the full window's tiles that touch the region, or the window's own grid on the region's crop with the
+coarse tiles blended in). The weights are random, so the region is not detected but given: the pancreas bounding
+box of preprocessed synthetic T1 scans (``PANCREAS_BOX``, fractions of the volume), grown as ``--roi auto`` grows
+it; the tile counts of both passes are reported under ``info``.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def _roi_op(method: Any, vol: np.ndarray, patch: list[int], zoom: float, amp: st
     import torch
 
     from crosspan.core.amp import autocast
-    from crosspan.inference.roi import TileWindow, coarse_probability, window_tiles
+    from crosspan.inference.roi import TileWindow, coarse_probability, fine_pass, plan_fine, window_tiles
     from crosspan.methods.sliding import inference_layout, memory_layout
 
     box = [(max(0, int(a * n) - p // 4), min(n, int(np.ceil(b * n)) + p // 4))  # roi.regions' margin
@@ -121,14 +122,14 @@ def _roi_op(method: Any, vol: np.ndarray, patch: list[int], zoom: float, amp: st
                 win.prob()
             else:
                 coarse_probability(method, vol, patch, 0.0, zoom, "cpu", amp, 2, [0])
-            win.add(win.touching([box]))
-            win.prob()
+            fine_pass([win], [()], x, [box], 0.5, 2)
 
     win = window()
-    coarse = set(win.cover()) if zoom == 1.0 else set()
+    win.done = set(win.cover()) if zoom == 1.0 else set()  # (counted, not evaluated)
+    touching, crop, fine = plan_fine([win], [()], [box], 0.5)
     small = [int(np.floor(n / zoom)) for n in vol.shape]  # F.interpolate's size for scale_factor 1/zoom
-    tiles = {"coarse": len(coarse) if zoom == 1.0 else window_tiles(small, patch, 0.0),
-             "fine": len(set(win.touching([box])) - coarse), "box": box}
+    tiles = {"coarse": len(win.done) if zoom == 1.0 else window_tiles(small, patch, 0.0), "fine": fine,
+             "fine_pass": "exact" if touching else "crop", "box": box, "crop": crop}
     return run, {**tiles, "total": tiles["coarse"] + tiles["fine"]}
 
 
