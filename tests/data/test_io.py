@@ -10,7 +10,7 @@ import pytest
 import SimpleITK as sitk
 
 from crosspan.core.errors import CrosspanError
-from crosspan.data.dicom import ingest_dicom
+from crosspan.data.dicom_ingest import ingest_dicom
 from crosspan.data.io import ImageProperties, read_header, read_image, write_image
 
 OBLIQUE = (0.0, 0.0, 1.0, 0.0, -1.0, 0.0, 1.0, 0.0, 0.0)  # a proper rotation, not identity

@@ -184,7 +184,7 @@ def dicom_cmd(
     sequence: str = typer.Option(None, "--sequence", help="Sequence of all series (else guessed per series)."),
 ) -> None:
     """Convert DICOM series to de-identified NIfTI plus a manifest (no DICOM header field is written)."""
-    from crosspan.data.dicom import ingest_dicom
+    from crosspan.data.dicom_ingest import ingest_dicom
 
     manifest = ingest_dicom(root, output, salt=salt, mapping=mapping, center=center, sequence=sequence)
     console.print(f"manifest -> {manifest}")
