@@ -94,7 +94,13 @@ def random_resolution(img: torch.Tensor, z_max: float = 1.0, xy_max: float = 1.0
     b = img.shape[0]
     if z_max <= 1.0 and xy_max <= 1.0:
         return img, torch.ones(b, 3, device=img.device)
-    fz = 1.0 + (max(z_max, 1.0) - 1.0) * torch.rand(b, generator=gen, device=img.device)
-    fxy = 1.0 + (max(xy_max, 1.0) - 1.0) * torch.rand(b, generator=gen, device=img.device)
-    factors = torch.stack([fz, fxy, fxy], 1)
+    factors = draw_resolution(b, z_max, xy_max, img.device, gen)
     return coarse_resample(img, factors), factors
+
+
+def draw_resolution(b: int, z_max: float, xy_max: float, device: torch.device,
+                    gen: torch.Generator | None = None) -> torch.Tensor:
+    """(B, 3) acquisition factors: U(1, z_max) along z, one U(1, xy_max) for both in-plane axes."""
+    fz = 1.0 + (max(z_max, 1.0) - 1.0) * torch.rand(b, generator=gen, device=device)
+    fxy = 1.0 + (max(xy_max, 1.0) - 1.0) * torch.rand(b, generator=gen, device=device)
+    return torch.stack([fz, fxy, fxy], 1)

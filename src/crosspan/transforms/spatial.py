@@ -45,14 +45,19 @@ def flip(image: torch.Tensor, label: torch.Tensor, flips: torch.Tensor) -> tuple
     return image, label
 
 
+def coarse_shape(shape: tuple[int, ...], factors: torch.Tensor) -> tuple[int, int, int]:
+    """The (z, y, x) grid ``factors`` (3,) times coarser than ``shape`` (at least one voxel an axis)."""
+    cz, cy, cx = (max(1, round(n / float(f))) for n, f in zip(shape, factors, strict=True))
+    return cz, cy, cx
+
+
 def coarse_resample(img: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
     """Per sample of ``img`` (B, 1, Z, Y, X): down-sample by ``factors`` (B, 3) along z, y, x (area averaging =
     the slice profile), then back to the input grid (trilinear). Factors of 1 leave the sample unchanged."""
     shape = img.shape[2:]
     out = []
     for i in range(img.shape[0]):
-        cz, cy, cx = (max(1, round(n / float(f))) for n, f in zip(shape, factors[i], strict=True))
-        coarse = (cz, cy, cx)
+        coarse = coarse_shape(tuple(shape), factors[i])
         x = img[i:i + 1].float()
         if coarse != tuple(shape):
             x = F.interpolate(F.adaptive_avg_pool3d(x, coarse), size=tuple(shape), mode="trilinear",

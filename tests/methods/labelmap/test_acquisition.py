@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 
 from crosspan.methods import get_method
-from crosspan.methods.labelmap.acquisition import gamma_transform, normalization_jitter, resolution_randomize
 from crosspan.models import build_network, network_config
+from crosspan.transforms.random_intensity import random_gamma, random_normalization_jitter
+from crosspan.transforms.random_spatial import random_resolution
 
 
 def build(name: str, hp: dict):
@@ -25,23 +26,23 @@ def _slab(b: int = 4) -> torch.Tensor:
 
 def test_resolution_randomize_averages_thin_structures_and_keeps_the_grid() -> None:
     x, gen = _slab(), torch.Generator().manual_seed(0)
-    y = resolution_randomize(x, gen, z_max=4.0, xy_max=1.0)
+    y, _ = random_resolution(x, z_max=4.0, xy_max=1.0, gen=gen)
     assert y.shape == x.shape
     contrast = (y[:, :, ::2].mean((1, 2, 3, 4)) - y[:, :, 1::2].mean((1, 2, 3, 4))).abs()
     assert float(contrast.max()) < 0.9  # slices were averaged
     assert torch.allclose(y.mean((2, 3, 4)), x.mean((2, 3, 4)), atol=0.1)  # the signal level is kept
-    assert torch.equal(resolution_randomize(x, gen, 1.0, 1.0), x)
+    assert torch.equal(random_resolution(x, 1.0, 1.0, gen)[0], x)
 
 
 def test_gamma_and_normalization_jitter_change_intensities_per_sample() -> None:
     gen = torch.Generator().manual_seed(1)
     x = torch.rand(3, 1, 8, 8, 8) + 0.1
-    g = gamma_transform(x, gen, std=0.5)
+    g, _ = random_gamma(x, std=0.5, gen=gen)
     assert not torch.allclose(g, x) and (g >= 0).all()
-    j = normalization_jitter(x, gen, amount=0.3)
+    j, _ = random_normalization_jitter(x, amount=0.3, gen=gen)
     ratio = (j - j.mean((2, 3, 4), keepdim=True)).std((2, 3, 4)) / (x - x.mean((2, 3, 4), keepdim=True)).std((2, 3, 4))
     assert float(ratio.max() - ratio.min()) > 1e-3  # a different gain per sample
-    assert torch.equal(gamma_transform(x, gen, 0.0), x) and torch.equal(normalization_jitter(x, gen, 0.0), x)
+    assert torch.equal(random_gamma(x, 0.0, gen)[0], x) and torch.equal(random_normalization_jitter(x, 0.0, gen)[0], x)
 
 
 def _tissue() -> torch.Tensor:
@@ -79,8 +80,8 @@ def test_acquire_coarse_keeps_the_noise_of_the_acquired_voxels() -> None:
         return scanner_effects(x, torch.Generator().manual_seed(i), sigma=sigma[i:i + 1])
 
     before = acquire_coarse(img, torch.Generator().manual_seed(0), 4.0, 1.0, noisy)
-    after = resolution_randomize(torch.cat([noisy(img[i:i + 1], i) for i in range(2)]),
-                                 torch.Generator().manual_seed(0), 4.0, 1.0)
+    after, _ = random_resolution(torch.cat([noisy(img[i:i + 1], i) for i in range(2)]), 4.0, 1.0,
+                                 torch.Generator().manual_seed(0))
     assert before.shape == img.shape and after.shape == img.shape
     assert float(before.std()) > 1.3 * float(after.std())
     assert abs(float(before.mean()) - float(after.mean())) < 0.05  # the signal level is kept

@@ -6,7 +6,7 @@ replaced by MR signal equations (shared PHYSICS.md section 2): per sample a sequ
 and gadolinium, dual-echo GRE at any TE, HASTE T2 +/- fat-sat, inversion recovery), TR/TE/flip/TI, 1.5 or 3 T,
 per-tissue jitter, blur, bias field and Rician noise (:mod:`crosspan.methods.labelmap.draws`). Optional
 (issue #17): SynthSeg's resolution randomization and gamma, a normalization jitter and a share of SynthSeg's
-Gaussian-mixture draws (:mod:`crosspan.methods.labelmap.acquisition`).
+Gaussian-mixture draws (:mod:`crosspan.transforms`, :mod:`crosspan.methods.labelmap.acquisition`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ import torch
 
 from crosspan.methods.base import register_method
 from crosspan.methods.hparams import NON_NEGATIVE, POSITIVE, Bound
-from crosspan.methods.labelmap.acquisition import gamma_transform, normalization_jitter, resolution_randomize
 from crosspan.methods.labelmap.base import LabelMapMethod
 from crosspan.methods.labelmap.draws import draw_images, volume_zscore, zscore_body
 from crosspan.methods.labelmap.synthseg import gmm_images
+from crosspan.transforms.random_intensity import random_gamma, random_normalization_jitter
+from crosspan.transforms.random_spatial import random_resolution
 
 AT_LEAST_ONE = Bound(1.0)
 
@@ -58,12 +59,12 @@ class PhysicsRand(LabelMapMethod):
         hp = self.hparams
         img, proto = self._draw(tissue, gen)
         if not hp["res_before_noise"]:
-            img = resolution_randomize(img, gen, float(hp["res_z_max"]), float(hp["res_xy_max"]))
-        img = gamma_transform(img, gen, float(hp["gamma_std"]))
+            img, _ = random_resolution(img, float(hp["res_z_max"]), float(hp["res_xy_max"]), gen)
+        img, _ = random_gamma(img, float(hp["gamma_std"]), gen)
         x = volume_zscore(img, proto) if hp["volume_norm"] else zscore_body(img, tissue > 0)
         if float(hp["p_gmm"]) > 0:  # mixed with SynthSeg's random-contrast draws
-            gmm = zscore_body(resolution_randomize(gmm_images(tissue, gen), gen, float(hp["res_z_max"]),
-                                                   float(hp["res_xy_max"])), tissue > 0)
+            gmm, _ = random_resolution(gmm_images(tissue, gen), float(hp["res_z_max"]), float(hp["res_xy_max"]), gen)
+            gmm = zscore_body(gmm, tissue > 0)
             pick = torch.rand(x.shape[0], generator=gen, device=gen.device) < float(hp["p_gmm"])
             x = torch.where(pick.reshape(-1, 1, 1, 1, 1), gmm, x)
-        return normalization_jitter(x, gen, float(hp["norm_jitter"]))
+        return random_normalization_jitter(x, float(hp["norm_jitter"]), gen)[0]
