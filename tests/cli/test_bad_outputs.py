@@ -124,3 +124,23 @@ def test_benchmark_run_checks_the_specs_output(tmp_path: Path) -> None:
     text = " ".join(res.output.split())
     _assert_one_line(res.exit_code, text, tmp_path / "blocker" / "runs", "the spec's output")
     assert set(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize(("command", "other", "words"), [
+    ("preprocess", "run", "is a run folder"), ("train", "plan", "is a plan folder")])
+def test_a_command_refuses_another_commands_folder(run: dict[str, Path], command: str, other: str,
+                                                   words: str) -> None:
+    before = {p: p.read_bytes() for p in run[other].rglob("*") if p.is_file()}
+    source = run["catalog"] if command == "preprocess" else run["plan"]
+    res = runner.invoke(app, [command, str(source), "-o", str(run[other]), "--threads" if command == "train" else
+                              "--workers", "1"])
+    _assert_one_line(res.exit_code, " ".join(res.output.split()), run[other], words)
+    assert {p: p.read_bytes() for p in run[other].rglob("*") if p.is_file()} == before
+
+
+def test_predict_never_overwrites_its_input_images(run: dict[str, Path]) -> None:
+    data = run["root"] / "data"
+    before = {p: p.read_bytes() for p in data.iterdir()}
+    res = runner.invoke(app, ["predict", str(run["run"]), str(run["catalog"]), "-o", str(data), "--cases", "all"])
+    _assert_one_line(res.exit_code, " ".join(res.output.split()), data / "case0.nii.gz", "overwrite an input")
+    assert {p: p.read_bytes() for p in data.iterdir()} == before

@@ -27,6 +27,13 @@ OUTPUT_KINDS: dict[str, str] = {
 }
 
 
+#: command -> (a name whose presence in the output folder marks another command's folder, what that folder is)
+FOREIGN: dict[str, tuple[str, str]] = {
+    "preprocess": ("model.json", "a run folder of `crosspan train` (its plan.json would be replaced)"),
+    "train": ("cache", "a plan folder of `crosspan preprocess` (its plan.json would be replaced)"),
+}
+
+
 def _first_existing(path: Path) -> Path:
     for p in (path, *path.parents):
         if p.exists():
@@ -52,18 +59,22 @@ def output_problem(path: Path, kind: str) -> tuple[str, str] | None:
     return None
 
 
-def check_output(path: str | Path, kind: str, flag: str = "-o") -> None:
-    """Raise a one-line :class:`CrosspanError` when ``path`` is unusable as the command's output."""
+def check_output(path: str | Path, kind: str, flag: str = "-o", command: str = "") -> None:
+    """Raise a one-line :class:`CrosspanError` when ``path`` is unusable as the command's output (or, for
+    ``command`` in :data:`FOREIGN`, is another command's folder)."""
     found = output_problem(Path(path), kind)
     if found:
         raise CrosspanError(path, f"{flag} {found[0]}", found[1], code="output")
+    if command in FOREIGN and (Path(path) / FOREIGN[command][0]).exists():
+        raise CrosspanError(path, f"{flag} is {FOREIGN[command][1]}", "give this command its own folder",
+                            code="output")
 
 
-def _guarded(callback: Any, kind: str, flag: str) -> Any:
+def _guarded(callback: Any, kind: str, flag: str, command: str) -> Any:
     @functools.wraps(callback)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if kwargs.get("output") is not None:
-            check_output(kwargs["output"], kind, flag)
+            check_output(kwargs["output"], kind, flag, command)
         return callback(*args, **kwargs)
 
     return wrapper
@@ -80,4 +91,4 @@ def guard_outputs(group: Any, prefix: str = "") -> None:
         if param is None or cmd.callback is None or full not in OUTPUT_KINDS:
             continue
         flag = "-o" if any(o.startswith("-") for o in param.opts) else "OUTPUT"
-        cmd.callback = _guarded(cmd.callback, OUTPUT_KINDS[full], flag)
+        cmd.callback = _guarded(cmd.callback, OUTPUT_KINDS[full], flag, full)

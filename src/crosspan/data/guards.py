@@ -62,6 +62,15 @@ def inside(root: str | Path, *parts: str) -> Path:
     return target
 
 
+def refuse_overwrite(targets: list[Path], inputs: list[str], fix: str) -> None:
+    """Refuse when any output in ``targets`` is one of the ``inputs`` (the same file, links resolved): a
+    command's output must never replace the data it reads (e.g. ``predict -o`` the images' own folder)."""
+    real = {os.path.realpath(p) for p in inputs if p}
+    for t in targets:
+        if os.path.realpath(t) in real:
+            raise CrosspanError(t, "output would overwrite an input file", fix)
+
+
 def escapes(root: Path, raw: str | Path) -> bool:
     """Whether ``root/raw`` (textually, after ``..``) lies outside ``root``."""
     target = Path(os.path.normpath(Path(root) / raw))

@@ -10,7 +10,7 @@ import torch
 from crosspan.core.atomic import write_json
 from crosspan.core.errors import CrosspanError
 from crosspan.core.parallel import progress_bar
-from crosspan.data.guards import check_case_ids, inside
+from crosspan.data.guards import check_case_ids, inside, refuse_overwrite
 from crosspan.data.io import write_image
 from crosspan.inference.inputs import collect_inputs, collect_labeled
 from crosspan.inference.pipeline import load_run, segment
@@ -59,6 +59,7 @@ def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overla
     out_dir = Path(out_dir)
     check_case_ids([c for c, _ in items], source)
     ours = [p for c, _ in items for p in (out_dir / f"{c}.nii.gz", out_dir / "probabilities" / f"{c}.nii.gz")]
+    refuse_overwrite(ours, [i for _, i in items], "write the masks to their own folder (-o), not the images' folder")
     existed = {p for p in ours if p.exists()}
     written = []
     try:
