@@ -11,6 +11,8 @@ Families: ``t1fs`` spoiled GRE with fat saturation, pre-contrast or with gadolin
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from crosspan.core.blur import gaussian_blur
@@ -133,7 +135,7 @@ def draw_images(tissue: torch.Tensor, gen: torch.Generator, snr: tuple[float, fl
     largest slice-thickness / in-plane factors of :func:`~crosspan.methods.labelmap.acquisition.acquire_coarse`
     (scanner effects and noise on a coarser grid, then back; (1, 1) = on the label map's grid)."""
     b = tissue.shape[0]
-    proto = draw_protocols(b, gen, family_probs, haste_tr)
+    proto: dict[str, Any] = draw_protocols(b, gen, family_probs, haste_tr)  # + "norm", a dict of its own
     p = jitter_tissues(field_tensors(proto["field"]), gen)
     lut = signal_table(p, proto)
     img = paint(tissue, lut) * texture(tissue, gen)

@@ -25,8 +25,8 @@ def reference_map() -> np.ndarray:
     cropped to the body."""
     from crosspan.synth.anatomy import rasterize, sample_anatomy
 
-    axes = [(np.arange(n) - (n - 1) / 2) * s for n, s in ((25, 8.0), (36, 7.0), (48, 7.0))]
-    tissue = rasterize(sample_anatomy(np.random.default_rng(0)), *axes)
+    z, y, x = ((np.arange(n) - (n - 1) / 2) * s for n, s in ((25, 8.0), (36, 7.0), (48, 7.0)))
+    tissue = rasterize(sample_anatomy(np.random.default_rng(0)), z, y, x)
     idx = np.argwhere(tissue > 0)
     lo, hi = idx.min(0), idx.max(0) + 1
     return np.ascontiguousarray(tissue[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]).astype(np.int64)
