@@ -174,7 +174,7 @@ def test_table_order_is_family_then_class_order_then_name(toys: None) -> None:
 def test_report_labelmap_section_follows_training_input(toys: None) -> None:
     import pandas as pd
 
-    from crosspan.report.labelmap import labelmap_section
+    from crosspan.report.html_labelmap import labelmap_section
 
     assert labelmap_section(pd.DataFrame({"method": ["erm", "toy-zero-shot"]})) is None
     html = labelmap_section(pd.DataFrame({"method": ["erm", "toy-labelmaps"]}), n=2)

@@ -3,7 +3,6 @@ plus ``report.md`` and ``report.tex`` with the same tables beside it."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
 from collections.abc import Sequence
@@ -15,6 +14,8 @@ from crosspan import __version__
 from crosspan.core.atomic import write_text
 from crosspan.evaluation.analysis import Analysis
 from crosspan.report import figures
+from crosspan.report.html_labelmap import labelmap_section
+from crosspan.report.html_parts import figures_img, section
 from crosspan.report.html_ranking import ranking_section, ranking_tables
 from crosspan.report.html_training import training_section
 from crosspan.report.style import CSS
@@ -34,17 +35,6 @@ CONVENTION = ("Dice, IoU, precision and recall on binary masks; HD95, ASSD and N
               "the two directed means; NSD = surface Dice at tolerance τ).")
 EMPTY_POLICY = ("Empty masks: both empty → Dice 1, distances 0; one empty → Dice 0, NSD 0, distances = the volume "
                 "diagonal (flagged).")
-
-
-def _img(data: bytes | None, alt: str, missing: str = "Not enough data for this figure.") -> str:
-    if data is None:
-        return f'<p class="muted">{html.escape(missing)}</p>'
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
-
-
-def _section(anchor: str, title: str, what: str, body: str) -> str:
-    return (f'<section id="{anchor}"><h2>{html.escape(title)}</h2><p class="what"><b>What this shows:</b> '
-            f"{what}</p>{body}</section>")
 
 
 def _tolerance(df: pd.DataFrame) -> str:
@@ -84,21 +74,21 @@ def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", 
         notes.append(f'<div class="note skipped"><span class="badge muted">skipped</span> {html.escape(names)}: '
                      "could not run (see the table at the end); they are absent from every statistic.</div>")
     sections = [
-        _section("transfer", "Performance by transfer type",
+        section("transfer", "Performance by transfer type",
                  f"mean Dice per method and transfer type with 95 % bootstrap CIs ({n_boot} replicates) in which "
                  "whole patients are resampled, so several scans of one patient do not narrow the interval.",
                  to_html(t_transfer)),
-        _section("matrix", "Train × test domain matrix",
+        section("matrix", "Train × test domain matrix",
                  "mean Dice of each method (and its training domains) on every test domain "
                  "(center:sequence). Bright = good; a dark column is a domain nobody transfers to.",
                  figures_img(figures.heatmap(a.matrix, set(oracle_methods), figures.domain_order(df)),
                              "domain matrix heatmap")),
-        _section("domains", "Dice per target domain",
+        section("domains", "Dice per target domain",
                  "one point per test case (runs averaged), box = quartiles, by method; background tint = transfer "
                  "type (blue in-domain, orange cross-center, red cross-sequence, violet cross-both).",
                  figures_img(figures.domain_boxes(df), "per-domain box plots")
                  + f"<details><summary>Table per method × domain</summary>{to_html(t_domain)}</details>"),
-        _section("variance", "Test-set sampling variance (PancreasDG finding i)",
+        section("variance", "Test-set sampling variance (PancreasDG finding i)",
                  "how much the mean Dice of a domain moves between test sets of n cases (n cases drawn with "
                  "replacement, 1000 draws); the open circle marks the test size available. Below: each domain's gap "
                  "to the in-domain mean against the smallest gap detectable at that test size, "
@@ -107,13 +97,13 @@ def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", 
                  "sampling noise, not domain shift.",
                  figures_img(figures.sample_size_curve(a.variance), "sample size curve",
                              "Needs >= 2 test cases in a target domain.") + to_html(t_gaps)),
-        _section("correlation", "Source vs target performance (PancreasDG finding ii)",
+        section("correlation", "Source vs target performance (PancreasDG finding ii)",
                  "each point is one run (method × run × seed); in-domain mean Dice against its cross-domain mean "
                  "Dice, least-squares line dashed; Pearson r with Fisher-z CI, Spearman ρ with bootstrap CI. Oracle "
                  "runs (hollow) are shown but left out of the fit and the coefficients.",
                  figures_img(figures.correlation_scatter(a.correlation), "source vs target scatter",
                              "Needs in-domain and cross-domain results of the same runs.")),
-        _section("paired", "Paired comparison of methods",
+        section("paired", "Paired comparison of methods",
                  "two methods on the very same cases (runs averaged per case): Wilcoxon signed-rank test, p-values "
                  "Holm-corrected over all pairs within a transfer type, and how often each method wins.",
                  to_html(t_paired)),
@@ -121,11 +111,9 @@ def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", 
     sections.extend(x for x in [ranking_section(a)] if x)  # issue #20: ranking robustness
     training_html, t_select = training_section(checkpoints)  # issue #20: transfer over training
     sections.extend(x for x in [training_html] if x)
-    from crosspan.report.labelmap import labelmap_section  # issue #12: draws of label-map training
-
-    sections.extend(x for x in [labelmap_section(df)] if x)
+    sections.extend(x for x in [labelmap_section(df)] if x)  # issue #12: draws of label-map training
     if montage is not None or montage_note:
-        sections.append(_section("overlays", "Predictions against ground truth",
+        sections.append(section("overlays", "Predictions against ground truth",
                                  "best, median and worst case of each target domain: ground truth in "
                                  '<span style="color:#2ecc40;font-weight:600">green</span>, prediction in '
                                  '<span style="color:#ff3b30;font-weight:600">red</span>, on the axial slice with '
@@ -135,7 +123,7 @@ def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", 
     if agreement is not None:
         t_agree, t_adjudicate = agreement_tables(agreement)
         t_annot = annotator_table(agreement)
-        sections.append(_section("agreement", "Annotator agreement",
+        sections.append(section("agreement", "Annotator agreement",
                                  "each case's two annotators (`crosspan annotate compare ASSIGNMENT_DIR`): mean Dice, "
                                  "median HD95 and mean Cohen's kappa by center and sequence, each annotator's mean "
                                  "agreement with the others and volume bias (own minus partner, ml), and the cases "
@@ -143,7 +131,7 @@ def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", 
                                  to_html(t_agree) + (to_html(t_annot) if t_annot is not None else "")
                                  + to_html(t_adjudicate)))
     if not t_skip.empty:
-        sections.append(_section("skipped", "Skipped methods", "methods that produced no predictions.",
+        sections.append(section("skipped", "Skipped methods", "methods that produced no predictions.",
                                  to_html(t_skip)))
     nav = "".join(f'<a href="#{k}">{v}</a>' for k, v in [("transfer", "Transfer"), ("matrix", "Matrix"),
                                                           ("domains", "Domains"), ("variance", "Sampling"),
@@ -205,10 +193,6 @@ def annotator_table(agreement: pd.DataFrame) -> pd.DataFrame | None:
         return None
     return annotator_summary(agreement.assign(adjudicate=agreement["adjudicate"].astype(str).str.lower()
                                               .isin(["true", "1"])))
-
-
-def figures_img(data: bytes | None, alt: str, missing: str = "Not enough data for this figure.") -> str:
-    return f'<figure>{_img(data, alt, missing)}</figure>'
 
 
 def bootstrap_convention(a: Analysis) -> str:

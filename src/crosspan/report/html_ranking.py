@@ -8,6 +8,7 @@ import pandas as pd
 
 from crosspan.evaluation.analysis import Analysis
 from crosspan.report import figures_ranking
+from crosspan.report.html_parts import figures_img, section
 from crosspan.report.tables import to_html
 from crosspan.report.tables_ranking import consensus_table, ranking_table, skipped_tasks_text, tau_table
 
@@ -33,8 +34,6 @@ def ranking_tables(a: Analysis) -> list[tuple[str, pd.DataFrame]]:
 
 def ranking_section(a: Analysis) -> str:
     """The HTML section, or a sentence saying why nothing could be ranked."""
-    from crosspan.report.html import _section, figures_img
-
     r = a.ranking
     if r is None:
         return ""
@@ -42,7 +41,7 @@ def ranking_section(a: Analysis) -> str:
     skipped = skipped_tasks_text(r)
     note = f'<p class="muted">{html.escape(skipped)}</p>' if skipped else ""
     if r.ranks.empty:
-        return _section("ranking", "Ranking robustness", what, note or '<p class="muted">Needs >= 2 methods scored '
+        return section("ranking", "Ranking robustness", what, note or '<p class="muted">Needs >= 2 methods scored '
                         "on the same cases.</p>")
     missing = "Needs >= 2 methods scored on the same cases of >= 2 patients."
     body = (figures_img(figures_ranking.blob_plot(r), "ranking blob plot", missing)
@@ -51,4 +50,4 @@ def ranking_section(a: Analysis) -> str:
             + to_html(consensus_table(r))
             + f"<details><summary>Kendall's τ per task and scheme</summary>{to_html(tau_table(r))}</details>"
             + f"<details><summary>Ranks per target domain</summary>{to_html(ranking_table(r, 'domain'))}</details>")
-    return _section("ranking", "Ranking robustness", what, body)
+    return section("ranking", "Ranking robustness", what, body)

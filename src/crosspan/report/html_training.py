@@ -9,6 +9,7 @@ import pandas as pd
 
 from crosspan.evaluation.checkpoints import GROUP_KEYS, selections, training_curves
 from crosspan.report import figures_training
+from crosspan.report.html_parts import figures_img, section
 from crosspan.report.tables import to_html
 
 WHAT = ("mean Dice of every scored checkpoint (runs averaged per step) on validation cases (solid) and test cases "
@@ -36,12 +37,10 @@ def training_section(checkpoints: pd.DataFrame | None) -> tuple[str, pd.DataFram
     """The HTML section and the selection table (for report.md / .tex); ``("", None)`` without a table."""
     if checkpoints is None:
         return "", None
-    from crosspan.report.html import _section, figures_img
-
     curves = training_curves(checkpoints)
     sel, notes = selections(checkpoints)
     table = selection_table(sel)
     note = "".join(f'<p class="muted">Not selected by {html.escape(n)}.</p>' for n in notes)
     body = (figures_img(figures_training.training_curves(curves, sel), "transfer over training",
                         "Needs >= 2 scored checkpoints of a method.") + to_html(table) + note)
-    return _section("training", "Transfer over training", WHAT, body), table
+    return section("training", "Transfer over training", WHAT, body), table

@@ -7,6 +7,8 @@ import html
 
 import pandas as pd
 
+from crosspan.report.html_parts import figures_img, section
+
 
 def labelmap_section(df: pd.DataFrame, n: int = 12, seed: int = 0) -> str | None:
     """HTML section with the draw grid, or None when no label-map method (the registry's ``training_input``) is
@@ -16,8 +18,7 @@ def labelmap_section(df: pd.DataFrame, n: int = 12, seed: int = 0) -> str | None
     present = sorted(set(df["method"].astype(str)) & set(label_map_methods()))
     if not present:
         return None
-    from crosspan.methods.labelmap.figure import draw_grid_png, synthetic_anatomy
-    from crosspan.report.html import _section, figures_img
+    from crosspan.report.figures_labelmap import draw_grid_png, synthetic_anatomy
 
     spacing = (5.0, 2.5, 2.5)
     data = draw_grid_png(synthetic_anatomy(seed, spacing), spacing, n=n, seed=seed)
@@ -26,4 +27,4 @@ def labelmap_section(df: pd.DataFrame, n: int = 12, seed: int = 0) -> str | None
             "normalized as the network sees them; titles give sequence family (t1fs = fat-sat spoiled GRE, gre = "
             "dual-echo GRE at any TE, haste = single-shot FSE T2, ir = inversion recovery), Gd when contrast was "
             "drawn, field strength and TE or TI (ms).")
-    return _section("labelmap", "Label-map training draws", what, figures_img(data, "random training draws"))
+    return section("labelmap", "Label-map training draws", what, figures_img(data, "random training draws"))

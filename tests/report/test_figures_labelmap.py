@@ -7,7 +7,7 @@ import pytest
 
 from crosspan.core.errors import CrosspanError
 from crosspan.data.io import ImageProperties, write_image
-from crosspan.methods.labelmap.figure import draw_grid
+from crosspan.report.figures_labelmap import draw_grid
 from crosspan.synth.tissues import Tissue
 
 
@@ -26,7 +26,7 @@ def test_draw_grid_png_and_no_pancreas_error(tmp_path) -> None:
 def test_report_section_shows_draws_only_for_label_map_methods() -> None:
     import pandas as pd
 
-    from crosspan.report.labelmap import labelmap_section
+    from crosspan.report.html_labelmap import labelmap_section
 
     assert labelmap_section(pd.DataFrame({"method": ["erm", "gin"]})) is None
     sec = labelmap_section(pd.DataFrame({"method": ["erm", "physics-rand"]}), n=4)
