@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import torch
 
+from crosspan.core.blur import gaussian_blur
 from crosspan.transforms import intensity, random_intensity
 from crosspan.transforms.intensity import (
     add_noise,
@@ -21,10 +22,13 @@ from crosspan.transforms.intensity import (
     gin_view,
     location_scale,
     piecewise_linear,
+    range_gamma,
     robust_unit,
+    sharpen,
 )
 from crosspan.transforms.random_intensity import (
     random_bezier_map,
+    random_blur,
     random_conv,
     random_curve,
     random_gamma,
@@ -32,6 +36,8 @@ from crosspan.transforms.random_intensity import (
     random_location_scale,
     random_noise,
     random_normalization_jitter,
+    random_range_gamma,
+    random_sharpen,
     random_slaug_bezier_map,
 )
 
@@ -61,6 +67,9 @@ CASES: dict[str, tuple[Callable[[torch.Generator], Any], Callable[[Any], torch.T
     "noise": (lambda g: random_noise(_image(), 0.2, g), lambda p: add_noise(_image(), *p)),
     "conv": (lambda g: random_conv(_image(), 3, g), lambda p: conv_view(_image(), p)),
     "gin": (lambda g: random_gin(_image(), gen=g), lambda p: gin_view(_image(), p.layers, p.alpha)),
+    "blur": (lambda g: random_blur(_image(), 0.5, 1.5, g), lambda p: gaussian_blur(_image(), p)),
+    "sharpen": (lambda g: random_sharpen(_image(), 10.0, 30.0, g), lambda p: sharpen(_image(), *p)),
+    "range_gamma": (lambda g: random_range_gamma(_image(), 0.5, 4.5, g), lambda p: range_gamma(_image(), p)),
 }
 
 
@@ -127,6 +136,8 @@ def test_intensity_transforms_leave_their_input_as_it_was(name: str) -> None:
           "jitter": lambda: random_normalization_jitter(x, 0.3, g),
           "location_scale": lambda: random_location_scale(unit, 0.1, 0.5, g),
           "noise": lambda: random_noise(x, 0.2, g), "conv": lambda: random_conv(x, 3, g),
-          "gin": lambda: random_gin(x, gen=g)}[name]
+          "gin": lambda: random_gin(x, gen=g), "blur": lambda: random_blur(x, 0.5, 1.5, g),
+          "sharpen": lambda: random_sharpen(x, 10.0, 30.0, g),
+          "range_gamma": lambda: random_range_gamma(x, 0.5, 4.5, g)}[name]
     fn()
     assert torch.equal(x, x0) and torch.equal(unit, unit0) and torch.equal(label, label0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from crosspan.core.blur import gaussian_blur
 from crosspan.transforms.batch import EPS, bshape, spatial_dims
 
 
@@ -97,6 +98,14 @@ def range_gamma(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
 def gain_shift(x: torch.Tensor, gain: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """x * gain + shift, one gain and shift (B,) a sample."""
     return x * bshape(gain, x.ndim).to(x.dtype) + bshape(shift, x.ndim).to(x.dtype)
+
+
+def sharpen(x: torch.Tensor, sigma: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """Unsharp masking (as MONAI's GaussianSharpen): blur by ``sigma`` (B,), blur that again by 0.5, amplify the
+    difference by ``alpha`` (B,)."""
+    blurred = gaussian_blur(x, sigma)
+    blurred2 = gaussian_blur(blurred, torch.full((x.shape[0],), 0.5, device=x.device, dtype=x.dtype))
+    return blurred + bshape(alpha, x.ndim) * (blurred - blurred2)
 
 
 def add_noise(x: torch.Tensor, std: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:

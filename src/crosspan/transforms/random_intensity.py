@@ -11,7 +11,8 @@ from typing import NamedTuple
 
 import torch
 
-from crosspan.transforms.batch import coin, rand, randn
+from crosspan.core.blur import gaussian_blur
+from crosspan.transforms.batch import coin, rand, randn, uniform
 from crosspan.transforms.intensity import (
     add_noise,
     bezier_map,
@@ -21,6 +22,8 @@ from crosspan.transforms.intensity import (
     gin_view,
     location_scale,
     piecewise_linear,
+    range_gamma,
+    sharpen,
 )
 
 
@@ -72,6 +75,30 @@ def random_slaug_bezier_map(x01: torch.Tensor, monotonic: torch.Tensor,
     iy = torch.where(monotonic[:, None], iy.sort(1).values, iy)
     p = BezierParams(ix, iy, None)
     return bezier_map(x01, *p), p
+
+
+def random_blur(x: torch.Tensor, sigma_min: float, sigma_max: float, gen: torch.Generator | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gaussian blur with a sigma (voxels) drawn from U(sigma_min, sigma_max) per sample (BigAug)."""
+    sigma = uniform(x.shape[0], sigma_min, sigma_max, x, gen)
+    return gaussian_blur(x, sigma), sigma
+
+
+def random_sharpen(x: torch.Tensor, alpha_min: float, alpha_max: float, gen: torch.Generator | None = None
+                   ) -> tuple[torch.Tensor, GainShift]:
+    """Unsharp masking with sigma ~ U(0.5, 1) and alpha ~ U(alpha_min, alpha_max) per sample (BigAug; MONAI's
+    RandGaussianSharpen). The parameters come back as (sigma, alpha)."""
+    b = x.shape[0]
+    sigma = uniform(b, 0.5, 1.0, x, gen)
+    alpha = uniform(b, alpha_min, alpha_max, x, gen)
+    return sharpen(x, sigma, alpha), GainShift(sigma, alpha)
+
+
+def random_range_gamma(x: torch.Tensor, gamma_min: float, gamma_max: float, gen: torch.Generator | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """BigAug's gamma contrast: g ~ U(gamma_min, gamma_max) per sample on min-max rescaled intensities."""
+    g = uniform(x.shape[0], gamma_min, gamma_max, x, gen)
+    return range_gamma(x, g), g
 
 
 def random_curve(x01: torch.Tensor, knots: int, p_invert: float,

@@ -14,19 +14,11 @@ from typing import Any, ClassVar
 
 import torch
 
-from crosspan.core.blur import gaussian_blur
 from crosspan.methods.base import register_method
 from crosspan.methods.dg.augment_base import AugmentMethod
 from crosspan.transforms.batch import bshape, coin, uniform, where
-from crosspan.transforms.intensity import add_noise, gain_shift, range_gamma
-
-
-def sharpen(x: torch.Tensor, sigma: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """Unsharp masking (as MONAI's GaussianSharpen): blur by ``sigma`` (B,), blur again by 0.5, amplify the
-    difference by ``alpha`` (B,)."""
-    blurred = gaussian_blur(x, sigma)
-    blurred2 = gaussian_blur(blurred, torch.full((x.shape[0],), 0.5, device=x.device, dtype=x.dtype))
-    return blurred + bshape(alpha, x.ndim) * (blurred - blurred2)
+from crosspan.transforms.intensity import add_noise, gain_shift
+from crosspan.transforms.random_intensity import random_blur, random_range_gamma, random_sharpen
 
 
 @register_method
@@ -46,11 +38,10 @@ class BigAug(AugmentMethod):
         p = hp["p"]
         m = coin(b, p, x)  # blur
         if m.any():
-            x = where(m, gaussian_blur(x, uniform(b, hp["blur_sigma_min"], hp["blur_sigma_max"], x)), x)
+            x = where(m, random_blur(x, hp["blur_sigma_min"], hp["blur_sigma_max"])[0], x)
         m = coin(b, p, x)  # sharpen
         if m.any():
-            sigma = uniform(b, 0.5, 1.0, x)
-            x = where(m, sharpen(x, sigma, uniform(b, hp["sharpen_alpha_min"], hp["sharpen_alpha_max"], x)), x)
+            x = where(m, random_sharpen(x, hp["sharpen_alpha_min"], hp["sharpen_alpha_max"])[0], x)
         m = coin(b, p, x)  # noise (the field is drawn before its std)
         if m.any():
             noise = torch.randn_like(x)
@@ -59,7 +50,7 @@ class BigAug(AugmentMethod):
         x = where(m, x + bshape(uniform(b, -hp["brightness"], hp["brightness"], x)), x)
         m = coin(b, p, x)  # gamma contrast on min-max rescaled intensities
         if m.any():
-            x = where(m, range_gamma(x, uniform(b, hp["gamma_min"], hp["gamma_max"], x)), x)
+            x = where(m, random_range_gamma(x, hp["gamma_min"], hp["gamma_max"])[0], x)
         m = coin(b, p, x)  # intensity scale and shift
         scale = uniform(b, hp["scale_min"], hp["scale_max"], x)
         return where(m, gain_shift(x, scale, uniform(b, -hp["shift"], hp["shift"], x)), x)
