@@ -121,7 +121,7 @@ def test_adjudicated_mask_wins(tmp_path: Path) -> None:
 
 
 def test_report_agreement_section(tmp_path: Path) -> None:
-    from crosspan.report.example import example_results
+    from example_results import example_results
 
     results = tmp_path / "results.csv"
     example_results(patients_per_center=3, seeds=1).to_csv(results, index=False)

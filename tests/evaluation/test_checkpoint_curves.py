@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from crosspan.cli.main import app
 from crosspan.evaluation.checkpoints import load_checkpoint_table, selections, training_curves
-from crosspan.report.example import example_results
+from example_results import example_results
 from tests.report.test_report import _need_chromium, _render_check
 
 runner = CliRunner()

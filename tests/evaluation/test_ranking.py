@@ -10,8 +10,8 @@ from crosspan.cli.main import app
 from crosspan.evaluation.ranking import ranking_analysis
 from crosspan.evaluation.resample import hierarchical_bootstrap, hierarchical_weights, patient_weights, resolve_mode
 from crosspan.evaluation.stats import aggregate, cluster_bootstrap, prepare_results
-from crosspan.report.example import example_results
 from crosspan.report.figures import correlation_text
+from example_results import example_results
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ from crosspan.evaluation.stats import aggregate, cluster_bootstrap, infer_transf
 from crosspan.evaluation.stats_compare import holm, paired_tests, pearson_fisher, source_target_correlation
 from crosspan.evaluation.stats_selection import select_model
 from crosspan.evaluation.stats_variance import detectable_gap, domain_gaps, sampling_variance, subsample_sd
-from crosspan.report.example import example_results
+from example_results import example_results
 
 
 def _table(values: np.ndarray, patients: np.ndarray, method: str = "m", domain: str = "A:T1",

@@ -8,7 +8,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from crosspan.cli.main import app
-from crosspan.report.example import example_results
+from example_results import example_results
 
 runner = CliRunner()
 

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from crosspan.cli.main import app
 from crosspan.data.io import ImageProperties, write_image
-from crosspan.report.example import example_results
+from example_results import example_results
 
 runner = CliRunner()
 CHROMIUM = Path("/usr/bin/chromium")

@@ -1,4 +1,4 @@
-"""A synthetic per-case results table with known effects, for tests, docs and a demo report.
+"""A synthetic per-case results table with known effects, for tests, docs and a demo report (a shared test builder).
 
 Two methods trained on ``A:T1,B:T1`` are tested in-domain, cross-center (``C:T1``) and cross-sequence
 (``A:OOP``, ``B:OOP``); ``dg`` is better than ``erm`` cross-sequence. A zero-shot ``promptseg`` uses
