@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -130,7 +129,3 @@ def _image_stats(image: np.ndarray, props: ImageProperties) -> dict[str, Any]:
         stats[f"spacing_{axis}"] = round(float(props.spacing[i]), 5)
     stats.update(p0_5=float(p[0]), p50=float(p[1]), p99_5=float(p[2]))
     return stats
-
-
-def entry_paths(entry: ScanEntry) -> list[Path]:
-    return [p for p in (entry.image, entry.label) if p is not None]

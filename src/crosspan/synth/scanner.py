@@ -8,7 +8,6 @@ the named one) while the patients stay the same (PHYSICS.md section 6).
 from __future__ import annotations
 
 import copy
-import math
 import re
 from importlib import resources
 from pathlib import Path
@@ -153,7 +152,3 @@ def smooth_poly(shape: tuple[int, int, int], coeffs: np.ndarray) -> np.ndarray:
 def smooth_field(shape: tuple[int, int, int], coeffs: np.ndarray) -> np.ndarray:
     """exp of :func:`smooth_poly`: a positive multiplicative bias field (TorchIO RandomBiasField-like)."""
     return np.exp(smooth_poly(shape, coeffs)).astype(np.float32)
-
-
-def is_finite_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and math.isfinite(float(v))
