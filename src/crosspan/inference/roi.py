@@ -182,9 +182,10 @@ def _inside(boxes: list[Box], shape: tuple[int, ...]) -> np.ndarray:
 def predict_volume_roi(method: Method, image: np.ndarray, patch: list[int], overlap: float = 0.5, tta: bool = False,
                        device: str | torch.device = "cpu", amp: str = "none", threshold: float = 0.1,
                        margin: list[int] | None = None, max_widen: int = 2, sw_batch_size: int = 2,
-                       coarse_zoom: float = 1.0, align: bool = False) -> tuple[np.ndarray, RoiReport]:
+                       coarse_zoom: float = 1.0, align: bool = False, fine: str = "auto"
+                       ) -> tuple[np.ndarray, RoiReport]:
     """Class probabilities (2, z, y, x) as :func:`predict_volume`, from the coarse-to-fine window (module doc).
-    ``align`` is accepted for ``--roi aligned`` and changes nothing (every tile is a full-window tile)."""
+    ``align`` is accepted for ``--roi aligned`` and changes nothing; ``fine`` forces step 3 (:func:`plan_fine`)."""
     device = torch.device(device)
     shape = tuple(int(s) for s in image.shape)
     margin = margin if margin is not None else [p // 4 for p in patch]
@@ -210,7 +211,7 @@ def predict_volume_roi(method: Method, image: np.ndarray, patch: list[int], over
         if not boxes:
             rep.fallback = f"coarse pass found no foreground (max probability {coarse.max():.3f} <= {threshold})"
         while boxes and not rep.fallback:
-            prob, trusted, rep.crop, tiles = fine_pass(wins, flips, x, boxes, overlap, sw_batch_size)
+            prob, trusted, rep.crop, tiles = fine_pass(wins, flips, x, boxes, overlap, sw_batch_size, fine)
             rep.tiles_fine += tiles
             outside = (prob[1] > threshold) & ~trusted
             if not outside.any():
@@ -232,24 +233,25 @@ def predict_volume_roi(method: Method, image: np.ndarray, patch: list[int], over
     return prob, rep
 
 
-def plan_fine(wins: list[TileWindow], flips: list[tuple[int, ...]], boxes: list[Box], overlap: float
-              ) -> tuple[list[list[int]] | None, Box, int]:
-    """Step 3's choice: (the full-window tiles touching ``boxes`` for each window, or None for the crop pass; the
-    crop; the number of new tiles the choice evaluates)."""
+def plan_fine(wins: list[TileWindow], flips: list[tuple[int, ...]], boxes: list[Box], overlap: float,
+              fine: str = "auto") -> tuple[list[list[int]] | None, Box, int]:
+    """Step 3's choice (``fine``: ``auto`` the cheaper, or ``exact`` / ``crop`` to measure one): (the full-window
+    tiles touching ``boxes`` for each window, or None for the crop pass; the crop; the new tiles it evaluates)."""
     shape, patch = wins[0].shape, wins[0].patch
     touching = [w.touching(_mirror(boxes, f, shape)) for w, f in zip(wins, flips, strict=True)]
     crop = _crop_box(boxes, patch, shape)
     exact = sum(len(set(t) - w.done) for t, w in zip(touching, wins, strict=True))
     cropped = window_tiles([hi - lo for lo, hi in crop], patch, overlap) * len(flips)
-    return (touching, crop, exact) if exact <= cropped else (None, crop, cropped)
+    use_exact = exact <= cropped if fine == "auto" else fine == "exact"
+    return (touching, crop, exact) if use_exact else (None, crop, cropped)
 
 
 def fine_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Tensor, boxes: list[Box],
-              overlap: float, sw_batch_size: int) -> tuple[np.ndarray, np.ndarray, Box | None, int]:
+              overlap: float, sw_batch_size: int, fine: str = "auto") -> tuple[np.ndarray, np.ndarray, Box | None, int]:
     """Step 3 on ``boxes``: (probabilities (2, z, y, x), the voxels whose values are trusted, the crop when the
     crop pass ran (else None), tiles evaluated)."""
     shape = wins[0].shape
-    touching, crop, _ = plan_fine(wins, flips, boxes, overlap)
+    touching, crop, _ = plan_fine(wins, flips, boxes, overlap, fine)
     if touching is not None:
         tiles = sum(w.add(t) for w, t in zip(wins, touching, strict=True))
         return _average(wins, flips), _inside(boxes, shape), None, tiles
