@@ -144,3 +144,29 @@ def test_predict_never_overwrites_its_input_images(run: dict[str, Path]) -> None
     res = runner.invoke(app, ["predict", str(run["run"]), str(run["catalog"]), "-o", str(data), "--cases", "all"])
     _assert_one_line(res.exit_code, " ".join(res.output.split()), data / "case0.nii.gz", "overwrite an input")
     assert {p: p.read_bytes() for p in data.iterdir()} == before
+
+
+def _destructive(tmp_path: Path, case: str) -> tuple[list[str], Path, str]:
+    from tests.cli.test_bad_inputs import _manifest
+    from tests.data.test_io import _dicom_series
+
+    m = _manifest(tmp_path / "ds")
+    (tmp_path / "ds" / "notes.txt").write_text("my notes")
+    if case == "data check -o the dataset":
+        return ["data", "check", str(m), "--label-map", "2:0", "-o", str(tmp_path / "ds")], tmp_path / "ds", "holds"
+    if case == "data catalog -o its manifest":
+        return ["data", "catalog", str(m), "-o", str(m)], m, "is the input file"
+    if case == "evaluate -o its catalog":
+        return ["evaluate", str(m), "--pred", str(tmp_path / "ds"), "--method", "x", "-o", str(m)], m, "is the input"
+    _dicom_series(tmp_path / "ds" / "dicom")
+    return ["data", "dicom", str(tmp_path / "ds"), "-o", str(tmp_path / "ds"), "--salt", "s"], tmp_path / "ds", "holds"
+
+
+@pytest.mark.parametrize("case", ["data check -o the dataset", "data catalog -o its manifest",
+                                  "evaluate -o its catalog", "data dicom -o its input"])
+def test_an_output_never_destroys_an_input(tmp_path: Path, case: str) -> None:
+    args, output, words = _destructive(tmp_path, case)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    res = runner.invoke(app, args)
+    _assert_one_line(res.exit_code, " ".join(res.output.split()), output, words)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before

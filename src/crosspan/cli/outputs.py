@@ -34,6 +34,11 @@ FOREIGN: dict[str, tuple[str, str]] = {
 }
 
 
+#: commands that write their output folder as a whole (it replaces the old folder): an input inside would be lost
+REPLACED = {"data check", "data dicom", "synth cohort", "synth render", "synth labelmaps", "annotate assign",
+            "annotate adjudicate", "annotate consensus"}
+
+
 def _first_existing(path: Path) -> Path:
     for p in (path, *path.parents):
         if p.exists():
@@ -70,11 +75,36 @@ def check_output(path: str | Path, kind: str, flag: str = "-o", command: str = "
                             code="output")
 
 
+def check_inputs_survive(output: str | Path, inputs: list[Path], kind: str, flag: str = "-o",
+                         replaced: bool = False) -> None:
+    """Refuse an output that would destroy an input: a file output that is an input file, or a folder output
+    written as a whole (``replaced``) that is, or holds, an input."""
+    out = Path(os.path.realpath(output))
+    for path in inputs:
+        real = Path(os.path.realpath(path))
+        if kind == "file" and real == out:
+            raise CrosspanError(output, f"{flag} is the input file {path}: it would be overwritten",
+                                "write the output to a new file", code="output")
+        if kind == "dir" and replaced and (real == out or out in real.parents):
+            raise CrosspanError(output, f"{flag} holds the input {path}, and the whole folder is replaced",
+                                "write the output to a new folder outside the input", code="output")
+
+
+def _paths(value: Any) -> list[Path]:
+    if isinstance(value, Path):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [v for v in value if isinstance(v, Path)]
+    return []
+
+
 def _guarded(callback: Any, kind: str, flag: str, command: str) -> Any:
     @functools.wraps(callback)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if kwargs.get("output") is not None:
             check_output(kwargs["output"], kind, flag, command)
+            inputs = [p for k, v in kwargs.items() if k != "output" for p in _paths(v)]
+            check_inputs_survive(kwargs["output"], inputs, kind, flag, command in REPLACED)
         return callback(*args, **kwargs)
 
     return wrapper
