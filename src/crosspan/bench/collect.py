@@ -9,7 +9,7 @@ import pandas as pd
 
 from crosspan.bench import commands
 from crosspan.bench.datasets import IN_DISTRIBUTION
-from crosspan.bench.jobs import DONE, Job, Plan, job_status, skip_note
+from crosspan.bench.jobs import DONE, Job, JobPlan, job_status, skip_note
 from crosspan.bench.provenance import finished_date, job_commits, run_commits
 from crosspan.bench.runner import resolve_executable
 from crosspan.bench.tables import TableSpec, build_table, derive_keys, to_markdown
@@ -19,7 +19,7 @@ from crosspan.core.errors import CrosspanError
 KEY = ["case_id", "method", "run", "seed", "split", "label_ratio", "test_set"]
 
 
-def collect_results(plan: Plan, output: Path | None = None) -> tuple[pd.DataFrame, list[str], Path]:
+def collect_results(plan: JobPlan, output: Path | None = None) -> tuple[pd.DataFrame, list[str], Path]:
     """Concatenate finished jobs' tables, tagged with protocol, split, label ratio, job and ``test_set`` (the
     dataset's own test split is ``in-distribution``, extra test datasets go by their name); duplicates (same case,
     method, run, seed, split, label ratio, test set) keep the last row. A skipped job (a zero-shot method that could not
@@ -77,7 +77,7 @@ def test_set_tables(table: pd.DataFrame, results_csv: Path) -> dict[str, Path]:
     return out
 
 
-def collect_checkpoints(plan: Plan, results_csv: Path) -> tuple[Path, pd.DataFrame] | None:
+def collect_checkpoints(plan: JobPlan, results_csv: Path) -> tuple[Path, pd.DataFrame] | None:
     """Finished jobs' ``run/checkpoints.csv`` (``training.eval_every``) in one table beside ``results_csv``, and
     each model-selection rule's pick in ``selection.csv`` (the oracle rule's pick is ``oracle``); None without any.
 
@@ -105,8 +105,8 @@ def collect_checkpoints(plan: Plan, results_csv: Path) -> tuple[Path, pd.DataFra
     return out, sel
 
 
-def write_report(plan: Plan, results_csv: Path, output: Path | None = None,
-                 checkpoints: Path | None = None) -> tuple[bool, str]:
+def run_report(plan: JobPlan, results_csv: Path, output: Path | None = None,
+               checkpoints: Path | None = None) -> tuple[bool, str]:
     """Run ``crosspan report`` on the collected table (and checkpoint table); returns (ok, message)."""
     output = output or plan.spec.output / "report.html"
     argv = [*resolve_executable(plan.spec.executable),
@@ -142,14 +142,14 @@ def summary(table: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
     return out
 
 
-def spec_tables(plan: Plan, table: pd.DataFrame) -> list[tuple[TableSpec, pd.DataFrame]]:
+def spec_tables(plan: JobPlan, table: pd.DataFrame) -> list[tuple[TableSpec, pd.DataFrame]]:
     """Each of the spec's ``tables`` (default: methods x labeled % by test set and target) built from the collected
     results, methods in the order of the spec's ``methods`` list."""
     specs = plan.spec.tables or (TableSpec(name="results", rows=("method", "labels"), columns=("test_set", "target")),)
     return [(t, build_table(table, t, method_order(plan, t.method_order))) for t in specs]
 
 
-def method_order(plan: Plan, kind: str = "spec") -> tuple[str, ...]:
+def method_order(plan: JobPlan, kind: str = "spec") -> tuple[str, ...]:
     """The spec's method names in the spec's order, or (``registry``) in the registry's table order of their
     registry names (:func:`crosspan.methods.base.table_order`; one registry name's entries keep the spec's order)."""
     names = [m.name for m in plan.spec.methods]
@@ -161,7 +161,7 @@ def method_order(plan: Plan, kind: str = "spec") -> tuple[str, ...]:
     return tuple(m.name for m in sorted(plan.spec.methods, key=lambda m: (rank[m.method], names.index(m.name))))
 
 
-def table_jobs(plan: Plan, results: pd.DataFrame, table: TableSpec) -> list[Job]:
+def table_jobs(plan: JobPlan, results: pd.DataFrame, table: TableSpec) -> list[Job]:
     """The finished jobs whose result rows a table reads (its ``filter`` applied; skipped jobs left out)."""
     df = derive_keys(results.drop(skipped_rows(results).index))
     for key, keep in table.filter.items():
@@ -171,7 +171,7 @@ def table_jobs(plan: Plan, results: pd.DataFrame, table: TableSpec) -> list[Job]
     return [j for j in plan.method_jobs if j.id in ids]
 
 
-def markdown(plan: Plan, tables: list[tuple[TableSpec, pd.DataFrame]], spec_arg: str,
+def markdown(plan: JobPlan, tables: list[tuple[TableSpec, pd.DataFrame]], spec_arg: str,
              results: pd.DataFrame | None = None) -> str:
     """The tables as pasted into BENCHMARKS.md: a heading, the command, the commit(s) and date measured at. With
     the collected ``results``, each table names the commits and finish date of the jobs it reads (their ``done``
@@ -191,4 +191,4 @@ def markdown(plan: Plan, tables: list[tuple[TableSpec, pd.DataFrame]], spec_arg:
 
 
 __all__ = ["KEY", "collect_checkpoints", "collect_results", "markdown", "method_order", "skipped_rows", "spec_tables",
-           "summary", "test_set_tables", "write_report"]
+           "summary", "test_set_tables", "run_report"]

@@ -7,7 +7,7 @@ replaces it, e.g. ``[apptainer, exec, crosspan.sif, crosspan]``). Paths are abso
 from __future__ import annotations
 
 from crosspan.bench.datasets import Synthetic
-from crosspan.bench.spec import Method, Protocol, Training
+from crosspan.bench.spec import MethodSpec, ProtocolEntry, Training
 
 
 def ratio_tag(ratio: float) -> str:
@@ -15,7 +15,7 @@ def ratio_tag(ratio: float) -> str:
     return f"r{int(round(ratio * 100))}"
 
 
-def split_names(protocol: Protocol) -> list[tuple[str, str, float]]:
+def split_names(protocol: ProtocolEntry) -> list[tuple[str, str, float]]:
     """Names of the splits ``crosspan data splits`` writes (mirrors :mod:`crosspan.data.protocols`): ``fold<i>``
     for in-domain, ``split0`` for cross-center / cross-sequence, ``official``; ``-r<pct>`` below 100 % labels.
     A protocol's ``splits`` list restricts the base names. Returns (name, base name, label ratio) triples."""
@@ -48,7 +48,7 @@ def catalog(dataset: str, output: str, domains: tuple[str, ...] = ()) -> list[st
     return ["data", "catalog", dataset, "-o", output, *(["--domains", ",".join(domains)] if domains else [])]
 
 
-def splits(catalog_csv: str, protocol: Protocol, output: str) -> list[str]:
+def splits(catalog_csv: str, protocol: ProtocolEntry, output: str) -> list[str]:
     args = ["data", "splits", catalog_csv, "-p", protocol.protocol, "--train", ",".join(protocol.train),
             "--targets", ",".join(protocol.targets),
             "--label-ratios", ",".join(f"{r:g}" for r in protocol.label_ratios),
@@ -89,7 +89,7 @@ def hp_args(hp: dict[str, object]) -> list[str]:
     return out
 
 
-def train(plan_dir: str, run_dir: str, method: Method, training: Training, seed: int, device: str) -> list[str]:
+def train(plan_dir: str, run_dir: str, method: MethodSpec, training: Training, seed: int, device: str) -> list[str]:
     """The plan folder fixes the split's cases; ``--resume`` makes a restarted step continue from its checkpoint."""
     args = ["train", plan_dir, "-o", run_dir, "--method", method.method, "--network",
             method.network or training.network, "--steps", str(method.steps or training.steps), "--seed", str(seed),
@@ -106,7 +106,7 @@ def train(plan_dir: str, run_dir: str, method: Method, training: Training, seed:
     return args
 
 
-def predict(run_dir: str | None, data: str, pred_dir: str, method: Method, splits_json: str, fold: int,
+def predict(run_dir: str | None, data: str, pred_dir: str, method: MethodSpec, splits_json: str, fold: int,
             device: str) -> list[str]:
     """The split's test cases (``--fold`` is the split's index, as for preprocess). Trained methods predict from
     their run folder; zero-shot methods name the method instead (an assumed interface until foundation models
@@ -116,7 +116,7 @@ def predict(run_dir: str | None, data: str, pred_dir: str, method: Method, split
     return [*head, data, "-o", pred_dir, "--splits", splits_json, *fold_args, "--cases", "test", "--device", device]
 
 
-def predict_all(run_dir: str | None, data: str, pred_dir: str, method: Method, device: str) -> list[str]:
+def predict_all(run_dir: str | None, data: str, pred_dir: str, method: MethodSpec, device: str) -> list[str]:
     """Every scan of a test dataset's catalog (a run folder's model, or a zero-shot method)."""
     head = ["predict", run_dir] if run_dir else ["predict", "--method", method.method, *hp_args(method.hp)]
     return [*head, data, "-o", pred_dir, "--cases", "all", "--device", device]

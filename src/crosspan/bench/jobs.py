@@ -12,7 +12,7 @@ from typing import Any
 
 from crosspan.bench import commands
 from crosspan.bench.datasets import IN_DISTRIBUTION, TestDataset, synthetic_args
-from crosspan.bench.spec import Method, Protocol, Spec
+from crosspan.bench.spec import MethodSpec, ProtocolEntry, Spec
 
 DONE = "done"
 EVENTS = "events.jsonl"
@@ -47,7 +47,7 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Plan:
+class JobPlan:
     """Waves of jobs: each wave starts once the previous one finished (stages first, then the method jobs)."""
 
     spec: Spec
@@ -77,7 +77,7 @@ def _s(name: str, args: list[str]) -> Step:
     return Step(name, tuple(args))
 
 
-def build_plan(spec: Spec) -> Plan:
+def build_plan(spec: Spec) -> JobPlan:
     """Every stage and job of ``spec`` (pure: nothing is read or written)."""
     out = spec.output
     waves: list[tuple[Job, ...]] = []
@@ -113,7 +113,7 @@ def build_plan(spec: Spec) -> Plan:
     waves.append(tuple(j for j in jobs if j.info.get("model_job")))  # zero-shot jobs prompted by a trained model
     waves.append(tuple(_test_job(spec, j, t, s, cat) for j in jobs for t, (s, cat) in
                        zip(spec.test_datasets, test_stages, strict=True)))
-    return Plan(spec=spec, waves=tuple(w for w in waves if w))
+    return JobPlan(spec=spec, waves=tuple(w for w in waves if w))
 
 
 def plan_dir(stage: Job, split: str) -> str:
@@ -121,7 +121,7 @@ def plan_dir(stage: Job, split: str) -> str:
     return str(stage.path / "plans" / split)
 
 
-def _protocol_stage(spec: Spec, proto: Protocol, catalog_csv: str, data_args: dict[str, Any]) -> tuple[Job, str]:
+def _protocol_stage(spec: Spec, proto: ProtocolEntry, catalog_csv: str, data_args: dict[str, Any]) -> tuple[Job, str]:
     """Splits, then per split (skipped when every method is zero-shot): ``ssl pair`` when the protocol asks for
     pseudo-labels, then one preprocessing plan (from the paired catalog when paired)."""
     proto_args = asdict(proto)
@@ -152,7 +152,7 @@ def _protocol_stage(spec: Spec, proto: Protocol, catalog_csv: str, data_args: di
     return stage, splits_json
 
 
-def runs_on(method: Method, proto: Protocol) -> bool:
+def runs_on(method: MethodSpec, proto: ProtocolEntry) -> bool:
     """Whether ``method`` has jobs on ``proto``: the protocols it lists, else every protocol of its training input
     (label-map methods, ``training_input = "label-maps"`` on their class, on ``training_input: label-maps``; other
     methods and zero-shot ones on images)."""
@@ -172,7 +172,7 @@ def _every_method_runs(spec: Spec) -> None:
                                 "add such a protocol, or list the method's `protocols:`")
 
 
-def _trains_on_label_maps(method: Method) -> bool:
+def _trains_on_label_maps(method: MethodSpec) -> bool:
     from crosspan.core.errors import CrosspanError
     from crosspan.methods.base import get_method
 
@@ -182,7 +182,7 @@ def _trains_on_label_maps(method: Method) -> bool:
         return False
 
 
-def _method_args(method: Method) -> dict[str, Any]:
+def _method_args(method: MethodSpec) -> dict[str, Any]:
     """The hashed arguments of a method; ``protocols`` (where it runs) is not part of what a job is."""
     args = asdict(method)
     del args["protocols"]
@@ -191,7 +191,7 @@ def _method_args(method: Method) -> dict[str, Any]:
     return args
 
 
-def _method_jobs(spec: Spec, proto: Protocol, stage: Job, catalog_csv: str, splits_json: str) -> list[Job]:
+def _method_jobs(spec: Spec, proto: ProtocolEntry, stage: Job, catalog_csv: str, splits_json: str) -> list[Job]:
     jobs = []
     names = commands.split_names(proto)
     several = len({base for _, base, _ in names}) > 1
@@ -241,7 +241,7 @@ def _method_jobs(spec: Spec, proto: Protocol, stage: Job, catalog_csv: str, spli
     return jobs
 
 
-def _prompted(method: Method, source: Job | None) -> Method:
+def _prompted(method: MethodSpec, source: Job | None) -> MethodSpec:
     """``method`` with ``box_model`` pointing at ``source``'s run folder (``prompts_from``), else unchanged."""
     if source is None:
         return method
@@ -282,7 +282,7 @@ def _test_job(spec: Spec, job: Job, test: TestDataset, stage: Job, catalog_csv: 
     return Job(probe.id, "job", probe.dir, tuple(steps), info, {**args, "method": job.args["method"]})
 
 
-def _oracle(method: Method) -> bool:
+def _oracle(method: MethodSpec) -> bool:
     """Methods prompted from the ground truth at test time (zero-shot oracle boxes, prompt-unet) produce oracle
     results: the registry says so (``Method.uses_oracle``)."""
     from crosspan.core.errors import CrosspanError
@@ -364,5 +364,5 @@ def last_failure(job: Job) -> str | None:
     return None
 
 
-__all__ = ["DONE", "EVENTS", "SKIPPED", "Job", "Plan", "Step", "arg_hash", "build_plan", "job_status",
+__all__ = ["DONE", "EVENTS", "SKIPPED", "Job", "JobPlan", "Step", "arg_hash", "build_plan", "job_status",
            "last_failure", "read_events", "skip_note", "step_marker", "steps_done", "zero_shot_skip_reason"]

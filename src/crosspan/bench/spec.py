@@ -49,7 +49,7 @@ _SCHEMA = ConfigDict(extra="forbid")
 
 
 @schema(frozen=True, config=_SCHEMA)
-class Protocol:
+class ProtocolEntry:
     """A spec's protocol entry: a :class:`ProtocolSpec` (``train`` is its ``source``; :meth:`protocol_spec`) with a
     name, optional split names and the ``ssl pair`` step. Validated by its field types (pydantic)."""
 
@@ -78,7 +78,7 @@ class Protocol:
 
 
 @dataclass(frozen=True)
-class Method:
+class MethodSpec:
     name: str
     method: str
     hp: dict[str, Any] = field(default_factory=dict)
@@ -156,8 +156,8 @@ class Spec:
     output: Path
     dataset: Path | None
     synthetic: Synthetic | None
-    protocols: tuple[Protocol, ...]
-    methods: tuple[Method, ...]
+    protocols: tuple[ProtocolEntry, ...]
+    methods: tuple[MethodSpec, ...]
     seeds: tuple[int, ...]
     training: Training
     evaluation: Evaluation
@@ -230,7 +230,7 @@ def _dataset(c: _Check, value: Any, base: Path) -> tuple[Path | None, Synthetic 
     return None, _ds.parse_synthetic(c, d["synthetic"], "dataset.synthetic")
 
 
-def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[Protocol, ...]:
+def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[ProtocolEntry, ...]:
     if not isinstance(value, list) or not value:
         raise c.fail("protocols", "expected a non-empty list", "list protocols as `- {name: ..., protocol: ...}`")
     out = []
@@ -238,7 +238,7 @@ def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[Protoc
         w = f"protocols[{i}]"
         if isinstance(item, dict) and "label_ratios" not in item:
             item = {**item, "label_ratios": ratios}  # the spec's top-level ratios
-        p = validate(c, Protocol, item, w, "each protocol needs name, protocol and train")
+        p = validate(c, ProtocolEntry, item, w, "each protocol needs name, protocol and train")
         if p.ssl_pair != "none" and not p.unlabeled:
             raise c.fail(f"{w}.ssl_pair", "needs an unlabeled pool to pair", "add `unlabeled: [\"*:OOP\", \"*:T2\"]`")
         out.append(p)
@@ -246,7 +246,7 @@ def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[Protoc
     return tuple(out)
 
 
-def _methods(c: _Check, value: Any, protocols: set[str]) -> tuple[Method, ...]:
+def _methods(c: _Check, value: Any, protocols: set[str]) -> tuple[MethodSpec, ...]:
     if not isinstance(value, list) or not value:
         raise c.fail("methods", "expected a non-empty list", "list methods as `- {name: erm, method: erm}`")
     out = []
@@ -263,7 +263,7 @@ def _methods(c: _Check, value: Any, protocols: set[str]) -> tuple[Method, ...]:
         if set(only) - protocols:
             raise c.fail(f"{w}.protocols", f"unknown protocol(s) {', '.join(sorted(set(only) - protocols))}",
                          f"use protocol names of this spec: {', '.join(sorted(protocols))}")
-        out.append(Method(name=c.name(m.get("name", m.get("method")), f"{w}.name"), protocols=only,
+        out.append(MethodSpec(name=c.name(m.get("name", m.get("method")), f"{w}.name"), protocols=only,
                           method=c.name(m.get("method", m.get("name")), f"{w}.method"), hp=dict(hp),
                           network=m.get("network"),
                           steps=c.int_(m["steps"], f"{w}.steps", 1) if "steps" in m else None, zero_shot=zero,
@@ -292,7 +292,7 @@ def _zero_shot(c: _Check, where: str, name: str, flag: Any) -> bool:
     return kind == "zero-shot"
 
 
-def _check_prompt_sources(c: _Check, methods: list[Method]) -> None:
+def _check_prompt_sources(c: _Check, methods: list[MethodSpec]) -> None:
     """``prompts_from`` names a trained method of the spec, and only a zero-shot method takes prompts from it."""
     trained = {m.name for m in methods if not m.zero_shot}
     for i, m in enumerate(methods):
@@ -350,5 +350,5 @@ def method_warnings(spec: Spec) -> list[str]:
     return out
 
 
-__all__ = ["EXECUTORS", "PROTOCOLS", "SSL_PAIR", "Evaluation", "Executor", "Method", "Protocol", "Spec", "Synthetic",
-           "TestDataset", "Training", "load_spec", "method_warnings", "parse_spec"]
+__all__ = ["EXECUTORS", "PROTOCOLS", "SSL_PAIR", "Evaluation", "Executor", "MethodSpec", "ProtocolEntry", "Spec",
+           "Synthetic", "TestDataset", "Training", "load_spec", "method_warnings", "parse_spec"]

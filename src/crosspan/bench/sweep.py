@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crosspan.bench.executors import JobExecutor, make_executor
-from crosspan.bench.jobs import EVENTS, Job, Plan, job_status, last_failure, skip_note, steps_done
+from crosspan.bench.jobs import EVENTS, Job, JobPlan, job_status, last_failure, skip_note, steps_done
 from crosspan.bench.progress import sweep_progress
 from crosspan.bench.provenance import code_commit
 from crosspan.bench.runner import append_event, stop_all, stop_requested
@@ -44,7 +44,7 @@ def runner_lock(output: Path) -> Iterator[None]:
         fh.close()
 
 
-def status_rows(plan: Plan) -> list[dict[str, Any]]:
+def status_rows(plan: JobPlan) -> list[dict[str, Any]]:
     """One row per stage and job, done first, then skipped (note: why), incomplete, pending."""
     rows = []
     for job in plan.jobs:
@@ -63,7 +63,7 @@ def _note(job: Job, status: str) -> str:
     return (last_failure(job) or "") if status != "done" else ""
 
 
-def status_table(plan: Plan) -> Table:
+def status_table(plan: JobPlan) -> Table:
     rows = status_rows(plan)
     counts = Counter(r["status"] for r in rows)
     skipped = f"{counts['skipped']} skipped, " if counts["skipped"] else ""
@@ -79,7 +79,7 @@ def status_table(plan: Plan) -> Table:
     return table
 
 
-def run_plan(plan: Plan, executor: JobExecutor | None = None, console: Console | None = None,
+def run_plan(plan: JobPlan, executor: JobExecutor | None = None, console: Console | None = None,
              progress: bool = True) -> Counter:
     """Run every unfinished stage and job; returns counts of results (ok, skipped, failed, busy).
 
@@ -123,7 +123,7 @@ def _ctrl_c_stops_jobs() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _run_waves(plan: Plan, executor: JobExecutor, console: Console | None, progress: bool, tally: Counter,
+def _run_waves(plan: JobPlan, executor: JobExecutor, console: Console | None, progress: bool, tally: Counter,
                events: Path) -> None:
     """Each wave after the previous one; a failed shared stage stops the run."""
     spec = plan.spec
@@ -166,7 +166,7 @@ def _run_waves(plan: Plan, executor: JobExecutor, console: Console | None, progr
                                     f"read {job.path / 'logs'}/*.log, fix the cause, and run again")
 
 
-def _ready(plan: Plan, todo: list[Job]) -> tuple[list[Job], list[Job]]:
+def _ready(plan: JobPlan, todo: list[Job]) -> tuple[list[Job], list[Job]]:
     """Split ``todo`` into jobs that can run and test-set jobs whose model job is neither done nor skipped."""
     status = {j.id: job_status(j) for j in plan.method_jobs if any(t.info.get("model_job") == j.id for t in todo)}
     blocked = [j for j in todo if j.info.get("model_job") and status.get(j.info["model_job"]) not in

@@ -124,7 +124,7 @@ def collect_cmd(
     _collect(_plan(spec_path, subset=subset), report=report, output=output, markdown_arg=arg if markdown else None)
 
 
-def _collect(plan, report: bool, output: Path | None = None,  # noqa: ANN001 - Plan
+def _collect(plan, report: bool, output: Path | None = None,  # noqa: ANN001 - JobPlan
              markdown_arg: str | None = None) -> None:
     from crosspan.bench import collect as c
     from crosspan.bench.datasets import IN_DISTRIBUTION
@@ -156,11 +156,11 @@ def _collect(plan, report: bool, output: Path | None = None,  # noqa: ANN001 - P
         for name, csv in c.test_set_tables(table, path).items():  # one report a test set: never pooled
             main = name == IN_DISTRIBUTION
             out = plan.spec.output / ("report.html" if main else f"report-{name}.html")
-            ok, message = c.write_report(plan, csv, out, checkpoints=ckpt[0] if ckpt and main else None)
+            ok, message = c.run_report(plan, csv, out, checkpoints=ckpt[0] if ckpt and main else None)
             console.print(f"report ({name}) -> {message}" if ok else f"[yellow]report ({name}) skipped:[/] {message}")
 
 
-def _tables(plan, table, markdown_arg: str | None) -> None:  # noqa: ANN001 - Plan, DataFrame
+def _tables(plan, table, markdown_arg: str | None) -> None:  # noqa: ANN001 - JobPlan, DataFrame
     """Print each spec table; with ``markdown_arg`` (the spec path as typed) write them to tables.md."""
     from crosspan.bench.collect import markdown, spec_tables
     from crosspan.core.atomic import write_text

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from crosspan.bench.jobs import Plan
+from crosspan.bench.jobs import JobPlan
 from crosspan.core.errors import CrosspanError
 
 
-def demo_report(plan: Plan, results_csv: Path, output: Path) -> Path:
+def demo_report(plan: JobPlan, results_csv: Path, output: Path) -> Path:
     """Run ``crosspan report`` with the catalog and the first method's predictions (for the montages)."""
     jobs = plan.method_jobs
     first = jobs[0]
