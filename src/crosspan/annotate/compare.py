@@ -48,15 +48,14 @@ def compare_annotations(dir_a: Path, dir_b: Path, key: pd.DataFrame | None = Non
     codes_a = {p.name.split(".")[0] for p in Path(dir_a).iterdir() if p.is_file()}
     codes_b = {p.name.split(".")[0] for p in Path(dir_b).iterdir() if p.is_file()}
     pairs = {c: (find_mask(Path(dir_a), c), find_mask(Path(dir_b), c)) for c in sorted(codes_a & codes_b)}
-    common = [c for c, (pa, pb) in pairs.items() if pa is not None and pb is not None]
+    common = {c: (pa, pb) for c, (pa, pb) in pairs.items() if pa is not None and pb is not None}
     if not common:
         raise CrosspanError(dir_b, f"no mask in common with {dir_a}",
                             "compare the two annotators of the same cases (masks named <code>.nii.gz)")
     info = key.set_index("code") if key is not None and "code" in key.columns else None
     rows = []
-    for code in common:
-        pa, pb = pairs[code]
-        row = {"code": code, **pair_agreement(pa, pb, dice_below, hd95_above, tolerance_mm)}  # type: ignore[arg-type]
+    for code, (pa, pb) in common.items():
+        row = {"code": code, **pair_agreement(pa, pb, dice_below, hd95_above, tolerance_mm)}
         if info is not None and code in info.index:
             for col in INFO_COLUMNS:
                 row[col] = info.loc[code, col]
@@ -79,11 +78,12 @@ def compare_assignment(assignment: Path, dice_below: float = 0.8, hd95_above: fl
         for a, p in zip(pair, paths, strict=True):
             if p is None:
                 missing.append({"annotator": a, "code": k["code"], "expected": f"{a}/masks/{k['code']}.nii.gz"})
-        if None in paths:
+        pa, pb = paths
+        if pa is None or pb is None:
             continue
         info = {c: k[c] for c in INFO_COLUMNS if c in key.columns}
         rows.append({"code": k["code"], **info, "annotator_a": pair[0], "annotator_b": pair[1],
-                     **pair_agreement(paths[0], paths[1], dice_below, hd95_above, tolerance_mm)})  # type: ignore[arg-type]
+                     **pair_agreement(pa, pb, dice_below, hd95_above, tolerance_mm)})
     missing_df = pd.DataFrame(missing, columns=["annotator", "code", "expected"])
     if not rows:
         counts = ", ".join(f"{a}: {n}" for a, n in missing_df.groupby("annotator").size().items())

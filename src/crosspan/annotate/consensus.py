@@ -88,9 +88,9 @@ def build_consensus(mask_dirs: list[Path], out: Path, method: str = "staple",
     return done
 
 
-def _final_case(assignment: Path, row: pd.Series, method: str) -> tuple[np.ndarray, np.ndarray | None, Any, str,
-                                                                        list[str]]:
-    """(final, confidence or None, properties, source, annotators used) of one key row."""
+def _final_case(assignment: Path, row: pd.Series, method: str) -> tuple[np.ndarray | None, np.ndarray | None, Any,
+                                                                        str, list[str]]:
+    """(final or None without any mask, confidence or None, properties, source, annotators used) of one key row."""
     found = [(a, p) for a in annotators_of(row) if (p := annotator_mask(assignment, a, row["code"])) is not None]
     adj = adjudicated_mask(assignment, row)
     arrays, props = [], None
@@ -107,7 +107,7 @@ def _final_case(assignment: Path, row: pd.Series, method: str) -> tuple[np.ndarr
                                 "draw it on the image in the adjudication folder")
         return (arr > 0).astype(np.uint8), conf, props, "adjudicated", [a for a, _ in found]
     source = "consensus" if len(found) > 1 else "single"
-    return final, conf, props, source, [a for a, _ in found]  # type: ignore[return-value]
+    return final, conf, props, source, [a for a, _ in found]
 
 
 def consensus_from_assignment(assignment: Path, out: Path, method: str = "staple",

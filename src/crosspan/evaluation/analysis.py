@@ -32,7 +32,7 @@ class Analysis:
     paired: pd.DataFrame
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["method"]))
     ranking: Ranking | None = None
-    params: dict[str, object] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # the settings it ran with (JSON)
 
 
 def analyze(results: pd.DataFrame, skipped: pd.DataFrame | None = None, seed: int = 0, n_boot: int = 2000,

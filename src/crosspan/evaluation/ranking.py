@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,7 +74,7 @@ class Ranking:
     significance: pd.DataFrame
     consensus: pd.DataFrame
     skipped: pd.DataFrame
-    params: dict[str, object] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # the settings it ran with (JSON)
 
 
 def _task(g: pd.DataFrame, level: str, transfer: str, domain: str, metric: str) -> Task | str:

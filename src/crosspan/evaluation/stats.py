@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -182,14 +183,14 @@ def aggregate(df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] = METR
     return pd.DataFrame(rows)
 
 
-def summary_by_domain(df: pd.DataFrame, **kw: object) -> pd.DataFrame:
-    """Aggregates per method x target domain (``center:sequence``), runs pooled."""
-    return aggregate(df, ["method", "domain", "transfer"], **kw)  # type: ignore[arg-type]
+def summary_by_domain(df: pd.DataFrame, **kw: Any) -> pd.DataFrame:
+    """Aggregates per method x target domain (``center:sequence``), runs pooled; ``kw`` as :func:`aggregate`."""
+    return aggregate(df, ["method", "domain", "transfer"], **kw)
 
 
-def summary_by_transfer(df: pd.DataFrame, **kw: object) -> pd.DataFrame:
+def summary_by_transfer(df: pd.DataFrame, **kw: Any) -> pd.DataFrame:
     """Aggregates per method x transfer type (in-domain, cross-center, cross-sequence, cross-both)."""
-    out = aggregate(df, ["method", "transfer"], **kw)  # type: ignore[arg-type]
+    out = aggregate(df, ["method", "transfer"], **kw)
     order = {t: i for i, t in enumerate(TRANSFERS)}
     return out.sort_values(["method", "transfer"], key=lambda s: s.map(order) if s.name == "transfer" else s,
                            ignore_index=True)

@@ -72,8 +72,9 @@ def source_target_correlation(df: pd.DataFrame, metric: str = "dice", n_boot: in
     statistics unless ``include_oracle``.
     """
     runs = run_means(df, metric)
-    out: dict[str, object] = {"metric": metric, "unit": "one point per run (method x run x seed x train domains)",
-                              "include_oracle": include_oracle, "targets": {}}
+    targets: dict[str, Any] = {}
+    out: dict[str, Any] = {"metric": metric, "unit": "one point per run (method x run x seed x train domains)",
+                           "include_oracle": include_oracle, "targets": targets}
     for target in ("cross-center", "cross-sequence", "cross-both"):
         if "in-domain" not in runs or target not in runs:
             continue
@@ -81,7 +82,7 @@ def source_target_correlation(df: pd.DataFrame, metric: str = "dice", n_boot: in
         used = pts if include_oracle else pts[~pts["oracle"]]
         x, y = used["in-domain"].to_numpy(float), used[target].to_numpy(float)
         fit = np.polyfit(x, y, 1) if len(x) >= 2 and np.std(x) > 0 else [math.nan, math.nan]
-        out["targets"][target] = {  # type: ignore[index]
+        targets[target] = {
             "n_runs": len(x), "n_oracle_excluded": len(pts) - len(used), "pearson": pearson_fisher(x, y),
             "spearman": spearman_bootstrap(x, y, n_boot, seed),
             "fit": {"slope": float(fit[0]), "intercept": float(fit[1])},

@@ -20,9 +20,9 @@ def synthetic_anatomy(seed: int = 0, spacing: tuple[float, float, float] = (5.0,
     from crosspan.core.seeding import rng
     from crosspan.synth.anatomy import rasterize, sample_anatomy
 
-    axes = [(np.arange(int(fov / s)) - (int(fov / s) - 1) / 2) * s
-            for fov, s in zip((200, 252, 336), spacing, strict=True)]
-    return rasterize(sample_anatomy(rng(seed, "anatomy", "figure")), *axes).astype(np.int64)
+    z, y, x = ((np.arange(int(fov / s)) - (int(fov / s) - 1) / 2) * s
+               for fov, s in zip((200, 252, 336), spacing, strict=True))
+    return rasterize(sample_anatomy(rng(seed, "anatomy", "figure")), z, y, x).astype(np.int64)
 
 
 def draw_grid_png(tissue_map: np.ndarray, spacing: tuple[float, ...], n: int = 12, seed: int = 0, cols: int = 4,

@@ -61,8 +61,8 @@ def build_report(df: pd.DataFrame, a: Analysis, title: str = "crosspan report", 
     t_transfer = aggregate_table(a.by_transfer, ["method", "transfer"])
     t_domain = aggregate_table(a.summary, ["method", "domain", "transfer"])
     t_gaps, t_paired, t_skip = gap_table(a.gaps), paired_table(a.paired), skipped_table(a.skipped)
-    n_boot, alpha = a.params.get("n_boot", 2000), float(a.params.get("alpha", 0.05))  # type: ignore[arg-type]
-    power = float(a.params.get("power", 0.8))  # type: ignore[arg-type]
+    n_boot, alpha = a.params.get("n_boot", 2000), float(a.params.get("alpha", 0.05))
+    power = float(a.params.get("power", 0.8))
     notes = []
     if oracle_methods:
         notes.append(f'<div class="note oracle"><span class="badge oracle">oracle</span> '

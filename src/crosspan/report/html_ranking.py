@@ -37,7 +37,7 @@ def ranking_section(a: Analysis) -> str:
     r = a.ranking
     if r is None:
         return ""
-    what = WHAT.format(n=r.params.get("n_boot", 1000), alpha=float(r.params.get("alpha", 0.05)))  # type: ignore[arg-type]
+    what = WHAT.format(n=r.params.get("n_boot", 1000), alpha=float(r.params.get("alpha", 0.05)))
     skipped = skipped_tasks_text(r)
     note = f'<p class="muted">{html.escape(skipped)}</p>' if skipped else ""
     if r.ranks.empty:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,9 +12,9 @@ import pandas as pd
 BADGES = {"oracle": "oracle", "below detectable": "warn", "yes": "ok", "skipped": "muted"}
 
 
-def _num(v: object, digits: int = 3) -> str:
+def _num(v: Any, digits: int = 3) -> str:
     try:
-        f = float(v)  # type: ignore[arg-type]
+        f = float(v)
     except (TypeError, ValueError):
         return str(v)
     return "–" if not np.isfinite(f) else f"{f:.{digits}f}"
