@@ -1,2 +1,6 @@
-"""The base floor: helpers every stage may import and that import nothing above them (atomic writes,
-seeding, worker pools, errors, Dice, Gaussian blur, AMP and distributed helpers)."""
+"""The base floor: helpers every stage may import and that import nothing of crosspan above them.
+
+Atomic writes (``atomic``), seeds (``seeding``), worker pools with progress (``parallel``), the one error type
+(``errors``), Dice (``dice``), Gaussian blur (``blur``), connected components (``components``), mixed precision
+(``amp``) and data-parallel helpers (``distributed``).
+"""

@@ -1,1 +1,2 @@
-"""Data layer: image I/O, dataset layouts, catalog, checks, transfer protocols, export."""
+"""Data layer: image I/O, DICOM reading and ingestion, dataset layouts, catalog, checks, splits, transfer
+protocols, export."""

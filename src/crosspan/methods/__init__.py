@@ -1,4 +1,5 @@
-"""Training methods behind one registry (after DomainBed): ERM, domain generalization, semi-supervised, zero-shot."""
+"""Training methods behind one registry (after DomainBed): ERM, domain generalization, semi-supervised, label-map
+training, zero-shot models; and a method's whole-volume sliding-window prediction (``sliding``)."""
 
 from crosspan.methods.base import (
     Method,

@@ -1,1 +1,2 @@
-"""Training engine: patch sampling, spatial augmentation, checkpoints, the loop."""
+"""Training engine: patch sampling, checkpoints, the loop (spatial augmentation from :mod:`crosspan.transforms`,
+validation with :mod:`crosspan.methods.sliding`, the run's documents from :mod:`crosspan.runs`)."""
