@@ -66,9 +66,10 @@ def predict_volume(method: Method, image: np.ndarray, patch: list[int], overlap:
     with ctx, memory_layout(method, layout), method.volume(x):  # per-volume decisions (Dual-Norm)
         for f in flips:
             xi = x.flip(f) if f else x
-            p = sliding_window_inference(xi, tuple(patch), sw_batch_size, lambda t: _counted(method.predict(
+            out = sliding_window_inference(xi, tuple(patch), sw_batch_size, lambda t: _counted(method.predict(
                 t.contiguous(memory_format=layout)).float(), tiles), overlap=overlap, mode=mode)
-            p = p.flip(f) if f else p
+            assert isinstance(out, torch.Tensor)  # a tensor predictor gives a tensor (MONAI's union covers dicts)
+            p = out.flip(f) if f else out
             total = p if total is None else total + p
     method.train(was_training)
     assert total is not None
