@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -30,7 +30,7 @@ def handle_errors(fn: F) -> F:
         except CrosspanError as err:
             raise fail(str(err)) from None
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 def split_list(value: str | None) -> list[str]:

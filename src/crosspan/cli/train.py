@@ -20,6 +20,7 @@ from crosspan.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from crosspan.methods.base import Method
     from crosspan.preprocess.plan import Plan
     from crosspan.runs.model import RunModel
 
@@ -96,10 +97,10 @@ def _checkpoint_scorer(plan_dir: Path, output: Path, every: int, domains: str | 
     eval_cases(plan_dir, plan, chosen, test)
     scorer: list[CheckpointScorer] = []
 
-    def on_eval(method: object, step: int, model: RunModel, run_plan: Plan) -> None:
+    def on_eval(method: Method, step: int, model: RunModel, run_plan: Plan) -> None:
         if not scorer:
             scorer.append(CheckpointScorer(output, plan_dir, run_plan, model, chosen, test, device))
-        scorer[0](method, step)  # type: ignore[arg-type]
+        scorer[0](method, step)
 
     return on_eval
 

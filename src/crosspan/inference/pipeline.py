@@ -51,7 +51,7 @@ def segment(method: Method, model: RunModel, plan: Plan, image: str, *, label: s
     pre = preprocess_image(img, plan, read_sitk(label) if label else None, label or None)
     patch, rep = list(model.patch_size), None
     if label and pre.label is not None:
-        prompts = method.test_prompts(pre.label)  # type: ignore[operator]
+        prompts = method.test_prompts(pre.label)
         prob = predict_volume(method, np.concatenate([pre.image[None], prompts]), patch, overlap, tta, device, amp)
     elif roi in ("auto", "aligned"):
         prob, rep = predict_volume_roi(method, pre.image, patch, overlap, tta, device, amp, coarse_zoom=roi_zoom,

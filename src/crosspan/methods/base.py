@@ -26,6 +26,7 @@ import re
 import sys
 from typing import Any, ClassVar, Literal, TypeVar
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -121,6 +122,11 @@ class Method(MethodFacts, nn.Module):
 
     def update(self, labeled: Batch, unlabeled: Batch | None = None) -> dict[str, float]:
         raise NotImplementedError
+
+    def test_prompts(self, label: np.ndarray) -> np.ndarray:
+        """(``prompt_inputs``, Z, Y, X) prompt channels built from a preprocessed (Z, Y, X) label (prompted
+        methods; :mod:`crosspan.inference.pipeline` appends them to the image)."""
+        raise NotImplementedError(f"{self.name} takes no prompt channels")
 
     def setup_training(self, total_steps: int, amp: str = "none") -> None:
         """Called once by the engine before the first ``update`` (optimizer, LR schedule, mixed precision)."""

@@ -31,7 +31,8 @@ def canonical_spacing(spacing_zyx: tuple[float, ...], orientation: str) -> tuple
     """
     itk_spacing = list(reversed([float(s) for s in spacing_zyx]))
     if len(orientation) != 3 or any(ch not in _AXIS_OF_LETTER for ch in orientation):
-        return tuple(float(s) for s in spacing_zyx)  # type: ignore[return-value]
+        z, y, x = (float(s) for s in spacing_zyx)
+        return z, y, x
     out = [0.0, 0.0, 0.0]
     for i, ch in enumerate(orientation):
         out[_AXIS_OF_LETTER[ch]] = itk_spacing[i]

@@ -54,7 +54,8 @@ def sample_anatomy(rng: np.random.Generator) -> dict[str, Any]:
 def breathing_offset(anatomy: dict[str, Any], rng: np.random.Generator) -> tuple[float, float, float]:
     """A small rigid (x, y, z) offset in mm between sequences of one patient (breath-hold position)."""
     scale = np.abs(np.asarray(anatomy["breath"])) + np.array([0.5, 1.0, 2.0])
-    return tuple(float(v) for v in rng.uniform(-1, 1, 3) * scale)  # type: ignore[return-value]
+    ox, oy, oz = (float(v) for v in rng.uniform(-1, 1, 3) * scale)
+    return ox, oy, oz
 
 
 def rasterize(anatomy: dict[str, Any], z: np.ndarray, y: np.ndarray, x: np.ndarray,

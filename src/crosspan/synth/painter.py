@@ -27,7 +27,8 @@ class Painter:
             if i1 <= i0:
                 return None
             out.append(slice(i0, i1))
-        return tuple(out)  # type: ignore[return-value]
+        sz, sy, sx = out
+        return sz, sy, sx
 
     def paint(self, fn: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], lo: Iterable[float],
               hi: Iterable[float], label: int, into: Iterable[int] | None = None) -> None:

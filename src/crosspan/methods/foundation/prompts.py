@@ -43,8 +43,8 @@ def slice_boxes(mask: np.ndarray, box: Box3D | None = None) -> dict[int, Box2D]:
         return {}
     tight: dict[int, Box2D] = {}
     for z in np.nonzero(mask.reshape(mask.shape[0], -1).any(axis=1))[0]:
-        b = box_3d(mask[z][None])
-        tight[int(z)] = (b[1], b[2], b[4], b[5])  # type: ignore[index]
+        if (b := box_3d(mask[z][None])) is not None:  # z has foreground, so always
+            tight[int(z)] = (b[1], b[2], b[4], b[5])
     if not tight:
         return {}
     zs = np.array(sorted(tight))

@@ -8,6 +8,8 @@ contrast change (T1 -> OOP / T2) moves far less than it moves the intensities th
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from skimage.segmentation import felzenszwalb, slic
@@ -36,12 +38,13 @@ def partition(image: np.ndarray, method: str = "felzenszwalb", scale: float = 10
     return np.unique(out, return_inverse=True)[1].reshape(x.shape).astype(np.int64)
 
 
-def batch_partition(images: torch.Tensor, **kwargs: object) -> torch.Tensor:
-    """Region ids (B, Z, Y, X) for a batch (B, C, Z, Y, X), from channel 0, unique across the batch."""
+def batch_partition(images: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+    """Region ids (B, Z, Y, X) for a batch (B, C, Z, Y, X), from channel 0, unique across the batch; ``kwargs`` as
+    :func:`partition`."""
     arr = images[:, 0].detach().float().cpu().numpy()
     out, offset = [], 0
     for a in arr:
-        r = partition(a, **kwargs)  # type: ignore[arg-type]
+        r = partition(a, **kwargs)
         out.append(r + offset)
         offset += int(r.max()) + 1
     return torch.from_numpy(np.stack(out)).to(images.device)
