@@ -5,10 +5,11 @@ methods, below both).
 
 Memory layout: training runs channels-last (oneDNN's fast backward path, and tensor cores on a GPU), but at
 inference on a CPU the per-layer layout conversions of channels-last cost ~25 % of a volume's time for the
-``nnunet`` preset (``benchmarks/engine_vs_nnunet_train_predict.py --ops sw --profile``), so a CPU predicts in the
-contiguous layout and a GPU keeps channels-last. The method's layout is restored afterwards (validation during
-training calls this with the training network). Two tiles a forward: one at a time was ~6 % faster for
-``nnunet`` but twice as slow for ``tiny``, whose per-call overhead dominates (``benchmarks/sliding_window_probe.py``).
+``nnunet`` preset (``benchmarks/speed/engine_vs_nnunet_train_predict.py --ops sw --profile``), so a CPU predicts
+in the contiguous layout and a GPU keeps channels-last. The method's layout is restored afterwards (validation
+during training calls this with the training network). Two tiles a forward: one at a time was ~6 % faster for
+``nnunet`` but twice as slow for ``tiny``, whose per-call overhead dominates
+(``benchmarks/speed/sliding_window_probe.py``).
 """
 
 from __future__ import annotations
