@@ -98,7 +98,7 @@ class TileWindow:
         self.x = F.pad(x, pad) if any(pad) else x
         padded = [int(s) for s in self.x.shape[2:]]
         self.slices = dense_patch_slices(padded, patch, _interval(padded, patch, overlap))
-        self.weight = compute_importance_map(patch, mode="gaussian", sigma_scale=0.125, device=x.device,
+        self.weight = compute_importance_map(tuple(patch), mode="gaussian", sigma_scale=0.125, device=x.device,
                                              dtype=torch.float32)[None, None]
         self.num: torch.Tensor | None = None
         self.den = torch.zeros((1, 1, *padded), device=x.device)
@@ -153,8 +153,9 @@ class TileWindow:
         covered = self.den > 0
         p = torch.where(covered, self.num / self.den.clamp_min(1e-12), 0.0)
         p[:, :1] += (~covered).float()
-        crop = tuple(slice(o, o + n) for o, n in zip(self.pad_lo, self.shape, strict=True))
-        return p[(0, slice(None), *crop)]
+        index: tuple[int | slice, ...] = (0, slice(None), *(slice(o, o + n) for o, n in
+                                                              zip(self.pad_lo, self.shape, strict=True)))
+        return p[index]
 
 
 def regions(mask: np.ndarray, margin: list[int]) -> list[Box]:
