@@ -21,11 +21,7 @@ STAGES = ("core", "data", "synth", "models", "preprocess", "transforms", "method
 ALLOWED_UPWARD: set[tuple[str, str]] = set()
 
 #: Known file cycles still to remove (sorted module names), each with the reason it is here.
-ALLOWED_CYCLES: list[list[str]] = [
-    # bench/spec.py calls bench/subset.parse_subsets, and subset imports spec's private _training back (a
-    # function-level import); bench/spec.py is being rewritten for schema validation (issue #21 part 3).
-    ["crosspan.bench.spec", "crosspan.bench.subset"],
-]
+ALLOWED_CYCLES: list[list[str]] = []
 
 
 def module_files(src: Path = SRC) -> dict[str, Path]:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from crosspan.bench.jobs import build_plan, job_status
 from crosspan.bench.spec import load_spec, parse_spec
-from crosspan.bench.subset import apply_subset
+from crosspan.bench.subset_apply import apply_subset
 from crosspan.core.errors import CrosspanError
 from tests.bench.test_spec import SPECS, _parse_real
 

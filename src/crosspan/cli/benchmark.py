@@ -27,7 +27,7 @@ def _plan(spec_path: Path, executor: str | None = None, jobs: int | None = None,
           subset: str | None = None):
     from crosspan.bench.jobs import build_plan
     from crosspan.bench.spec import EXECUTORS, load_spec
-    from crosspan.bench.subset import apply_subset
+    from crosspan.bench.subset_apply import apply_subset
 
     spec = load_spec(spec_path)
     if subset:
