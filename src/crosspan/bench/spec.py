@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import AfterValidator, BeforeValidator, ConfigDict
@@ -30,18 +30,21 @@ from crosspan.bench.spec_schema import (
 )
 from crosspan.bench.speccheck import Check as _Check
 from crosspan.core.errors import CrosspanError
-from crosspan.data.protocols import PROTOCOLS, TRAINING_INPUTS, ProtocolSpec
+from crosspan.data.protocols import PROTOCOLS, ProtocolName, ProtocolSpec, TrainingInputName
 from crosspan.evaluation.metrics import METRICS
 
-EXECUTORS = ("local", "ray", "slurm")
-PRECISIONS = ("none", "bf16", "fp16")
+ExecutorKind = Literal["local", "ray", "slurm"]
+Precision = Literal["none", "bf16", "fp16"]
+EXECUTORS: tuple[str, ...] = get_args(ExecutorKind)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 TOP_KEYS = {"name", "output", "dataset", "protocols", "methods", "seeds", "label_ratios", "training", "evaluation",
             "executor", "executable", "test_datasets", "tables", "subsets"}
 DATASET_KEYS = {"path", "synthetic"}
 #: ``crosspan ssl pair`` before preprocessing: none; transported (pseudo-labels, full pool); paired-pool (the pool cut
 #: to the paired scans); true-labels (upper bound: the unlabeled scans' TRUE labels, weight 1; results are oracle)
-SSL_PAIR = ("none", "transported", "paired-pool", "true-labels")
+SslPair = Literal["none", "transported", "paired-pool", "true-labels"]
+SSL_PAIR: tuple[str, ...] = get_args(SslPair)
 METHOD_KEYS = {"name", "method", "hp", "network", "steps", "zero_shot", "protocols", "prompts_from"}
 #: the protocol defaults live in one place: :class:`crosspan.data.protocols.ProtocolSpec`
 _PROTOCOL_DEFAULTS = ProtocolSpec(protocol=PROTOCOLS[0], source=[])
@@ -54,7 +57,7 @@ class ProtocolEntry:
     name, optional split names and the ``ssl pair`` step. Validated by its field types (pydantic)."""
 
     name: SpecName
-    protocol: Literal[PROTOCOLS]  # type: ignore[valid-type]
+    protocol: ProtocolName
     train: Strings
     targets: Strings = tuple(_PROTOCOL_DEFAULTS.targets)
     label_ratios: Ratios = tuple(_PROTOCOL_DEFAULTS.label_ratios)
@@ -64,8 +67,8 @@ class ProtocolEntry:
     splits: Strings = ()
     val_fraction: NonNegative | None = None  # None: ProtocolSpec's default (not passed to `data splits`)
     test_fraction: NonNegative | None = None
-    training_input: Literal[TRAINING_INPUTS] = "images"  # type: ignore[valid-type]  # or "label-maps"
-    ssl_pair: Literal[SSL_PAIR] = "none"  # type: ignore[valid-type]
+    training_input: TrainingInputName = "images"
+    ssl_pair: SslPair = "none"
 
     def protocol_spec(self) -> ProtocolSpec:
         """The :class:`ProtocolSpec` that ``crosspan data splits`` builds from this entry."""
@@ -111,7 +114,7 @@ class Training:
     patch: Annotated[tuple[Positive, Positive, Positive], BeforeValidator(_patch)] | None = None
     network: str = "tiny"
     device: str = "auto"
-    amp: Literal[PRECISIONS] = "none"  # type: ignore[valid-type]
+    amp: Precision = "none"
     eval_every: Count = 0  # `train --eval-every`: checkpoints scored on eval_domains (all val/test domains if empty)
     eval_domains: Strings = ()
 
@@ -130,7 +133,7 @@ class Evaluation:
 
 @schema(frozen=True, config=_SCHEMA)
 class Executor:
-    kind: Literal[EXECUTORS] = "local"  # type: ignore[valid-type]
+    kind: ExecutorKind = "local"
     jobs: Positive | None = None
     threads_per_job: Positive = 1
     address: str | None = None

@@ -13,7 +13,7 @@ and move the rest into the unlabeled pool.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 import pandas as pd
 
@@ -22,8 +22,10 @@ from crosspan.core.seeding import rng
 from crosspan.data.domains import domain_mask, domains_in, parse_domain_pattern
 from crosspan.data.layouts.base import UNKNOWN
 
-PROTOCOLS = ("in-domain", "cross-center", "cross-sequence", "official")
-TRAINING_INPUTS = ("images", "label-maps")
+ProtocolName = Literal["in-domain", "cross-center", "cross-sequence", "official"]
+TrainingInputName = Literal["images", "label-maps"]
+PROTOCOLS: tuple[str, ...] = get_args(ProtocolName)
+TRAINING_INPUTS: tuple[str, ...] = get_args(TrainingInputName)
 
 
 @dataclass
