@@ -20,13 +20,14 @@ from crosspan.data.io import ImageProperties, to_sitk
 
 @dataclass
 class Registration:
-    transform: sitk.Transform
+    transform: sitk.Euler3DTransform
     metric: float  # final Mattes MI (negative; lower = better aligned)
 
     @property
     def translation_xyz(self) -> tuple[float, float, float]:
         """Translation in mm, SimpleITK (x, y, z) order."""
-        return tuple(self.transform.GetTranslation())  # type: ignore[attr-defined]  # a rigid (Euler3D) transform
+        x, y, z = self.transform.GetTranslation()
+        return x, y, z
 
 
 #: metric samples per resolution level and the grid the metric is evaluated on: Mattes MI of a rigid fit is as
@@ -76,7 +77,7 @@ def register_rigid(fixed: np.ndarray, fixed_props: ImageProperties, moving: np.n
     out = reg.Execute(f, m)
     if isinstance(out, sitk.CompositeTransform):  # SimpleITK wraps the optimized transform
         out = out.GetNthTransform(0)
-    return Registration(out, float(reg.GetMetricValue()))
+    return Registration(sitk.Euler3DTransform(out), float(reg.GetMetricValue()))  # the rigid fit, as its type
 
 
 def transport_label(label: np.ndarray, label_props: ImageProperties, fixed_props: ImageProperties,
