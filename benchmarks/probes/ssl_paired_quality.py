@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 from scipy.stats import spearmanr
 
+from crosspan.core.dice import dice
 from crosspan.data.catalog import catalog_from
 from crosspan.data.io import read_image
 
@@ -28,8 +29,7 @@ def main(cohort: str, paths: list[str]) -> str:
         for case, pl in zip(df["case_id"], df["pseudo_label"], strict=True):
             truth, _ = read_image(cat.loc[case, "label"])
             pseudo, _ = read_image(pl)
-            t, p = truth > 0, pseudo > 0
-            dices.append(2 * (t & p).sum() / max(1, t.sum() + p.sum()))
+            dices.append(dice(pseudo, truth, empty=0.0))
         df["dice"] = dices
         df["target"] = [cat.loc[c, "sequence"] for c in df["case_id"]]
         for seq, g in df.groupby("target"):

