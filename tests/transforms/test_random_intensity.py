@@ -25,6 +25,7 @@ from crosspan.transforms.intensity import (
     range_gamma,
     robust_unit,
     sharpen,
+    smooth_field,
 )
 from crosspan.transforms.random_intensity import (
     random_bezier_map,
@@ -39,6 +40,7 @@ from crosspan.transforms.random_intensity import (
     random_range_gamma,
     random_sharpen,
     random_slaug_bezier_map,
+    random_smooth_field,
 )
 
 B = 3
@@ -70,6 +72,8 @@ CASES: dict[str, tuple[Callable[[torch.Generator], Any], Callable[[Any], torch.T
     "blur": (lambda g: random_blur(_image(), 0.5, 1.5, g), lambda p: gaussian_blur(_image(), p)),
     "sharpen": (lambda g: random_sharpen(_image(), 10.0, 30.0, g), lambda p: sharpen(_image(), *p)),
     "range_gamma": (lambda g: random_range_gamma(_image(), 0.5, 4.5, g), lambda p: range_gamma(_image(), p)),
+    "smooth_field": (lambda g: random_smooth_field((B, 1, 10, 12, 8), 4.0, 0.3, gen=g),
+                     lambda p: smooth_field(p, (10, 12, 8))),
 }
 
 
@@ -138,6 +142,7 @@ def test_intensity_transforms_leave_their_input_as_it_was(name: str) -> None:
           "noise": lambda: random_noise(x, 0.2, g), "conv": lambda: random_conv(x, 3, g),
           "gin": lambda: random_gin(x, gen=g), "blur": lambda: random_blur(x, 0.5, 1.5, g),
           "sharpen": lambda: random_sharpen(x, 10.0, 30.0, g),
-          "range_gamma": lambda: random_range_gamma(x, 0.5, 4.5, g)}[name]
+          "range_gamma": lambda: random_range_gamma(x, 0.5, 4.5, g),
+          "smooth_field": lambda: random_smooth_field(tuple(x.shape), 4.0, 0.3, gen=g)}[name]
     fn()
     assert torch.equal(x, x0) and torch.equal(unit, unit0) and torch.equal(label, label0)

@@ -152,3 +152,9 @@ def gin_view(x: torch.Tensor, layers: list[tuple[torch.Tensor, torch.Tensor]], a
     in_norm = x.flatten(1).norm(dim=1)
     out_norm = mixed.flatten(1).norm(dim=1)
     return mixed * bshape(in_norm / (out_norm + 1e-5))
+
+
+def smooth_field(points: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """A (B, 1, Z, Y, X) field in [0, 1]: control ``points`` (B, 1, cz, cy, cx) upsampled (trilinear, corners
+    aligned) to the spatial ``shape`` and min-max rescaled per sample (GIN-IPA's blend mask, Ouyang et al. 2022)."""
+    return minmax(F.interpolate(points, size=tuple(shape), mode="trilinear", align_corners=True))

@@ -24,6 +24,7 @@ from crosspan.transforms.intensity import (
     piecewise_linear,
     range_gamma,
     sharpen,
+    smooth_field,
 )
 
 
@@ -187,3 +188,14 @@ def random_gin(x: torch.Tensor, n_layers: int = 4, interm: int = 2, kernel_sizes
         cin = cout
     p = GINParams(layers, rand((b,), x, gen))
     return gin_view(x, p.layers, p.alpha, slope), p
+
+
+def random_smooth_field(shape: tuple[int, ...], grid: float = 24.0, epsilon: float = 0.3,
+                        device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                        gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """GIN-IPA's random blend mask for a (B, C, Z, Y, X) ``shape``: control points U(-eps, eps) every ``grid``
+    voxels through :func:`~crosspan.transforms.intensity.smooth_field`. Returns (field, control points)."""
+    b, spatial = shape[0], tuple(shape[2:])
+    ctrl = [max(2, int(round(s / grid)) + 1) for s in spatial]
+    pts = (torch.rand(b, 1, *ctrl, generator=gen, device=device, dtype=dtype) * 2 - 1) * epsilon
+    return smooth_field(pts, spatial), pts

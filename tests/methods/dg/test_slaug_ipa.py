@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from crosspan.methods.dg.gin_ipa import smooth_mask
 from crosspan.methods.dg.slaug import saliency_map
+from crosspan.transforms.random_intensity import random_smooth_field
 from tests.methods.dg.test_augment import build, make_batch
 
 
@@ -44,7 +44,7 @@ def test_slaug_saliency_is_grid_smooth_and_normalized() -> None:
 def test_gin_ipa_mask_is_smooth() -> None:
     torch.manual_seed(0)
     shape = (2, 1, 48, 48, 48)
-    m = smooth_mask(shape, grid=24, epsilon=0.3)
+    m, _ = random_smooth_field(shape, grid=24, epsilon=0.3)
     assert m.shape == shape and m.min() >= 0 and m.max() <= 1 + 1e-6
     assert m.max() - m.min() > 0.5
     noise = torch.rand(shape)

@@ -19,17 +19,7 @@ import torch.nn.functional as F
 from crosspan.methods.base import Batch, register_method
 from crosspan.methods.common import split_outputs
 from crosspan.methods.dg.gin import GINBase
-from crosspan.transforms.intensity import minmax
-
-
-def smooth_mask(shape: tuple[int, ...], grid: float = 24.0, epsilon: float = 0.3,
-                device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """(B, 1, Z, Y, X) smooth random field in [0, 1]: control points U(-eps, eps) every ``grid`` voxels."""
-    b, spatial = shape[0], shape[2:]
-    ctrl = [max(2, int(round(s / grid)) + 1) for s in spatial]
-    pts = (torch.rand(b, 1, *ctrl, device=device, dtype=dtype) * 2 - 1) * epsilon
-    field = F.interpolate(pts, size=tuple(spatial), mode="trilinear", align_corners=True)
-    return minmax(field)
+from crosspan.transforms.random_intensity import random_smooth_field
 
 
 @register_method
@@ -44,7 +34,7 @@ class GINIPA(GINBase):
         """(3B, ...) batch: two IPA-blended views and one plain GIN view."""
         hp = self.hparams
         a, b, c = self.gin(image), self.gin(image), self.gin(image)
-        m = smooth_mask(tuple(image.shape), hp["grid"], hp["epsilon"], image.device, image.dtype)
+        m, _ = random_smooth_field(tuple(image.shape), hp["grid"], hp["epsilon"], image.device, image.dtype)
         return torch.cat([m * a + (1 - m) * b, (1 - m) * a + m * b, c], 0)
 
     def update(self, labeled: Batch, unlabeled: Batch | None = None) -> dict[str, float]:
