@@ -14,6 +14,7 @@ import torch
 from crosspan.core.blur import gaussian_blur
 from crosspan.transforms import intensity, random_intensity
 from crosspan.transforms.intensity import (
+    add_clamped_noise,
     add_noise,
     bezier_map,
     conv_view,
@@ -30,6 +31,7 @@ from crosspan.transforms.intensity import (
 from crosspan.transforms.random_intensity import (
     random_bezier_map,
     random_blur,
+    random_clamped_noise,
     random_conv,
     random_curve,
     random_gamma,
@@ -74,6 +76,7 @@ CASES: dict[str, tuple[Callable[[torch.Generator], Any], Callable[[Any], torch.T
     "range_gamma": (lambda g: random_range_gamma(_image(), 0.5, 4.5, g), lambda p: range_gamma(_image(), p)),
     "smooth_field": (lambda g: random_smooth_field((B, 1, 10, 12, 8), 4.0, 0.3, gen=g),
                      lambda p: smooth_field(p, (10, 12, 8))),
+    "clamped_noise": (lambda g: random_clamped_noise(_image(), 0.5, g), lambda p: add_clamped_noise(_image(), 0.5, p)),
 }
 
 
@@ -143,6 +146,7 @@ def test_intensity_transforms_leave_their_input_as_it_was(name: str) -> None:
           "gin": lambda: random_gin(x, gen=g), "blur": lambda: random_blur(x, 0.5, 1.5, g),
           "sharpen": lambda: random_sharpen(x, 10.0, 30.0, g),
           "range_gamma": lambda: random_range_gamma(x, 0.5, 4.5, g),
-          "smooth_field": lambda: random_smooth_field(tuple(x.shape), 4.0, 0.3, gen=g)}[name]
+          "smooth_field": lambda: random_smooth_field(tuple(x.shape), 4.0, 0.3, gen=g),
+          "clamped_noise": lambda: random_clamped_noise(x, 0.5, g)}[name]
     fn()
     assert torch.equal(x, x0) and torch.equal(unit, unit0) and torch.equal(label, label0)

@@ -113,6 +113,12 @@ def add_noise(x: torch.Tensor, std: torch.Tensor, noise: torch.Tensor) -> torch.
     return x + bshape(std, x.ndim) * noise
 
 
+def add_clamped_noise(x: torch.Tensor, std: float, noise: torch.Tensor) -> torch.Tensor:
+    """x + std * noise with the added noise clipped to +-2 std (Mean Teacher's input noise, Tarvainen & Valpola,
+    NeurIPS 2017, as the SSL4MIS code draws it)."""
+    return x + (std * noise).clamp(-2 * std, 2 * std)
+
+
 def location_scale(x01: torch.Tensor, scale: torch.Tensor, loc: torch.Tensor) -> torch.Tensor:
     """SLAug's location-scale map (Su et al., AAAI 2023): x * s + l clipped to [0, 1], with l (B,) clipped so the
     sample's median (on a subsample) stays in [0, 1]."""

@@ -14,6 +14,7 @@ import torch
 from crosspan.core.blur import gaussian_blur
 from crosspan.transforms.batch import coin, rand, randn, uniform
 from crosspan.transforms.intensity import (
+    add_clamped_noise,
     add_noise,
     bezier_map,
     conv_view,
@@ -199,3 +200,13 @@ def random_smooth_field(shape: tuple[int, ...], grid: float = 24.0, epsilon: flo
     ctrl = [max(2, int(round(s / grid)) + 1) for s in spatial]
     pts = (torch.rand(b, 1, *ctrl, generator=gen, device=device, dtype=dtype) * 2 - 1) * epsilon
     return smooth_field(pts, spatial), pts
+
+
+def random_clamped_noise(x: torch.Tensor, std: float, gen: torch.Generator | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gaussian noise of ``std`` clipped to +-2 std (:func:`~crosspan.transforms.intensity.add_clamped_noise`);
+    ``std`` <= 0 returns ``x`` and draws nothing. Returns the unit noise field it drew."""
+    if std <= 0:
+        return x, torch.zeros_like(x)
+    noise = randn(tuple(x.shape), x, gen)
+    return add_clamped_noise(x, std, noise), noise

@@ -18,6 +18,7 @@ from crosspan.core.errors import CrosspanError
 from crosspan.methods.base import Batch
 from crosspan.methods.common import SupervisedMethod, split_outputs
 from crosspan.methods.hparams import NON_NEGATIVE, PROBABILITY, Bound
+from crosspan.transforms.random_intensity import random_clamped_noise
 
 
 def sigmoid_rampup(step: int, rampup_steps: int) -> float:
@@ -123,7 +124,7 @@ class TeacherMethod(SSLMethod):
 
     @torch.no_grad()
     def teacher_probs(self, image: torch.Tensor, noise: float = 0.0) -> torch.Tensor:
-        x = image + (noise * torch.randn_like(image)).clamp(-2 * noise, 2 * noise) if noise > 0 else image
+        x, _ = random_clamped_noise(image, noise)
         with self.autocast(image.device):
             out = logits(self.teacher, x)
         return torch.softmax(out.float(), 1)
