@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from crosspan.core.atomic import write_json
 from crosspan.core.errors import CrosspanError
+from crosspan.core.parallel import progress_bar
 from crosspan.data.io import properties_from_sitk, read_sitk, write_image
 from crosspan.inference.postprocess import parse_postprocess, postprocess
 from crosspan.methods.foundation.organ_models import OrganSegmenter, package_version
 from crosspan.methods.foundation.organ_table import pancreas_label
-from crosspan.core.atomic import write_json
-from crosspan.core.parallel import progress_bar
 
 
 def on_grid(organs: sitk.Image, reference: sitk.Image) -> sitk.Image:

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from crosspan.core.errors import CrosspanError
-from crosspan.preprocess.cache import aux_path, cache_paths, foreground_points
 from crosspan.core.seeding import rng
+from crosspan.preprocess.cache import aux_path, cache_paths, foreground_points
 
 
 @dataclass
