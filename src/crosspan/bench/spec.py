@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import AfterValidator, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, model_validator
 from pydantic.dataclasses import dataclass as schema
 
 from crosspan.bench import datasets as _ds
@@ -45,7 +45,6 @@ DATASET_KEYS = {"path", "synthetic"}
 #: to the paired scans); true-labels (upper bound: the unlabeled scans' TRUE labels, weight 1; results are oracle)
 SslPair = Literal["none", "transported", "paired-pool", "true-labels"]
 SSL_PAIR: tuple[str, ...] = get_args(SslPair)
-METHOD_KEYS = {"name", "method", "hp", "network", "steps", "zero_shot", "protocols", "prompts_from"}
 #: the protocol defaults live in one place: :class:`crosspan.data.protocols.ProtocolSpec`
 _PROTOCOL_DEFAULTS = ProtocolSpec(protocol=PROTOCOLS[0], source=[])
 _SCHEMA = ConfigDict(extra="forbid")
@@ -80,16 +79,36 @@ class ProtocolEntry:
                             training_input=self.training_input)
 
 
-@dataclass(frozen=True)
+def _method_entry(value: Any) -> Any:
+    """``erm`` -> ``{name: erm, method: erm}``; ``name`` and ``method`` default to each other; ``zero_shot`` comes
+    from the registry (:func:`_zero_shot`)."""
+    if isinstance(value, str):
+        value = {"name": value, "method": value}
+    if not isinstance(value, dict):
+        return value  # a mapping error (or the keyword arguments of ``dataclasses.replace``)
+    if "method" not in value and "name" not in value:
+        raise problem("missing `method`", "each method needs a `method` (registry name)")
+    value = {"name": value.get("method"), "method": value.get("name"), **value}
+    return {**value, "zero_shot": _zero_shot(str(value["method"]), value.get("zero_shot"))}
+
+
+@schema(frozen=True, config=_SCHEMA)
 class MethodSpec:
-    name: str
-    method: str
-    hp: dict[str, Any] = field(default_factory=dict)
+    """A spec's method entry (``- erm`` or ``- {name, method, hp, ...}``). Validated by its field types."""
+
+    name: SpecName
+    method: SpecName
+    hp: Annotated[dict[str, Any], BeforeValidator(lambda v: {} if v is None else v)] = field(default_factory=dict)
     network: str | None = None
-    steps: int | None = None
+    steps: Positive | None = None
     zero_shot: bool = False
-    protocols: tuple[str, ...] = ()  # run only on these protocols (empty: every protocol of its training input)
-    prompts_from: str | None = None  # zero-shot: boxes from this trained method's job (same split and seed)
+    protocols: Strings = ()  # run only on these protocols (empty: every protocol of its training input)
+    prompts_from: SpecName | None = None  # zero-shot: boxes from this trained method's job (same split and seed)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _entry(cls, value: Any) -> Any:
+        return _method_entry(value)
 
 
 def _patch(value: Any) -> Any:
@@ -252,46 +271,32 @@ def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[Protoc
 def _methods(c: _Check, value: Any, protocols: set[str]) -> tuple[MethodSpec, ...]:
     if not isinstance(value, list) or not value:
         raise c.fail("methods", "expected a non-empty list", "list methods as `- {name: erm, method: erm}`")
-    out = []
-    for i, item in enumerate(value):
-        w = f"methods[{i}]"
-        if isinstance(item, str):
-            item = {"name": item, "method": item}
-        m = c.mapping(item, w, METHOD_KEYS)
-        if "method" not in m and "name" not in m:
-            raise c.fail(w, "missing `method`", "each method needs a `method` (registry name)")
-        hp = c.mapping(m.get("hp"), f"{w}.hp", set(map(str, m.get("hp") or {})))
-        zero = _zero_shot(c, w, str(m.get("method", m.get("name"))), m.get("zero_shot"))
-        only = c.strings(m.get("protocols", []), f"{w}.protocols")
-        if set(only) - protocols:
-            raise c.fail(f"{w}.protocols", f"unknown protocol(s) {', '.join(sorted(set(only) - protocols))}",
+    out = [validate(c, MethodSpec, item, f"methods[{i}]") for i, item in enumerate(value)]
+    for i, m in enumerate(out):
+        if set(m.protocols) - protocols:
+            raise c.fail(f"methods[{i}].protocols", f"unknown protocol(s) "
+                         f"{', '.join(sorted(set(m.protocols) - protocols))}",
                          f"use protocol names of this spec: {', '.join(sorted(protocols))}")
-        out.append(MethodSpec(name=c.name(m.get("name", m.get("method")), f"{w}.name"), protocols=only,
-                          method=c.name(m.get("method", m.get("name")), f"{w}.method"), hp=dict(hp),
-                          network=m.get("network"),
-                          steps=c.int_(m["steps"], f"{w}.steps", 1) if "steps" in m else None, zero_shot=zero,
-                          prompts_from=c.name(m["prompts_from"], f"{w}.prompts_from") if "prompts_from" in m
-                          else None))
     _unique(c, [m.name for m in out], "methods")
     _check_prompt_sources(c, out)
     return tuple(out)
 
 
-def _zero_shot(c: _Check, where: str, name: str, flag: Any) -> bool:
+def _zero_shot(name: str, flag: Any) -> bool:
     """Whether method ``name`` is zero-shot: the registry says (each class declares its ``kind``). An old spec's
     ``zero_shot`` flag is read when it agrees and refused when it contradicts the class; for a name that is not
     registered (a plugin, a method that lands later) the flag is all there is (default false)."""
     from crosspan.methods.base import registered_kind
 
     if flag is not None and not isinstance(flag, bool):
-        raise c.fail(f"{where}.zero_shot", f"expected true/false, got {flag!r}",
-                     "drop zero_shot (the registry knows each method's kind)")
+        raise problem(f"expected true/false, got {flag!r}", "drop zero_shot (the registry knows each method's kind)",
+                      "zero_shot")
     kind = registered_kind(name)
     if kind is None:
         return bool(flag)
     if flag is not None and flag != (kind == "zero-shot"):
-        raise c.fail(f"{where}.zero_shot", f"zero_shot: {str(flag).lower()}, but '{name}' is a {kind} method",
-                     "drop zero_shot: the registry knows each method's kind (`crosspan methods`)")
+        raise problem(f"zero_shot: {str(flag).lower()}, but '{name}' is a {kind} method",
+                      "drop zero_shot: the registry knows each method's kind (`crosspan methods`)", "zero_shot")
     return kind == "zero-shot"
 
 

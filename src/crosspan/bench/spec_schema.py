@@ -18,9 +18,10 @@ from crosspan.core.errors import CrosspanError
 T = TypeVar("T")
 
 
-def problem(problem: str, fix: str) -> PydanticCustomError:
-    """A spec-specific failure: pydantic carries the problem and its fix to :func:`validate`."""
-    return PydanticCustomError("spec", "{problem}", {"problem": problem, "fix": fix})
+def problem(problem: str, fix: str, key: str = "") -> PydanticCustomError:
+    """A spec-specific failure: pydantic carries the problem and its fix to :func:`validate`; ``key`` names the
+    field when a validator of the whole entry raises it (``zero_shot``)."""
+    return PydanticCustomError("spec", "{problem}", {"problem": problem, "fix": fix, "key": key})
 
 
 def _strings(value: Any) -> Any:
@@ -112,6 +113,7 @@ def _translate(c: Check, section: str, err: ValidationError, cls: type, missing_
         choices = first["ctx"]["expected"].replace("'", "").replace(" or ", ", ")
         return c.fail(where, f"unknown {LABELS.get(key, key)} {value!r}", f"use one of {choices}")
     if kind == "spec":
+        where = f"{where}.{first['ctx']['key']}" if first["ctx"].get("key") else where
         return c.fail(where, first["ctx"]["problem"], first["ctx"]["fix"].replace("{where}", where))
     if kind.startswith("int") or (kind.startswith("greater_than") and isinstance(first["ctx"]["ge"], int)):
         low = (first.get("ctx") or {}).get("ge", _bound(cls, key))
