@@ -4,41 +4,118 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, ValidationInfo, model_validator
+from pydantic.dataclasses import dataclass as schema
+
+from crosspan.bench.spec_schema import Count, Positive, SpecName, Strings, problem, validate
 from crosspan.bench.speccheck import Check
 
-SYNTH_KEYS = {"patients", "centers", "sequences", "seed", "shape", "set", "tissue_maps", "profile"}
-PROFILES = ("default", "stress")
-TEST_KEYS = {"name", "path", "synthetic", "targets"}
 IN_DISTRIBUTION = "in-distribution"  # the ``test_set`` of the main dataset's own test split
+_SCHEMA = ConfigDict(extra="forbid")
 
 
-@dataclass(frozen=True)
+def _centers(value: Any) -> Any:
+    """A synthetic cohort's centers: unset -> the profile's default (A, B, C; stress: every stress center);
+    ``N`` -> the first N presets A, B, C, ..."""
+    if not isinstance(value, dict):
+        return value  # a mapping error (or the keyword arguments of ``dataclasses.replace``)
+    centers = value.get("centers", ["A", "B", "C"] if value.get("profile", "default") == "default" else [])
+    if isinstance(centers, int) and not isinstance(centers, bool):
+        if centers < 1:
+            raise problem(f"expected an integer >= 1, got {centers!r}", "set {where} to a number", "centers")
+        centers = [chr(ord("A") + i) for i in range(centers)]
+    return {**value, "centers": centers}
+
+
+@schema(frozen=True, config=_SCHEMA)
 class Synthetic:
-    patients: int = 12
-    centers: tuple[str, ...] = ("A", "B", "C")  # empty: every center of the profile (`synth cohort` default)
-    sequences: tuple[str, ...] = ("T1", "T2", "OOP")
-    seed: int = 0
-    shape: str = "default"
-    set: tuple[str, ...] = ()
+    patients: Positive = 12
+    centers: Strings = ("A", "B", "C")  # empty: every center of the profile (`synth cohort` default)
+    sequences: Strings = ("T1", "T2", "OOP")
+    seed: Count = 0
+    shape: Literal["default", "small"] = "default"
+    set: Strings = ()
     tissue_maps: bool = False  # also write tissue label maps (needed by label-map protocols; set automatically)
-    profile: str = "default"  # or "stress": the test-only centers S1-S4 (never trained on)
+    profile: Literal["default", "stress"] = "default"  # "stress": the test-only centers S1-S4 (never trained on)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, value: Any) -> Any:
+        return _centers({} if value is None else value)
 
 
-@dataclass(frozen=True)
+PROFILES: tuple[str, ...] = ("default", "stress")
+
+
+def _path(value: Any, info: ValidationInfo) -> Any:
+    """A path, ``~`` and ``$VARS`` expanded, relative to the spec's folder (validation context ``base``); it must
+    exist. A :class:`Path` is one already checked (``dataclasses.replace``)."""
+    if isinstance(value, Path):
+        return value
+    if not isinstance(value, str) or not value:
+        raise problem(f"expected a path, got {value!r}", "set {where} to a folder path")
+    p = Path(os.path.expandvars(os.path.expanduser(value)))
+    p = p if p.is_absolute() else (Path((info.context or {}).get("base", ".")) / p).resolve()
+    if not p.exists():
+        raise problem(f"{p} does not exist", "point it at a dataset folder or catalog CSV")
+    return p
+
+
+DataPath = Annotated[Path, BeforeValidator(_path)]
+
+
+def _one_source(value: Any, fix: str, problem_text: str, need_name: bool = False) -> Any:
+    """Exactly one of ``path`` / ``synthetic`` (and a ``name``); ``synthetic:`` with nothing under it: defaults."""
+    if not isinstance(value, dict):
+        return value
+    if (need_name and "name" not in value) or ("path" in value) == ("synthetic" in value):
+        raise problem(problem_text, fix)
+    return {**value, "synthetic": {}} if "synthetic" in value and value["synthetic"] is None else value
+
+
+@schema(frozen=True, config=_SCHEMA)
+class Dataset:
+    """The spec's ``dataset``: a folder or catalog CSV (``path``, or the plain string) or a synthetic cohort."""
+
+    path: DataPath | None = None
+    synthetic: Synthetic | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _source(cls, value: Any) -> Any:
+        return _one_source({"path": value} if isinstance(value, str) else value,
+                           "write `dataset: data/crosspan` or `dataset: {synthetic: {patients: 12}}`",
+                           "give exactly one of `path` or `synthetic`")
+
+
+def _not_in_distribution(name: str) -> str:
+    if name == IN_DISTRIBUTION:
+        raise problem(f"`{IN_DISTRIBUTION}` names the dataset's own test split", "give the test dataset another name")
+    return name
+
+
+@schema(frozen=True, config=_SCHEMA)
 class TestDataset:
     """A dataset only predicted on: a folder / catalog (``path``) or a synthetic cohort; ``targets`` (CENTER:SEQ
     patterns) keeps only those scans (empty: all of them)."""
 
     __test__ = False  # not a pytest class
 
-    name: str
-    path: Path | None = None
+    name: Annotated[SpecName, AfterValidator(_not_in_distribution)]
+    path: DataPath | None = None
     synthetic: Synthetic | None = None
-    targets: tuple[str, ...] = ()
+    targets: Strings = field(default=())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _source(cls, value: Any) -> Any:
+        return _one_source(value, "write `{name: stress, synthetic: {profile: stress, patients: 12, seed: 100}}`",
+                           "needs a `name` and exactly one of `path` or `synthetic`", need_name=True)
 
 
 def synthetic_args(syn: Synthetic) -> dict[str, Any]:
@@ -54,30 +131,9 @@ def synthetic_args(syn: Synthetic) -> dict[str, Any]:
     return args
 
 
-def parse_synthetic(c: Check, value: Any, where: str) -> Synthetic:
-    s = c.mapping(value, where, SYNTH_KEYS)
-    profile = s.get("profile", "default")
-    if profile not in PROFILES:
-        raise c.fail(f"{where}.profile", f"unknown profile {profile!r}", f"use one of {', '.join(PROFILES)}")
-    centers = s.get("centers", ["A", "B", "C"] if profile == "default" else [])
-    if isinstance(centers, int) and not isinstance(centers, bool):  # N: the first N presets A, B, C, ...
-        centers = [chr(ord("A") + i) for i in range(c.int_(centers, f"{where}.centers", 1))]
-    shape = s.get("shape", "default")
-    if shape not in ("default", "small"):
-        raise c.fail(f"{where}.shape", f"unknown shape {shape!r}", "use default or small")
-    return Synthetic(patients=c.int_(s.get("patients", 12), f"{where}.patients", 1),
-                     centers=c.strings(centers, f"{where}.centers"),
-                     sequences=c.strings(s.get("sequences", ["T1", "T2", "OOP"]), f"{where}.sequences"),
-                     seed=c.int_(s.get("seed", 0), f"{where}.seed"), shape=shape,
-                     set=c.strings(s.get("set", []), f"{where}.set"),
-                     tissue_maps=bool(s.get("tissue_maps", False)), profile=profile)
-
-
-def parse_path(c: Check, value: Any, where: str, base: Path) -> Path:
-    p = c.resolve(value, where, base)
-    if not p.exists():
-        raise c.fail(where, f"{p} does not exist", "point it at a dataset folder or catalog CSV")
-    return p
+def parse_dataset(c: Check, value: Any, base: Path) -> Dataset:
+    """The spec's ``dataset`` (relative paths from the spec's folder ``base``)."""
+    return validate(c, Dataset, value, "dataset", context={"base": base})
 
 
 def parse_test_datasets(c: Check, value: Any, base: Path, dataset: Path | None,
@@ -90,20 +146,8 @@ def parse_test_datasets(c: Check, value: Any, base: Path, dataset: Path | None,
                      "write `test_datasets: [{name: stress, synthetic: {profile: stress}}]`")
     out = []
     for i, item in enumerate(value):
-        w = f"test_datasets[{i}]"
-        d = c.mapping(item, w, TEST_KEYS)
-        if "name" not in d or ("path" in d) == ("synthetic" in d):
-            raise c.fail(w, "needs a `name` and exactly one of `path` or `synthetic`",
-                         "write `{name: stress, synthetic: {profile: stress, patients: 12, seed: 100}}`")
-        name = c.name(d["name"], f"{w}.name")
-        if name == IN_DISTRIBUTION:
-            raise c.fail(f"{w}.name", f"`{IN_DISTRIBUTION}` names the dataset's own test split",
-                         "give the test dataset another name")
-        test = TestDataset(name=name, targets=c.strings(d.get("targets", []), f"{w}.targets"),
-                           path=parse_path(c, d["path"], f"{w}.path", base) if "path" in d else None,
-                           synthetic=parse_synthetic(c, d["synthetic"], f"{w}.synthetic") if "synthetic" in d
-                           else None)
-        _never_the_training_data(c, w, test, dataset, synthetic)
+        test = validate(c, TestDataset, item, f"test_datasets[{i}]", context={"base": base})
+        _never_the_training_data(c, f"test_datasets[{i}]", test, dataset, synthetic)
         out.append(test)
     names = [t.name for t in out]
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -131,5 +175,5 @@ def refuse_training_on_stress(c: Check, synthetic: Synthetic | None, trains: boo
                      "test-only", "train on the default profile and list the stress suite under `test_datasets:`")
 
 
-__all__ = ["IN_DISTRIBUTION", "PROFILES", "Synthetic", "TestDataset", "parse_path", "parse_synthetic",
+__all__ = ["IN_DISTRIBUTION", "PROFILES", "Dataset", "Synthetic", "TestDataset", "parse_dataset",
            "parse_test_datasets", "refuse_training_on_stress", "synthetic_args"]

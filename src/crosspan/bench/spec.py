@@ -40,7 +40,6 @@ PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 TOP_KEYS = {"name", "output", "dataset", "protocols", "methods", "seeds", "label_ratios", "training", "evaluation",
             "executor", "executable", "test_datasets", "tables", "subsets"}
-DATASET_KEYS = {"path", "synthetic"}
 #: ``crosspan ssl pair`` before preprocessing: none; transported (pseudo-labels, full pool); paired-pool (the pool cut
 #: to the paired scans); true-labels (upper bound: the unlabeled scans' TRUE labels, weight 1; results are oracle)
 SslPair = Literal["none", "transported", "paired-pool", "true-labels"]
@@ -213,7 +212,8 @@ def parse_spec(raw: Any, path: Path) -> Spec:
         if key not in top:
             raise c.fail("", f"missing required key `{key}`", "see the example in docs/benchmark.md")
     base = path.parent
-    dataset, synthetic = _dataset(c, top["dataset"], base)
+    ds = _ds.parse_dataset(c, top["dataset"], base)
+    dataset, synthetic = ds.path, ds.synthetic
     ratios = c.ratios(top.get("label_ratios", [100]), "label_ratios")
     protocols = _protocols(c, top["protocols"], ratios)
     if synthetic is not None and any(p.training_input == "label-maps" for p in protocols):
@@ -238,18 +238,6 @@ def parse_spec(raw: Any, path: Path) -> Spec:
                 executor=_executor(c, top.get("executor")), executable=exe,
                 test_datasets=_ds.parse_test_datasets(c, top.get("test_datasets"), base, dataset, synthetic),
                 tables=parse_tables(c, top.get("tables")), subsets=parse_subsets(c, top.get("subsets")))
-
-
-def _dataset(c: _Check, value: Any, base: Path) -> tuple[Path | None, Synthetic | None]:
-    if isinstance(value, str):
-        value = {"path": value}
-    d = c.mapping(value, "dataset", DATASET_KEYS)
-    if ("path" in d) == ("synthetic" in d):
-        raise c.fail("dataset", "give exactly one of `path` or `synthetic`",
-                     "write `dataset: data/crosspan` or `dataset: {synthetic: {patients: 12}}`")
-    if "path" in d:
-        return _ds.parse_path(c, d["path"], "dataset.path", base), None
-    return None, _ds.parse_synthetic(c, d["synthetic"], "dataset.synthetic")
 
 
 def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[ProtocolEntry, ...]:

@@ -92,6 +92,20 @@ def _bound(cls: type, key: str) -> int:
     return 0
 
 
+def _class_at(cls: type, loc: tuple[Any, ...]) -> type:
+    """The pydantic dataclass that holds the field at ``loc`` (``("synthetic", "patients")`` -> Synthetic)."""
+    for part in loc[:-1]:
+        info = getattr(cls, "__pydantic_fields__", {}).get(part)
+        stack: list[Any] = [getattr(info, "annotation", None)]
+        while stack:  # through Optional[...] and Annotated[...] down to a nested dataclass
+            item = stack.pop()
+            if hasattr(item, "__pydantic_fields__"):
+                cls = item
+                break
+            stack += list(get_args(item))
+    return cls
+
+
 def _translate(c: Check, section: str, err: ValidationError, cls: type, missing_fix: str) -> CrosspanError:
     """The first error of ``err`` as the spec error the hand-written checks gave (same words)."""
     from dataclasses import fields
@@ -101,6 +115,7 @@ def _translate(c: Check, section: str, err: ValidationError, cls: type, missing_
     kind, loc, value = first["type"], tuple(first["loc"]), first.get("input")
     where = _where(section, loc)
     key = str(loc[-1]) if loc else ""
+    cls = _class_at(cls, tuple(p for p in loc if isinstance(p, str)))
     if kind in ("unexpected_keyword_argument", "extra_forbidden"):
         unknown = sorted(str(e["loc"][-1]) for e in errors if e["type"] == kind and tuple(e["loc"][:-1]) == loc[:-1])
         return c.fail(_where(section, loc[:-1]), f"unknown key(s) {', '.join(unknown)}",
@@ -125,10 +140,12 @@ def _translate(c: Check, section: str, err: ValidationError, cls: type, missing_
     return c.fail(where, first["msg"], "see docs/benchmark.md")
 
 
-def validate(c: Check, cls: type[T], raw: Any, section: str, missing_fix: str = "see docs/benchmark.md") -> T:
-    """``cls`` (a pydantic dataclass of the spec) from its YAML mapping; ``None`` gives the defaults."""
+def validate(c: Check, cls: type[T], raw: Any, section: str, missing_fix: str = "see docs/benchmark.md",
+             context: dict[str, Any] | None = None) -> T:
+    """``cls`` (a pydantic dataclass of the spec) from its YAML mapping; ``None`` gives the defaults. ``context``
+    reaches the validators (``base``: the spec's folder, for relative paths)."""
     try:
-        return TypeAdapter(cls).validate_python({} if raw is None else raw)
+        return TypeAdapter(cls).validate_python({} if raw is None else raw, context=context)
     except ValidationError as err:
         raise _translate(c, section, err, cls, missing_fix) from None
 
