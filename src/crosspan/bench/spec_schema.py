@@ -70,7 +70,7 @@ NonNegative = Annotated[float, Field(ge=0.0, strict=True)]  # a float bound: its
 
 #: how a field's allowed values are named in "unknown <label> 'x'" (field -> label)
 LABELS = {"protocol": "protocol", "training_input": "training input", "ssl_pair": "value", "kind": "executor",
-          "amp": "precision"}
+          "amp": "precision", "shape": "shape", "profile": "profile", "method_order": "order"}
 #: keys whose name in an error carries a unit
 UNITS = {"executor.time": "executor.time (minutes)"}
 

@@ -6,65 +6,63 @@ them as pasted into BENCHMARKS.md, with the commit and date they were measured a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import field
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, model_validator
+from pydantic.dataclasses import dataclass as schema
 
+from crosspan.bench.spec_schema import SpecName, Strings, problem, validate
 from crosspan.bench.speccheck import Check
 
-TABLE_KEYS = {"name", "title", "metric", "rows", "columns", "order", "filter", "spread", "method_order"}
-METHOD_ORDERS = ("spec", "registry")  # methods in the spec's order, or the registry's (family, then table_order)
+MethodOrder = Literal["spec", "registry"]  # methods in the spec's order, or the registry's (family, then table_order)
+METHOD_ORDERS: tuple[str, ...] = get_args(MethodOrder)
 #: keys derived from a results row besides its own columns (see :func:`derive_keys`)
 DERIVED = ("site", "target", "labels")
 
 
-@dataclass(frozen=True)
+def _metric(value: str) -> str:
+    from crosspan.evaluation.metrics import METRICS
+
+    if value not in METRICS:
+        raise problem(f"unknown metric {value!r}", f"use {', '.join(METRICS)}")
+    return value
+
+
+@schema(frozen=True, config=ConfigDict(extra="forbid"))
 class TableSpec:
-    name: str
-    title: str = ""
-    metric: str = "dice"
-    rows: tuple[str, ...] = ("method",)
-    columns: tuple[str, ...] = ("test_set", "sequence")
-    order: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    filter: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    name: SpecName
+    title: Annotated[str, BeforeValidator(str)] = ""
+    metric: Annotated[str, BeforeValidator(str), AfterValidator(_metric)] = "dice"
+    rows: Strings = ("method",)
+    columns: Strings = ("test_set", "sequence")
+    order: dict[str, Strings] = field(default_factory=dict)  # keys: the table's rows and columns
+    filter: dict[str, Strings] = field(default_factory=dict)
     spread: str | None = None  # a column key: best minus worst mean across its values
-    method_order: str = "spec"  # one of METHOD_ORDERS (an explicit ``order: {method: [...]}`` wins)
+    method_order: MethodOrder = "spec"  # an explicit ``order: {method: [...]}`` wins
+
+    @model_validator(mode="after")
+    def _keys_of_this_table(self) -> TableSpec:
+        if self.spread is not None and self.spread not in self.columns:
+            raise problem(f"{self.spread!r} is not one of the table's columns", f"use one of {self.columns}",
+                          "spread")
+        allowed = {*self.rows, *self.columns}
+        unknown = sorted(set(self.order) - allowed)
+        if unknown:
+            raise problem(f"unknown key(s) {', '.join(unknown)}",
+                          f"use only {', '.join(sorted(allowed))} (see docs/benchmark.md)", "order")
+        return self
 
 
 def parse_tables(c: Check, value: Any) -> tuple[TableSpec, ...]:
     """``tables:`` a list of table specs; unknown keys and metrics are errors."""
-    from crosspan.evaluation.metrics import METRICS
-
     if value is None:
         return ()
     if not isinstance(value, list):
         raise c.fail("tables", "expected a list", "write `tables: [{name: main, columns: [test_set, sequence]}]`")
-    out = []
-    for i, item in enumerate(value):
-        w = f"tables[{i}]"
-        t = c.mapping(item, w, TABLE_KEYS)
-        if "name" not in t:
-            raise c.fail(w, "missing `name`", "give each table a name")
-        metric = str(t.get("metric", "dice"))
-        if metric not in METRICS:
-            raise c.fail(f"{w}.metric", f"unknown metric {metric!r}", f"use {', '.join(METRICS)}")
-        rows = c.strings(t.get("rows", ["method"]), f"{w}.rows")
-        columns = c.strings(t.get("columns", ["test_set", "sequence"]), f"{w}.columns")
-        spread = t.get("spread")
-        if spread is not None and spread not in columns:
-            raise c.fail(f"{w}.spread", f"{spread!r} is not one of the table's columns", f"use one of {columns}")
-        order = {str(k): c.strings(v, f"{w}.order.{k}") for k, v in c.mapping(
-            t.get("order"), f"{w}.order", {*rows, *columns}).items()}
-        filt = {str(k): c.strings(v, f"{w}.filter.{k}") for k, v in c.mapping(
-            t.get("filter"), f"{w}.filter", set(map(str, t.get("filter") or {}))).items()}
-        method_order = str(t.get("method_order", "spec"))
-        if method_order not in METHOD_ORDERS:
-            raise c.fail(f"{w}.method_order", f"unknown order {method_order!r}", f"use {' or '.join(METHOD_ORDERS)}")
-        out.append(TableSpec(name=c.name(t["name"], f"{w}.name"), title=str(t.get("title", "")), metric=metric,
-                             rows=rows, columns=columns, order=order, filter=filt, spread=spread,
-                             method_order=method_order))
+    out = [validate(c, TableSpec, item, f"tables[{i}]", "give each table a name") for i, item in enumerate(value)]
     names = [t.name for t in out]
     if len(set(names)) != len(names):
         raise c.fail("tables", "duplicate table names", "give every table its own name")
