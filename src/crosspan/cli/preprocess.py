@@ -28,6 +28,9 @@ def preprocess_cmd(
     normalization: str = typer.Option("zscore", "--normalization",
                                       help="zscore (per image, body mask) or nyul (histogram standardization "
                                            "learned on the training images; Nyul et al., IEEE TMI 2000)."),
+    body_mask: str = typer.Option("otsu", "--body-mask",
+                                  help="otsu (half the Otsu threshold; default) or noise-floor (everything above the "
+                                       "background noise: keeps fat-saturated and biased T2 bodies whole)."),
 ) -> None:
     """Derive the plan from the training rows and cache every case (a cached, unchanged case is skipped)."""
     from crosspan.core.atomic import remove_stale_temps
@@ -36,7 +39,8 @@ def preprocess_cmd(
     remove_stale_temps(output / "cache")  # a killed run's half-written files; its complete cases are kept
     sp = [float(v) for v in split_list(spacing)] if spacing else None
     plan = preprocess(data, output, split_list(train_domains) or None, splits, fold, workers,
-                      "all" if cases == "all" else "split", sp, normalization=normalization)
+                      "all" if cases == "all" else "split", sp, normalization=normalization,
+                      body_mask=body_mask)
     console.print(f"plan: spacing {plan['target_spacing']} mm, patch {plan['patch_size']} "
                   f"(cpu {plan['patch_size_cpu']}), {len(plan['cases']['train'])} train / "
                   f"{len(plan['cases']['val'])} val cases, domains {', '.join(plan['train_domains'])}")

@@ -53,7 +53,7 @@ def preprocess_image(img: sitk.Image, plan: Preprocessing, label: sitk.Image | N
     source = properties_from_sitk(img)
     img_o = reorient(sitk.Cast(img, sitk.sitkFloat32), plan.orientation)
     arr = sitk.GetArrayFromImage(img_o)
-    mask = body_mask(arr) if plan.crop == "body" else np.ones(arr.shape, bool)
+    mask = body_mask(arr, plan.mask_method) if plan.crop == "body" else np.ones(arr.shape, bool)
     box = bbox(mask)
     img_c = resample_to_spacing(crop(img_o, box), plan.target_spacing, is_label=False)
     mask_img = sitk.GetImageFromArray(mask.astype(np.uint8))

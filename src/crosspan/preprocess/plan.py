@@ -58,6 +58,12 @@ class Preprocessing(Document):
     target_spacing: tuple[float, float, float]
     normalization: Normalization = Field(default_factory=lambda: Normalization(clip_percentiles=(0.5, 99.5)))
     crop: Literal["body", "none"] = "body"
+    body_mask: Literal["otsu", "noise-floor"] | None = None  # crop and z-score mask; None: a plan from before it
+
+    @property
+    def mask_method(self) -> str:
+        """The body mask (:func:`crosspan.preprocess.normalize.body_mask`): plans without the field used ``otsu``."""
+        return self.body_mask or "otsu"
 
     @field_validator("target_spacing")
     @classmethod
@@ -169,6 +175,7 @@ def make_plan(catalog: pd.DataFrame, cases: dict[str, Any], clip: tuple[float, f
         version=PLAN_VERSION, orientation=CANONICAL, target_spacing=tgt,
         median_shape=[round(m, 1) for m in median_shape],
         normalization=Normalization(scheme="zscore", mask="body", clip_percentiles=clip), crop="body",
+        body_mask="otsu",
         patch_size=patch_size(median_shape, tgt, PATCH_BUDGET),
         patch_size_cpu=patch_size(median_shape, tgt, PATCH_BUDGET_CPU),
         train_domains=cases.get("train_domains", []), training_input=cases.get("training_input", "images"),
@@ -179,6 +186,8 @@ def plan_hash(plan: Preprocessing) -> str:
     """Hash of the fields that change preprocessed arrays (a cached case with another hash is redone)."""
     doc = plan.to_json()
     keys = {k: doc[k] for k in ("version", "orientation", "target_spacing", "normalization", "crop")}
+    if plan.mask_method != "otsu":  # the default leaves the hashes of existing plans (and their caches) as they were
+        keys["body_mask"] = plan.body_mask
     return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
 
 

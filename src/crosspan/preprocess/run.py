@@ -14,13 +14,14 @@ from crosspan.data.catalog import catalog_from, save_catalog
 from crosspan.data.layouts.base import AUX_MAP_COLUMNS, AUX_SCALAR_COLUMNS
 from crosspan.data.splits import Splits
 from crosspan.preprocess.cache import cache_case
+from crosspan.preprocess.normalize import BODY_MASKS
 from crosspan.preprocess.plan import Normalization, Plan, make_plan, plan_hash, select_rows
 
 
 def preprocess(data: str | Path, out: str | Path, train_domains: list[str] | None = None,
                splits: str | Path | None = None, fold: int | str = 0, workers: int = 1, cases: str = "all",
                spacing: list[float] | None = None, progress: bool = True,
-               normalization: str = "zscore") -> dict[str, Any]:
+               normalization: str = "zscore", body_mask: str = "otsu") -> dict[str, Any]:
     """Write ``out/cache/``, then ``out/catalog.csv`` and ``out/plan.json``; returns the plan with a summary.
 
     The plan and catalog are written last, so a failed run leaves no plan behind; a fresh ``out`` that fails is
@@ -29,7 +30,8 @@ def preprocess(data: str | Path, out: str | Path, train_domains: list[str] | Non
     out = Path(out)
     fresh = not out.exists()
     try:
-        return _preprocess(data, out, train_domains, splits, fold, workers, cases, spacing, progress, normalization)
+        return _preprocess(data, out, train_domains, splits, fold, workers, cases, spacing, progress, normalization,
+                           body_mask)
     except Exception:  # Ctrl-C and kill keep the complete cached cases for a rerun
         if fresh:
             shutil.rmtree(out, ignore_errors=True)
@@ -38,11 +40,16 @@ def preprocess(data: str | Path, out: str | Path, train_domains: list[str] | Non
 
 def _preprocess(data: str | Path, out: Path, train_domains: list[str] | None, splits: str | Path | None,
                 fold: int | str, workers: int, cases: str, spacing: list[float] | None, progress: bool,
-                normalization: str) -> dict[str, Any]:
+                normalization: str, body_mask: str = "otsu") -> dict[str, Any]:
     catalog = catalog_from(data, progress=progress)
     doc = Splits.load(splits) if splits else None
     sel = select_rows(catalog, doc, train_domains, fold)
     plan = make_plan(catalog, sel, spacing=spacing)
+    if body_mask not in BODY_MASKS:
+        from crosspan.core.errors import CrosspanError
+
+        raise CrosspanError(None, f"unknown body mask '{body_mask}'", f"use {' or '.join(BODY_MASKS)}")
+    plan.body_mask = body_mask  # type: ignore[assignment]  # checked against BODY_MASKS just above
     if normalization == "nyul":
         plan.normalization = Normalization(scheme="nyul", mask="body",
                                            landmarks=_learn_nyul(catalog, plan.cases.train, workers, progress))
