@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -12,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, ValidationInfo, model_validator
 from pydantic.dataclasses import dataclass as schema
 
-from crosspan.bench.spec_schema import Count, Positive, SpecName, Strings, problem, validate
+from crosspan.bench.spec_schema import Count, Positive, SpecName, Strings, problem, resolve_path, validate
 from crosspan.bench.speccheck import Check
 
 IN_DISTRIBUTION = "in-distribution"  # the ``test_set`` of the main dataset's own test split
@@ -52,15 +51,9 @@ class Synthetic:
 PROFILES: tuple[str, ...] = ("default", "stress")
 
 
-def _path(value: Any, info: ValidationInfo) -> Any:
-    """A path, ``~`` and ``$VARS`` expanded, relative to the spec's folder (validation context ``base``); it must
-    exist. A :class:`Path` is one already checked (``dataclasses.replace``)."""
-    if isinstance(value, Path):
-        return value
-    if not isinstance(value, str) or not value:
-        raise problem(f"expected a path, got {value!r}", "set {where} to a folder path")
-    p = Path(os.path.expandvars(os.path.expanduser(value)))
-    p = p if p.is_absolute() else (Path((info.context or {}).get("base", ".")) / p).resolve()
+def _path(value: Any, info: ValidationInfo) -> Path:
+    """A dataset folder or catalog (:func:`resolve_path`); it must exist."""
+    p = resolve_path(value, info)
     if not p.exists():
         raise problem(f"{p} does not exist", "point it at a dataset folder or catalog CSV")
     return p

@@ -7,12 +7,12 @@ Relative paths in the spec are relative to the spec file's folder.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, ValidationInfo, model_validator
 from pydantic.dataclasses import dataclass as schema
 
 from crosspan.bench import datasets as _ds
@@ -20,9 +20,11 @@ from crosspan.bench.datasets import Synthetic, TestDataset
 from crosspan.bench.spec_schema import (
     AtLeastTwo,
     Count,
+    FolderPath,
     NonNegative,
     Positive,
     Ratios,
+    Seeds,
     SpecName,
     Strings,
     problem,
@@ -38,8 +40,6 @@ Precision = Literal["none", "bf16", "fp16"]
 EXECUTORS: tuple[str, ...] = get_args(ExecutorKind)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 
-TOP_KEYS = {"name", "output", "dataset", "protocols", "methods", "seeds", "label_ratios", "training", "evaluation",
-            "executor", "executable", "test_datasets", "tables", "subsets"}
 #: ``crosspan ssl pair`` before preprocessing: none; transported (pseudo-labels, full pool); paired-pool (the pool cut
 #: to the paired scans); true-labels (upper bound: the unlabeled scans' TRUE labels, weight 1; results are oracle)
 SslPair = Literal["none", "transported", "paired-pool", "true-labels"]
@@ -204,40 +204,69 @@ def load_spec(path: str | Path) -> Spec:
     return parse_spec(raw, path)
 
 
+def _command(value: Any) -> Any:
+    """``executable: "python -m crosspan"`` -> its words."""
+    return value.split() if isinstance(value, str) else value
+
+
+def _executable(words: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+    """Words starting ``./`` or ``../`` are paths from the spec's folder."""
+    if not words:
+        raise problem("empty", "leave it out (default: crosspan)")
+    base = Path((info.context or {}).get("base", "."))
+    return tuple(str((base / w).resolve()) if w.startswith(("./", "../")) else w for w in words)
+
+
+def _some_seed(seeds: tuple[int, ...]) -> tuple[int, ...]:
+    if not seeds:
+        raise problem("empty list", "give at least one seed, e.g. [0]")
+    return seeds
+
+
+@schema(frozen=True, config=_SCHEMA)
+class SpecKeys:
+    """The spec's top-level keys; each section (dataset, protocols, methods, ...) is validated by its own schema."""
+
+    name: SpecName
+    output: FolderPath
+    dataset: Any
+    protocols: Any
+    methods: Any
+    seeds: Annotated[Seeds, AfterValidator(_some_seed)] = (0,)
+    label_ratios: Ratios = (1.0,)  # default of every protocol's label_ratios
+    training: Any = None
+    evaluation: Any = None
+    executor: Any = None
+    executable: Annotated[Strings, BeforeValidator(_command), AfterValidator(_executable)] = ("crosspan",)
+    test_datasets: Any = None
+    tables: Any = None
+    subsets: Any = None
+
+
+TOP_KEYS = {f.name for f in fields(SpecKeys)}
+
+
 def parse_spec(raw: Any, path: Path) -> Spec:
     """Validate a parsed spec mapping; ``path`` is used in errors and to resolve relative paths."""
     c = _Check(path)
-    top = c.mapping(raw, "spec", TOP_KEYS)
-    for key in ("name", "output", "dataset", "protocols", "methods"):
-        if key not in top:
-            raise c.fail("", f"missing required key `{key}`", "see the example in docs/benchmark.md")
     base = path.parent
-    ds = _ds.parse_dataset(c, top["dataset"], base)
+    top = validate(c, SpecKeys, raw, "", "see the example in docs/benchmark.md", context={"base": base})
+    ds = _ds.parse_dataset(c, top.dataset, base)
     dataset, synthetic = ds.path, ds.synthetic
-    ratios = c.ratios(top.get("label_ratios", [100]), "label_ratios")
-    protocols = _protocols(c, top["protocols"], ratios)
+    protocols = _protocols(c, top.protocols, top.label_ratios)
     if synthetic is not None and any(p.training_input == "label-maps" for p in protocols):
         synthetic = replace(synthetic, tissue_maps=True)
-    methods = _methods(c, top["methods"], {p.name for p in protocols})
+    methods = _methods(c, top.methods, {p.name for p in protocols})
     _ds.refuse_training_on_stress(c, synthetic, any(not m.zero_shot for m in methods))
-    seeds_raw = top.get("seeds", [0])
-    seeds = tuple(c.int_(s, "seeds") for s in (seeds_raw if isinstance(seeds_raw, list) else [seeds_raw]))
-    if not seeds:
-        raise c.fail("seeds", "empty list", "give at least one seed, e.g. [0]")
-    executable = top.get("executable", "crosspan")
-    exe = tuple(executable.split()) if isinstance(executable, str) else c.strings(executable, "executable")
-    if not exe:
-        raise c.fail("executable", "empty", "leave it out (default: crosspan)")
-    exe = tuple(str((base / e).resolve()) if e.startswith(("./", "../")) else e for e in exe)
     from crosspan.bench.subset import parse_subsets
     from crosspan.bench.tables import parse_tables
 
-    return Spec(path=path, name=c.name(top["name"], "name"), output=c.resolve(top["output"], "output", base),
-                dataset=dataset, synthetic=synthetic, protocols=protocols, methods=methods, seeds=seeds,
-                training=_training(c, top.get("training")), evaluation=_evaluation(c, top.get("evaluation")),
-                executor=_executor(c, top.get("executor")), executable=exe,
-                test_datasets=_ds.parse_test_datasets(c, top.get("test_datasets"), base, dataset, synthetic),
-                tables=parse_tables(c, top.get("tables")), subsets=parse_subsets(c, top.get("subsets")))
+    return Spec(path=path, name=top.name, output=top.output, dataset=dataset, synthetic=synthetic,
+                protocols=protocols, methods=methods, seeds=top.seeds, training=_training(c, top.training),
+                evaluation=_evaluation(c, top.evaluation), executor=_executor(c, top.executor),
+                executable=top.executable,
+                test_datasets=_ds.parse_test_datasets(c, top.test_datasets, base, dataset, synthetic),
+                tables=parse_tables(c, top.tables), subsets=parse_subsets(c, top.subsets))
 
 
 def _protocols(c: _Check, value: Any, ratios: tuple[float, ...]) -> tuple[ProtocolEntry, ...]:
@@ -347,4 +376,4 @@ def method_warnings(spec: Spec) -> list[str]:
 
 
 __all__ = ["EXECUTORS", "PROTOCOLS", "SSL_PAIR", "Evaluation", "Executor", "MethodSpec", "ProtocolEntry", "Spec",
-           "Synthetic", "TestDataset", "Training", "load_spec", "method_warnings", "parse_spec"]
+           "SpecKeys", "Synthetic", "TestDataset", "Training", "load_spec", "method_warnings", "parse_spec"]

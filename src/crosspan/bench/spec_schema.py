@@ -7,9 +7,11 @@ The sections (protocols, training, evaluation, executor) are pydantic dataclasse
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated, Any, TypeVar, get_args
 
-from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError
+from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from crosspan.bench.speccheck import NAME, Check
@@ -60,6 +62,22 @@ def _ratios(value: Any) -> tuple[float, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def resolve_path(value: Any, info: ValidationInfo) -> Path:
+    """A path, ``~`` and ``$VARS`` expanded, relative to the spec's folder (validation context ``base``). A
+    :class:`Path` is one already resolved (``dataclasses.replace``)."""
+    if isinstance(value, Path):
+        return value
+    if not isinstance(value, str) or not value:
+        raise problem(f"expected a path, got {value!r}", "set {where} to a folder path")
+    p = Path(os.path.expandvars(os.path.expanduser(value)))
+    return p if p.is_absolute() else (Path((info.context or {}).get("base", ".")) / p).resolve()
+
+
+def _listed(value: Any) -> Any:
+    """A single value -> a list of one."""
+    return value if isinstance(value, list | tuple) else [value]
+
+
 Strings = Annotated[tuple[str, ...], BeforeValidator(_strings)]
 SpecName = Annotated[str, BeforeValidator(_name)]
 Ratios = Annotated[tuple[float, ...], BeforeValidator(_ratios)]
@@ -67,6 +85,8 @@ Count = Annotated[int, Field(ge=0, strict=True)]
 Positive = Annotated[int, Field(ge=1, strict=True)]
 AtLeastTwo = Annotated[int, Field(ge=2, strict=True)]
 NonNegative = Annotated[float, Field(ge=0.0, strict=True)]  # a float bound: its error says "number"
+Seeds = Annotated[tuple[Count, ...], BeforeValidator(_listed)]  # ``0`` or ``[0, 1, 2]``
+FolderPath = Annotated[Path, BeforeValidator(resolve_path)]
 
 #: how a field's allowed values are named in "unknown <label> 'x'" (field -> label)
 LABELS = {"protocol": "protocol", "training_input": "training input", "ssl_pair": "value", "kind": "executor",
@@ -76,7 +96,9 @@ UNITS = {"executor.time": "executor.time (minutes)"}
 
 
 def _where(section: str, loc: tuple[Any, ...]) -> str:
-    where = section + "".join(f".{p}" for p in loc if isinstance(p, str))  # a list item: its key's name
+    """``protocols[0]`` + ``("folds",)`` -> ``protocols[0].folds``; a list item: its key's name; the whole
+    document (section ``""``): ``spec``."""
+    where = ".".join(p for p in (section, *loc) if isinstance(p, str) and p) or "spec"
     return UNITS.get(where, where)
 
 
@@ -120,6 +142,8 @@ def _translate(c: Check, section: str, err: ValidationError, cls: type, missing_
         unknown = sorted(str(e["loc"][-1]) for e in errors if e["type"] == kind and tuple(e["loc"][:-1]) == loc[:-1])
         return c.fail(_where(section, loc[:-1]), f"unknown key(s) {', '.join(unknown)}",
                       f"use only {', '.join(sorted(f.name for f in fields(cls)))} (see docs/benchmark.md)")
+    if kind in ("missing", "missing_keyword_argument") and not section and len(loc) == 1:
+        return c.fail("", f"missing required key `{key}`", missing_fix)
     if kind in ("missing", "missing_keyword_argument"):
         return c.fail(_where(section, loc[:-1]), f"missing `{key}`", missing_fix)
     if kind in ("dataclass_type", "model_type", "dict_type"):
@@ -150,4 +174,5 @@ def validate(c: Check, cls: type[T], raw: Any, section: str, missing_fix: str = 
         raise _translate(c, section, err, cls, missing_fix) from None
 
 
-__all__ = ["AtLeastTwo", "Count", "NonNegative", "Positive", "Ratios", "SpecName", "Strings", "problem", "validate"]
+__all__ = ["AtLeastTwo", "Count", "FolderPath", "NonNegative", "Positive", "Ratios", "Seeds", "SpecName", "Strings",
+           "problem", "resolve_path", "validate"]

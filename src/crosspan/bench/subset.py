@@ -11,13 +11,8 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ConfigDict
 from pydantic.dataclasses import dataclass as schema
 
-from crosspan.bench.spec_schema import Count, Positive, Ratios, Strings, validate
+from crosspan.bench.spec_schema import Positive, Ratios, Seeds, Strings, validate
 from crosspan.bench.speccheck import Check
-
-
-def _listed(value: Any) -> Any:
-    """A single seed -> a list of one."""
-    return value if isinstance(value, list | tuple) else [value]
 
 
 @schema(frozen=True, config=ConfigDict(extra="forbid"))
@@ -26,7 +21,7 @@ class SubsetKeys:
 
     methods: Strings = ()
     protocols: Strings = ()
-    seeds: Annotated[tuple[Count, ...], BeforeValidator(_listed)] = ()
+    seeds: Seeds = ()
     label_ratios: Ratios = ()
     patients: Positive | None = None  # patients of the synthetic training cohort
     test_patients: Positive | None = None  # patients of every synthetic test dataset
