@@ -30,6 +30,13 @@ def _raw(tmp_path: Path) -> dict:
     (lambda r: r.update(dataset={"path": "nowhere"}), "does not exist"),
     (lambda r: r.update(evaluation={"metrics": ["dice", "f1"]}), "unknown metric(s) f1"),
     (lambda r: r.update(seeds=["zero"]), "seeds: expected an integer"),
+    # every section is a schema: the error names the nested key, its own allowed keys and its own bound
+    (lambda r: r["methods"][0].update(network=3), "methods[0].network: expected text, got 3"),
+    (lambda r: r["dataset"]["synthetic"].update(patients="3"), "dataset.synthetic.patients: expected an integer >= 1"),
+    (lambda r: r["dataset"]["synthetic"].update(bogus=1), "use only centers, patients, profile, seed"),
+    (lambda r: r.update(tables=[{"name": "t", "order": {"zz": ["a"]}}]), "tables[0].order: unknown key(s) zz"),
+    (lambda r: r.update(subsets={"s": {"patients": 0}}), "subsets.s.patients: expected an integer >= 1, got 0"),
+    (lambda r: r.update(executable=""), "executable: empty"),
 ])
 def test_bad_specs_name_file_problem_and_fix(tmp_path: Path, change, message: str) -> None:
     raw = _raw(tmp_path)
