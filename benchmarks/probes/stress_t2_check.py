@@ -1,11 +1,11 @@
 """Why physics-rand lags on T2 of the stress suite (issue #17): (1) where the HASTE protocols of the stress and
 default centers fall in physics-rand's HASTE draws (per-tissue z-score after the draws' whole-volume normalization,
 nominal tissues, reference abdomen), for the current and a wider TR range; (2) on real T2 scans of a cohort: the
-fraction of the volume the preprocessing's Otsu body mask keeps, how much of the pancreas lies inside it, and the
-pancreas z-score after the preprocessing's body z-score, and how much of the pancreas the body crop keeps.
+fraction of the volume each body mask of the preprocessing (otsu, noise-floor) keeps, how much of the pancreas lies
+inside it, the pancreas z-score after the preprocessing's body z-score, and how much of the pancreas the crop keeps.
 
     .venv/bin/python benchmarks/probes/stress_t2_check.py                  # (1) only
-    .venv/bin/python benchmarks/probes/stress_t2_check.py STRESS_COHORT    # (1) and (2) on COHORT/T2/*/images
+    .venv/bin/python benchmarks/probes/stress_t2_check.py STRESS_COHORT [SEQ]  # (1) and (2) on COHORT/SEQ/*/images (T2)
 """
 
 from __future__ import annotations
@@ -14,14 +14,16 @@ import glob
 import sys
 from importlib import resources
 
-import nibabel as nib
 import numpy as np
+import SimpleITK as sitk
 import torch
 import yaml
 
+from crosspan.data.io import read_sitk
 from crosspan.methods.labelmap.draws import TISSUE_WEIGHTS, draw_protocols, jitter_tissues, signal_table
 from crosspan.methods.labelmap.normalize import volume_stats
-from crosspan.preprocess.normalize import bbox, body_mask
+from crosspan.preprocess.geometry import CANONICAL, reorient
+from crosspan.preprocess.normalize import BODY_MASKS, bbox, body_mask
 from crosspan.synth.tissues import Tissue
 from crosspan.synth.torch_render import field_tensors, haste_signal
 
@@ -62,19 +64,27 @@ def drawn(haste_tr: tuple[float, float], n: int = 4000) -> None:
         f"{k} {q[0, i]:+.2f} / {q[1, i]:+.2f} / {q[2, i]:+.2f}" for i, k in enumerate(SHOWN)))
 
 
-def real_scans(cohort: str) -> None:
-    for f in sorted(glob.glob(f"{cohort}/T2/*/images/*_0000.nii.gz")):
-        img = np.asarray(nib.load(f).dataobj, dtype=np.float32)
-        lab = np.asarray(nib.load(f.replace("/images/", "/labels/").replace("_0000.nii", ".nii")).dataobj) > 0
-        body = body_mask(img)
-        vals = img[body]
-        lo, hi = np.percentile(vals, [0.5, 99.5])
-        c = np.clip(vals, lo, hi)
-        z = (np.clip(img[lab], lo, hi) - c.mean()) / c.std()
-        crop = np.zeros(body.shape, dtype=bool)
-        crop[tuple(slice(a, b) for a, b in bbox(body))] = True  # the preprocessing's body crop
-        print(f"{f.split('/')[-1][:-12]} T2: body mask {body.mean():.3f} of the volume, pancreas inside "
-              f"{body[lab].mean():.2f} (inside the crop {crop[lab].mean():.2f}), pancreas z {z.mean():+.2f}")
+def _canonical(path: str) -> np.ndarray:
+    """The (z, y, x) array the preprocessing sees (reoriented to the plan's orientation)."""
+    return sitk.GetArrayFromImage(reorient(sitk.Cast(read_sitk(path), sitk.sitkFloat32), CANONICAL))
+
+
+def real_scans(cohort: str, sequences: str = "T2") -> None:
+    for f in sorted(glob.glob(f"{cohort}/{sequences}/*/images/*_0000.nii.gz")):
+        img = _canonical(f)
+        lab = _canonical(f.replace("/images/", "/labels/").replace("_0000.nii", ".nii")) > 0
+        parts = []
+        for method in BODY_MASKS:
+            body = body_mask(img, method)
+            vals = img[body]
+            lo, hi = np.percentile(vals, [0.5, 99.5])
+            c = np.clip(vals, lo, hi)
+            z = (np.clip(img[lab], lo, hi) - c.mean()) / c.std()
+            crop = np.zeros(body.shape, dtype=bool)
+            crop[tuple(slice(a, b) for a, b in bbox(body))] = True  # the preprocessing's body crop
+            parts.append(f"{method}: mask {body.mean():.3f} of the volume, pancreas inside {body[lab].mean():.2f} "
+                         f"(crop {crop[lab].mean():.2f}), pancreas z {z.mean():+.2f}")
+        print(f"{f.split('/')[-1][:-12]} {f.split('/')[-4]}: " + " | ".join(parts), flush=True)
 
 
 if __name__ == "__main__":
@@ -83,4 +93,4 @@ if __name__ == "__main__":
     drawn((800.0, 2000.0))
     drawn((800.0, 6000.0))
     if len(sys.argv) > 1:
-        real_scans(sys.argv[1])
+        real_scans(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "T2")
