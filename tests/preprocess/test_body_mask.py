@@ -1,4 +1,4 @@
-"""Body masks of the preprocessing: ``otsu`` (default) against ``noise-floor`` on a stress-like and a default-like
+"""Body masks of the preprocessing: ``noise-floor`` (default) against ``otsu`` on a stress-like and a default-like
 T2 phantom (issue #17: the Otsu mask of a fat-saturated, strongly biased HASTE keeps little but the fluid)."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_noise_floor_keeps_a_fat_saturated_biased_body_otsu_does_not() -> None:
     img, body, pancreas = phantom(fat=0.06, bias_min=0.3, tissue=0.2)
-    old, new = body_mask(img), body_mask(img, "noise-floor")
+    old, new = body_mask(img, "otsu"), body_mask(img, "noise-floor")
     assert old[pancreas].mean() < 0.5  # the old mask is (mostly) the bright fluid
     assert new[pancreas].mean() > 0.99
     assert new[body].mean() > 0.9  # the fat-saturated fat at the darkest (bias 0.3) edge is at the noise floor
@@ -56,7 +56,7 @@ def test_noise_floor_keeps_a_fat_saturated_biased_body_otsu_does_not() -> None:
 
 def test_masks_agree_on_a_default_like_scan() -> None:
     img, body, _ = phantom(fat=0.8, bias_min=0.8)
-    old, new = body_mask(img), body_mask(img, "noise-floor")
+    old, new = body_mask(img, "otsu"), body_mask(img, "noise-floor")
     assert dice(old, body) > 0.95
     assert dice(old, new) > 0.9  # both hold the whole body; noise-floor's edge lies ~2 voxels further out
     assert new[body].all() and not new[~ndimage.binary_dilation(body, iterations=3)].any()
@@ -88,7 +88,10 @@ def test_plan_records_the_body_mask_and_old_plans_load_as_otsu(tmp_path: Path) -
     cat = toy_dataset(tmp_path / "data", n=3, shape=(16, 24, 24))
     doc = preprocess(cat, tmp_path / "plan", ["A:T1", "B:T1"], progress=False, body_mask="noise-floor")
     assert doc["body_mask"] == "noise-floor" and Plan.load(tmp_path / "plan").mask_method == "noise-floor"
-    assert preprocess(cat, tmp_path / "plan_o", ["A:T1", "B:T1"], progress=False)["body_mask"] == "otsu"
+    assert preprocess(cat, tmp_path / "plan_d", ["A:T1", "B:T1"], progress=False)["body_mask"] == "noise-floor"
+    doc = preprocess(cat, tmp_path / "plan_o", ["A:T1", "B:T1"], progress=False, body_mask="otsu")
+    otsu = Plan.load(tmp_path / "plan_o")
+    assert doc["body_mask"] == "otsu" and plan_hash(otsu) == plan_hash(otsu.model_copy(update={"body_mask": None}))
 
 
 def test_cli_rejects_an_unknown_body_mask(tmp_path: Path) -> None:

@@ -28,9 +28,10 @@ def preprocess_cmd(
     normalization: str = typer.Option("zscore", "--normalization",
                                       help="zscore (per image, body mask) or nyul (histogram standardization "
                                            "learned on the training images; Nyul et al., IEEE TMI 2000)."),
-    body_mask: str = typer.Option("otsu", "--body-mask",
-                                  help="otsu (half the Otsu threshold; default) or noise-floor (everything above the "
-                                       "background noise: keeps fat-saturated and biased T2 bodies whole)."),
+    body_mask: str = typer.Option("noise-floor", "--body-mask",
+                                  help="noise-floor (default: everything above the background noise; keeps "
+                                       "fat-saturated and biased T2 bodies whole) or otsu (half the Otsu threshold, "
+                                       "the mask of plans made before it)."),
 ) -> None:
     """Derive the plan from the training rows and cache every case (a cached, unchanged case is skipped)."""
     from crosspan.core.atomic import remove_stale_temps

@@ -10,15 +10,17 @@ from skimage.filters import threshold_otsu
 
 BodyMask = Literal["otsu", "noise-floor"]
 BODY_MASKS: tuple[str, ...] = ("otsu", "noise-floor")
+#: what new plans use (issue #17: ``otsu`` loses the body of fat-saturated T2 and keeps the air of low-offset T1)
+DEFAULT_BODY_MASK: BodyMask = "noise-floor"
 #: noise-floor mask: Gaussian smoothing (voxels) and the threshold in robust standard deviations of the background
 FLOOR_SIGMA = 1.0
 FLOOR_K = 5.0
 
 
-def body_mask(image: np.ndarray, method: BodyMask | str = "otsu") -> np.ndarray:
+def body_mask(image: np.ndarray, method: BodyMask | str = DEFAULT_BODY_MASK) -> np.ndarray:
     """Foreground (body) mask of a (z, y, x) image. ``otsu``: half the Otsu threshold on a smoothed copy, largest
     component, holes filled in 3D; it keeps only the brightest tissues of a fat-saturated or strongly biased scan.
-    ``noise-floor``: see :func:`noise_floor_mask`."""
+    ``noise-floor`` (the default of new plans): see :func:`noise_floor_mask`."""
     if method == "noise-floor":
         return noise_floor_mask(image)
     if method != "otsu":

@@ -19,6 +19,7 @@ from crosspan.core.errors import CrosspanError
 from crosspan.data.documents import Document, load_document
 from crosspan.data.splits import CaseIds, Splits
 from crosspan.preprocess.geometry import CANONICAL, canonical_spacing
+from crosspan.preprocess.normalize import DEFAULT_BODY_MASK
 
 PLAN_VERSION = 1
 #: voxel budgets of the default patch: GPU-sized (nnunet preset) and CPU-sized (tiny preset)
@@ -175,7 +176,7 @@ def make_plan(catalog: pd.DataFrame, cases: dict[str, Any], clip: tuple[float, f
         version=PLAN_VERSION, orientation=CANONICAL, target_spacing=tgt,
         median_shape=[round(m, 1) for m in median_shape],
         normalization=Normalization(scheme="zscore", mask="body", clip_percentiles=clip), crop="body",
-        body_mask="otsu",
+        body_mask=DEFAULT_BODY_MASK,
         patch_size=patch_size(median_shape, tgt, PATCH_BUDGET),
         patch_size_cpu=patch_size(median_shape, tgt, PATCH_BUDGET_CPU),
         train_domains=cases.get("train_domains", []), training_input=cases.get("training_input", "images"),

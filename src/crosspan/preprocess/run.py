@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,14 @@ from crosspan.data.catalog import catalog_from, save_catalog
 from crosspan.data.layouts.base import AUX_MAP_COLUMNS, AUX_SCALAR_COLUMNS
 from crosspan.data.splits import Splits
 from crosspan.preprocess.cache import cache_case
-from crosspan.preprocess.normalize import BODY_MASKS
+from crosspan.preprocess.normalize import BODY_MASKS, DEFAULT_BODY_MASK
 from crosspan.preprocess.plan import Normalization, Plan, make_plan, plan_hash, select_rows
 
 
 def preprocess(data: str | Path, out: str | Path, train_domains: list[str] | None = None,
                splits: str | Path | None = None, fold: int | str = 0, workers: int = 1, cases: str = "all",
                spacing: list[float] | None = None, progress: bool = True,
-               normalization: str = "zscore", body_mask: str = "otsu") -> dict[str, Any]:
+               normalization: str = "zscore", body_mask: str = DEFAULT_BODY_MASK) -> dict[str, Any]:
     """Write ``out/cache/``, then ``out/catalog.csv`` and ``out/plan.json``; returns the plan with a summary.
 
     The plan and catalog are written last, so a failed run leaves no plan behind; a fresh ``out`` that fails is
@@ -40,7 +41,7 @@ def preprocess(data: str | Path, out: str | Path, train_domains: list[str] | Non
 
 def _preprocess(data: str | Path, out: Path, train_domains: list[str] | None, splits: str | Path | None,
                 fold: int | str, workers: int, cases: str, spacing: list[float] | None, progress: bool,
-                normalization: str, body_mask: str = "otsu") -> dict[str, Any]:
+                normalization: str, body_mask: str = DEFAULT_BODY_MASK) -> dict[str, Any]:
     catalog = catalog_from(data, progress=progress)
     doc = Splits.load(splits) if splits else None
     sel = select_rows(catalog, doc, train_domains, fold)
@@ -52,7 +53,8 @@ def _preprocess(data: str | Path, out: Path, train_domains: list[str] | None, sp
     plan.body_mask = body_mask  # type: ignore[assignment]  # checked against BODY_MASKS just above
     if normalization == "nyul":
         plan.normalization = Normalization(scheme="nyul", mask="body",
-                                           landmarks=_learn_nyul(catalog, plan.cases.train, workers, progress))
+                                           landmarks=_learn_nyul(catalog, plan.cases.train, workers, progress,
+                                                                plan.mask_method))
     elif normalization != "zscore":
         from crosspan.core.errors import CrosspanError
 
@@ -70,20 +72,21 @@ def _preprocess(data: str | Path, out: Path, train_domains: list[str] | None, sp
     return {**plan.to_json(), "summary": summary["status"].value_counts().to_dict() if not summary.empty else {}}
 
 
-def _training_histogram(image_path: str) -> tuple[Any, Any]:
+def _training_histogram(image_path: str, mask: str) -> tuple[Any, Any]:
     from crosspan.data.io import read_image
     from crosspan.preprocess.normalize import body_mask
 
     arr, _ = read_image(image_path, dtype="float32")
-    return arr, body_mask(arr)
+    return arr, body_mask(arr, mask)
 
 
-def _learn_nyul(catalog: pd.DataFrame, train: list[str], workers: int, progress: bool) -> dict[str, Any]:
-    """Nyul landmarks from the training images (source domains only), inside their body masks."""
+def _learn_nyul(catalog: pd.DataFrame, train: list[str], workers: int, progress: bool, mask: str
+                ) -> dict[str, Any]:
+    """Nyul landmarks from the training images (source domains only), inside their body masks (the plan's)."""
     from crosspan.preprocess.normalize import learn_nyul
 
     paths = [str(p) for p in catalog[catalog["case_id"].isin(train)]["image"]]
-    pairs = pmap(_training_histogram, paths, workers=workers, description="learning Nyul landmarks",
+    pairs = pmap(partial(_training_histogram, mask=mask), paths, workers=workers, description="learning Nyul landmarks",
                  progress=progress)
     return learn_nyul(pairs)
 

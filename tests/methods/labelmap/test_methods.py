@@ -100,26 +100,46 @@ def test_update_finite_labels_untouched_seeded_and_roundtrip(name: str) -> None:
     assert torch.allclose(fresh.predict(x), m.predict(x), atol=1e-6)
 
 
-def test_volume_norm_matches_the_preprocessing_on_a_whole_volume() -> None:
+@pytest.mark.parametrize("mask", ["noise-floor", "otsu"])
+def test_volume_norm_matches_the_preprocessing_on_a_whole_volume(mask: str) -> None:
     """physics-rand normalizes a patch with statistics the preprocessing computes on a whole volume of the drawn
-    protocol: on the reference anatomy itself the result equals body_mask + zscore up to texture; a crop gets the
-    same values as the same voxels of the whole volume (per-patch z-scoring would not)."""
+    protocol (with the plan's body mask): on the reference anatomy itself the result equals body_mask + zscore up
+    to texture; a crop gets the same values as the same voxels of the whole volume (per-patch z-scoring would not)."""
     import numpy as np
 
     from crosspan.methods.labelmap.draws import volume_zscore
     from crosspan.methods.labelmap.normalize import reference_map
     from crosspan.preprocess.normalize import body_mask, zscore
 
-    ref = torch.from_numpy(reference_map())[None, None].expand(6, 1, -1, -1, -1).contiguous()
-    img, proto = draw_images(ref, torch.Generator().manual_seed(0), bias=(0.0, 0.0), blur=(0.0, 0.0))
+    ref = torch.from_numpy(reference_map(crop=mask == "otsu"))[None, None].expand(6, 1, -1, -1, -1).contiguous()
+    img, proto = draw_images(ref, torch.Generator().manual_seed(0), bias=(0.0, 0.0), blur=(0.0, 0.0), mask=mask)
     mine = volume_zscore(img, proto)
     for i in range(6):
         raw = img[i, 0].numpy()
-        want = zscore(raw, body_mask(raw))
+        want = zscore(raw, body_mask(raw, mask))
         assert float(np.abs(mine[i, 0].numpy() - want).mean()) < 0.25
     crop = (slice(None), slice(None), slice(4, 12), slice(10, 26), slice(10, 30))
     assert torch.allclose(apply_crop := volume_zscore(img[crop], proto), mine[crop])
     assert not torch.allclose(zscore_body(img[crop], ref[crop] > 0), apply_crop, atol=0.05)
+
+
+def test_the_plans_body_mask_reaches_physics_rand(tmp_path: Path) -> None:
+    """Training gives physics-rand the plan's body mask (so its draws are normalized as the scans are); a wrong
+    value is refused."""
+    from crosspan.preprocess.plan import Plan
+    from crosspan.training.loop import TrainConfig, _model_doc
+
+    with pytest.raises(CrosspanError, match="body_mask"):
+        get_method("physics-rand")(net(), ["A:T1"], {"body_mask": "bogus"})
+    plan = Plan(target_spacing=(4.0, 3.5, 3.5), median_shape=[16.0, 24.0, 24.0], patch_size=[16, 24, 24],
+                patch_size_cpu=[16, 24, 24], train_domains=["A:T1"], training_input="label-maps")
+    for mask in ("otsu", "noise-floor"):
+        doc = _model_doc(TrainConfig(plan_dir=str(tmp_path), run_dir=str(tmp_path / "r"), method="physics-rand"),
+                         plan.model_copy(update={"body_mask": mask}), [16, 24, 24], 1)
+        assert doc.hparams["body_mask"] == mask
+    old = _model_doc(TrainConfig(plan_dir=str(tmp_path), run_dir=str(tmp_path / "r"), method="physics-rand"),
+                     plan.model_copy(update={"body_mask": None}), [16, 24, 24], 1)
+    assert old.hparams["body_mask"] == "otsu"  # a plan from before the field: what it was preprocessed with
 
 
 def test_p_real_keeps_real_images_and_missing_tissue_is_clear_error() -> None:
