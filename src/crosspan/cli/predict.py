@@ -30,6 +30,8 @@ def predict_cmd(
                             "full window when unsure; docs/engine.md)."),
     roi_zoom: float = typer.Option(1.0, "--roi-zoom", help="With --roi auto: run the coarse pass on the image "
                                    "shrunk this many times (1: full resolution)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Re-preprocess every image, even one the run's plan "
+                                  "has cached (by default such a case is read from PLAN_DIR/cache: same mask)."),
     tta: bool = typer.Option(False, "--tta", help="Mirror test-time augmentation (8 flips)."),
     post: str = typer.Option("lcc", "--postprocess", help="lcc | none | min-volume:ML."),
     save_probabilities: bool = typer.Option(False, "--save-probabilities", help="Also write probabilities/."),
@@ -73,9 +75,13 @@ def predict_cmd(
     if run_dir is None or source is None:
         raise fail("give RUN_DIR and DATA, or --method NAME for a zero-shot model and DATA")
     reports: dict[str, RoiReport] = {}
+    stats: dict[str, int] = {}
     written = predict(run_dir, source, output, overlap, tta, post, save_probabilities, cases,
                       str(splits) if splits else None, device, amp, fold=fold, roi=roi, reports=reports,
-                      roi_zoom=roi_zoom)
+                      roi_zoom=roi_zoom, use_cache=not no_cache, cache_stats=stats)
+    if not no_cache:
+        console.print(f"plan cache: {stats.get('cached', 0)} of {len(written)} case(s) taken from the run's plan "
+                      "cache (--no-cache re-preprocesses them)", highlight=False)
     if reports:
         _print_roi(reports)
         from crosspan.core.atomic import write_json

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -14,22 +15,26 @@ from crosspan.data.guards import check_case_ids, inside, refuse_overwrite
 from crosspan.data.io import write_image
 from crosspan.inference.inputs import collect_inputs, collect_labeled
 from crosspan.inference.pipeline import load_run, segment
+from crosspan.inference.plancache import PlanCache
 from crosspan.inference.postprocess import parse_postprocess
 from crosspan.inference.roi import ROI_MODES, RoiReport
 from crosspan.methods.base import Method
 from crosspan.preprocess.plan import Plan
 from crosspan.runs.model import RunModel
 
+log = logging.getLogger(__name__)
+
 
 def predict_case(method: Method, model: RunModel, plan: Plan, image: str, out_dir: Path,
                  case_id: str, overlap: float = 0.5, tta: bool = False, post: str = "lcc",
                  save_probabilities: bool = False, device: str = "cpu", amp: str = "none", roi: str = "none",
-                 reports: dict[str, RoiReport] | None = None, roi_zoom: float = 1.0, label: str = "") -> Path:
+                 reports: dict[str, RoiReport] | None = None, roi_zoom: float = 1.0, label: str = "",
+                 cache: PlanCache | None = None) -> Path:
     """Predict one image (:func:`crosspan.inference.pipeline.segment`) and write ``out_dir/<case_id>.nii.gz`` in
     the source geometry; with ``roi="auto"``/``"aligned"`` the coarse-to-fine window's report is stored in
-    ``reports[case_id]``."""
+    ``reports[case_id]``; with ``cache`` a case cached under the run's plan skips preprocessing."""
     seg = segment(method, model, plan, image, label=label, overlap=overlap, tta=tta, post=post, device=device,
-                  amp=amp, roi=roi, roi_zoom=roi_zoom)
+                  amp=amp, roi=roi, roi_zoom=roi_zoom, cache=cache)
     if reports is not None and seg.roi is not None:
         reports[case_id] = seg.roi
     out = write_image(seg.mask.astype(np.uint8), seg.source, inside(out_dir, f"{case_id}.nii.gz"))
@@ -42,8 +47,11 @@ def predict_case(method: Method, model: RunModel, plan: Plan, image: str, out_di
 def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overlap: float = 0.5, tta: bool = False,
             post: str = "lcc", save_probabilities: bool = False, cases: str = "test", splits: str | None = None,
             device: str = "cpu", amp: str = "none", progress: bool = True, fold: int | str = 0, roi: str = "none",
-            reports: dict[str, RoiReport] | None = None, roi_zoom: float = 1.0) -> list[Path]:
-    """Masks for every input (see :func:`predict_case`); raises before writing anything on a bad option."""
+            reports: dict[str, RoiReport] | None = None, roi_zoom: float = 1.0, use_cache: bool = True,
+            cache_stats: dict[str, int] | None = None) -> list[Path]:
+    """Masks for every input (see :func:`predict_case`); raises before writing anything on a bad option.
+    ``use_cache``: take the cases cached under the run's plan from the cache (:mod:`crosspan.inference.plancache`);
+    ``cache_stats`` receives ``{"cached": n, "preprocessed": m}``."""
     parse_postprocess(post)
     if roi not in ROI_MODES:
         raise CrosspanError(None, f"unknown --roi '{roi}'",
@@ -61,6 +69,7 @@ def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overla
     ours = [p for c, _ in items for p in (out_dir / f"{c}.nii.gz", out_dir / "probabilities" / f"{c}.nii.gz")]
     refuse_overwrite(ours, [i for _, i in items], "write the masks to their own folder (-o), not the images' folder")
     existed = {p for p in ours if p.exists()}
+    cache = PlanCache.of_run(model, plan) if use_cache else None
     written = []
     try:
         with progress_bar(disable=not progress) as bar, torch.inference_mode():
@@ -68,13 +77,17 @@ def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overla
             for case_id, image in items:
                 written.append(predict_case(method, model, plan, image, out_dir, case_id, overlap, tta, post,
                                             save_probabilities, device, amp, roi, reports, roi_zoom,
-                                            labels.get(case_id, "")))
+                                            labels.get(case_id, ""), cache))
                 bar.advance(task)
     except Exception:  # a failed run leaves none of its own masks behind (files from before stay)
         for p in ours:
             if p not in existed:
                 p.unlink(missing_ok=True)
         raise
+    hits = cache.hits if cache is not None else 0
+    log.info("plan cache: %d of %d case(s) taken from the cache", hits, len(written))
+    if cache_stats is not None:
+        cache_stats.update(cached=hits, preprocessed=len(written) - hits)
     if labels:  # the predictions used ground-truth prompts: say so next to them, as zero-shot runs do
         write_json(out_dir / "prompts.json", {"method": model.method, "prompt": method.hparams["prompt"],
                                               "oracle": True, "cases": len(written)})

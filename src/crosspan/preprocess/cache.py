@@ -38,7 +38,8 @@ class Preprocessed:
     meta: dict[str, Any]  # source/preprocessed geometry, crop box
 
 
-def _stat(path: str | Path) -> list[float]:
+def file_stat(path: str | Path) -> list[float]:
+    """``[size, mtime]`` of a file (of a DICOM folder: total size, newest mtime): what a cached case records."""
     p = Path(path)
     if p.is_dir():
         files = sorted(p.iterdir())
@@ -103,6 +104,30 @@ def foreground_points(mask: np.ndarray, case_id: str) -> np.ndarray:
     return fg
 
 
+def load_cached(meta_path: str | Path, image: str | Path, plan_hash: str) -> Preprocessed | None:
+    """The cached preprocessed image (no label) of ``image``, or None unless the entry ``meta_path`` was written
+    for this very file (same resolved path, size and mtime) under the plan with ``plan_hash`` and is complete."""
+    import json
+
+    meta_path = Path(meta_path)
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or not all(k in meta for k in ("image", "image_stat", "source", "preprocessed")):
+        return None
+    try:
+        same = (meta.get("plan_hash") == plan_hash and Path(meta["image"]).resolve() == Path(image).resolve()
+                and meta["image_stat"] == file_stat(image))
+        arr = np.load(meta_path.with_suffix(".npy")) if same else None
+    except (OSError, ValueError):
+        return None
+    if arr is None or list(arr.shape) != list(meta["preprocessed"]["shape"]):
+        return None
+    keep = ("source", "source_orientation", "crop_bbox", "preprocessed")
+    return Preprocessed(image=arr, label=None, meta={k: meta[k] for k in keep if k in meta})
+
+
 def _save_npy(arr: np.ndarray, path: Path) -> None:
     with atomic_path(path) as tmp:
         np.save(tmp, arr)
@@ -131,9 +156,9 @@ def is_cached(job: dict[str, Any]) -> bool:
         return False
     want_label = bool(job.get("label"))
     aux = job.get("aux", {})
-    return (meta.get("plan_hash") == job["plan_hash"] and meta.get("image_stat") == _stat(job["image"])
+    return (meta.get("plan_hash") == job["plan_hash"] and meta.get("image_stat") == file_stat(job["image"])
             and meta.get("has_label") == want_label and (not want_label or p["label"].is_file())
-            and meta.get("aux", {}) == {k: _stat(v) for k, v in aux.items()}
+            and meta.get("aux", {}) == {k: file_stat(v) for k, v in aux.items()}
             and meta.get("scalars", {}) == job.get("scalars", {})
             and all(aux_path(job["cache_dir"], job["case_id"], k).is_file() for k in aux))
 
@@ -155,8 +180,8 @@ def cache_case(job: dict[str, Any]) -> dict[str, Any]:
         arr = label_to_grid(read_sitk(path), img, job["plan"], pre.meta["crop_bbox"], path)
         _save_npy(arr, aux_path(job["cache_dir"], case_id, key))
     meta = dict(pre.meta, case_id=case_id, plan_hash=job["plan_hash"], image=str(job["image"]),
-                image_stat=_stat(job["image"]), has_label=pre.label is not None, shape=list(pre.image.shape),
-                aux={k: _stat(v) for k, v in job.get("aux", {}).items()}, scalars=job.get("scalars", {}),
+                image_stat=file_stat(job["image"]), has_label=pre.label is not None, shape=list(pre.image.shape),
+                aux={k: file_stat(v) for k, v in job.get("aux", {}).items()}, scalars=job.get("scalars", {}),
                 pid=os.getpid())
     write_json(p["meta"], meta)  # written last: its presence marks the case complete
     return {"case_id": case_id, "status": "done"}
