@@ -122,7 +122,7 @@ def test_old_or_broken_entries_are_not_reused(trained: dict[str, Path], tmp_path
     image = trained["root"] / "data" / "case3.nii.gz"
     assert PlanCache(cache_dir, h).lookup(image) is not None
     meta = json.loads((cache_dir / "case3.json").read_text())
-    del meta["image_stat"]  # an entry that does not say which file it was made from
+    del meta["image_path"]  # an entry from before the cache recorded the absolute path
     (cache_dir / "case3.json").write_text(json.dumps(meta))
     assert PlanCache(cache_dir, h).lookup(image) is None
     (cache_dir / "case2.npy").write_bytes(b"half")  # a truncated array
@@ -150,6 +150,7 @@ def _repoint(copy: Path, original: Path) -> None:
     (copy / "run" / "model.json").write_text(json.dumps(model))
     for meta_path in (copy / "plan" / "cache").glob("*.json"):
         meta = json.loads(meta_path.read_text())
-        image = Path(meta["image"].replace(str(original), str(copy)))
-        meta.update(image=str(image), image_stat=[float(image.stat().st_size), float(image.stat().st_mtime)])
+        image = Path(meta["image_path"].replace(str(original), str(copy)))
+        st = image.stat()
+        meta.update(image=str(image), image_path=str(image), image_stat=[float(st.st_size), float(st.st_mtime)])
         meta_path.write_text(json.dumps(meta))

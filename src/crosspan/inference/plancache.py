@@ -2,7 +2,8 @@
 (``model.plan_dir``/cache, the same plan hash, the same source file by path, size and mtime) is read from its
 ``<case>.npy`` instead of being re-read and re-preprocessed. The cache stores the geometry the way back needs
 (source and preprocessed properties), so the mask is the same voxel for voxel; anything that does not match
-exactly (another plan hash, a changed or moved file, an old or half-written entry) is preprocessed afresh."""
+exactly (another plan hash, a changed or moved file, an entry from before the cache recorded the absolute
+path, a half-written entry) is preprocessed afresh."""
 
 from __future__ import annotations
 
@@ -55,8 +56,8 @@ class PlanCache:
                     doc = json.loads(meta.read_text())
                 except (OSError, ValueError):
                     continue
-                if isinstance(doc, dict) and doc.get("plan_hash") == self.plan_hash and doc.get("image"):
-                    self._index[Path(str(doc["image"])).resolve()] = meta
+                if isinstance(doc, dict) and doc.get("plan_hash") == self.plan_hash and doc.get("image_path"):
+                    self._index[Path(str(doc["image_path"]))] = meta
             log.info("plan cache %s: %d case(s) under plan hash %s", self.folder, len(self._index), self.plan_hash)
         return self._index
 

@@ -3,8 +3,9 @@
 Per case the cache holds ``<case>.npy`` (float32 image, memory-mapped at training), ``<case>_seg.npy`` (uint8
 label, when labeled), ``<case>_fg.npy`` (a sample of foreground voxel coordinates for oversampling) and
 ``<case>_<key>.npy`` (uint8 auxiliary maps such as ``tissue``, when the catalog has them) and
-``<case>.json`` (source geometry, crop box, preprocessed geometry, the source file's size/mtime and the plan
-hash). A case whose JSON matches the current source file and plan hash is skipped.
+``<case>.json`` (source geometry, crop box, preprocessed geometry, the source file's absolute path and
+size/mtime, and the plan hash; prediction reuses a case that matches all of them,
+:mod:`crosspan.inference.plancache`). A case whose JSON matches the current source file and plan hash is skipped.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def foreground_points(mask: np.ndarray, case_id: str) -> np.ndarray:
 
 def load_cached(meta_path: str | Path, image: str | Path, plan_hash: str) -> Preprocessed | None:
     """The cached preprocessed image (no label) of ``image``, or None unless the entry ``meta_path`` was written
-    for this very file (same resolved path, size and mtime) under the plan with ``plan_hash`` and is complete."""
+    for this very file (same absolute path, size and mtime) under the plan with ``plan_hash`` and is complete.
+    Entries from before ``image_path`` was recorded (their ``image`` may be relative to another folder) never match."""
     import json
 
     meta_path = Path(meta_path)
@@ -114,10 +116,10 @@ def load_cached(meta_path: str | Path, image: str | Path, plan_hash: str) -> Pre
         meta = json.loads(meta_path.read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(meta, dict) or not all(k in meta for k in ("image", "image_stat", "source", "preprocessed")):
+    if not isinstance(meta, dict) or not all(k in meta for k in ("image_path", "image_stat", "source", "preprocessed")):
         return None
     try:
-        same = (meta.get("plan_hash") == plan_hash and Path(meta["image"]).resolve() == Path(image).resolve()
+        same = (meta.get("plan_hash") == plan_hash and Path(meta["image_path"]) == Path(image).resolve()
                 and meta["image_stat"] == file_stat(image))
         arr = np.load(meta_path.with_suffix(".npy")) if same else None
     except (OSError, ValueError):
@@ -180,7 +182,8 @@ def cache_case(job: dict[str, Any]) -> dict[str, Any]:
         arr = label_to_grid(read_sitk(path), img, job["plan"], pre.meta["crop_bbox"], path)
         _save_npy(arr, aux_path(job["cache_dir"], case_id, key))
     meta = dict(pre.meta, case_id=case_id, plan_hash=job["plan_hash"], image=str(job["image"]),
-                image_stat=file_stat(job["image"]), has_label=pre.label is not None, shape=list(pre.image.shape),
+                image_path=str(Path(job["image"]).resolve()), image_stat=file_stat(job["image"]),
+                has_label=pre.label is not None, shape=list(pre.image.shape),
                 aux={k: file_stat(v) for k, v in job.get("aux", {}).items()}, scalars=job.get("scalars", {}),
                 pid=os.getpid())
     write_json(p["meta"], meta)  # written last: its presence marks the case complete
