@@ -83,4 +83,6 @@ def test_collect_markdown_writes_tables_with_command_commit_and_date(tmp_path: P
     assert (commit or "unknown") in lines[2] and "finished 20" in lines[2]
     rows = [r for r in lines if r.startswith("| zs") or r.startswith("| erm")]
     assert [r.split(" |")[0] for r in rows] == ["| zs", "| erm"]  # the spec's method order
+    assert "±" not in rows[0] and "±" in rows[1]  # zs ran once (its prediction has no seed): no seed SD
+    assert "Seeds: zs (n_seeds = 1): zero-shot" in text and "erm (n_seeds" not in text
     assert "stress T2" in lines[4] and yaml.safe_load(spec.read_text())["tables"][0]["name"] == "main"

@@ -9,10 +9,10 @@ import pandas as pd
 
 from crosspan.bench import commands
 from crosspan.bench.datasets import IN_DISTRIBUTION
-from crosspan.bench.jobs import DONE, Job, JobPlan, job_status, skip_note
+from crosspan.bench.jobs import DONE, Job, JobPlan, job_status, seeded, skip_note
 from crosspan.bench.provenance import finished_date, job_commits, run_commits
 from crosspan.bench.runner import resolve_executable
-from crosspan.bench.tables import TableSpec, build_table, derive_keys, to_markdown
+from crosspan.bench.tables import TableSpec, build_table, derive_keys, row_seeds, to_markdown
 from crosspan.core.atomic import atomic_path
 from crosspan.core.errors import CrosspanError
 
@@ -186,9 +186,32 @@ def markdown(plan: JobPlan, tables: list[tuple[TableSpec, pd.DataFrame]], spec_a
                      f"`crosspan benchmark run {spec_arg}` at commit {', '.join(commits) or 'unknown'}, finished "
                      f"{date}; seeds {seeds}. Cells: mean {spec.metric} over every seed's cases "
                      f"±SD of the seed means [95 % patient-clustered bootstrap CI]; n = scored cases.\n\n"
-                     + to_markdown(df, spec))
+                     + to_markdown(df, spec) + seed_note(plan, df, spec))
     return "\n".join(parts)
 
 
-__all__ = ["KEY", "collect_checkpoints", "collect_results", "markdown", "method_order", "skipped_rows", "spec_tables",
-           "summary", "test_set_tables", "run_report"]
+def seed_note(plan: JobPlan, df: pd.DataFrame, spec: TableSpec) -> str:
+    """A footnote naming the rows measured on fewer seeds than the spec's (n_seeds; one seed: no seed SD): methods
+    whose prediction does not depend on the seed (zero-shot, :func:`crosspan.bench.jobs.seeded`) run once."""
+    total = len(plan.spec.seeds)
+    if df.empty or total < 2:
+        return ""
+    once = {m.name for m in plan.spec.methods if not seeded(m)}
+    by_design: list[str] = []
+    short: list[str] = []
+    for (_, row), n in zip(df.iterrows(), row_seeds(df), strict=True):
+        if 0 < n < total:
+            label = " ".join(str(row[k]) for k in spec.rows)
+            (by_design if n == 1 and row.get("method") in once else short).append(f"{label} (n_seeds = {n})")
+    notes = []
+    if by_design:
+        notes.append(f"{', '.join(by_design)}: zero-shot, its prediction does not depend on the seed, so it runs "
+                     f"once (seed {plan.spec.seeds[0]}); no seed SD.")
+    if short:
+        notes.append(f"{', '.join(short)}: fewer seeds than the spec's {total} (jobs not finished or skipped, or a "
+                     "row pooling a zero-shot method's one seed).")
+    return "".join(f"\nSeeds: {text}\n" for text in notes)
+
+
+__all__ = ["KEY", "collect_checkpoints", "collect_results", "markdown", "method_order", "seed_note", "skipped_rows",
+           "spec_tables", "summary", "test_set_tables", "run_report"]

@@ -1,5 +1,6 @@
 """A benchmark as jobs: shared stages (cohort, catalog, splits + preprocessing per protocol), then one job per
-method x protocol x split (fold, label ratio) x seed. Each job is a list of command lines in a folder named by a
+method x protocol x split (fold, label ratio) x seed (one seed only where the seed changes nothing the method
+predicts: :func:`job_seeds`). Each job is a list of command lines in a folder named by a
 hash of its arguments (DomainBed's sweep idea: every run a command line, its folder a hash of its arguments)."""
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ def _method_jobs(spec: Spec, proto: ProtocolEntry, stage: Job, catalog_csv: str,
     for method in sorted((m for m in spec.methods if runs_on(m, proto)), key=lambda m: m.prompts_from is not None):
         oracle = _oracle(method) or proto.ssl_pair == "true-labels"  # trained on the target scans' labels
         for index, (split, base_split, ratio) in enumerate(names):
-            for seed in spec.seeds:
+            for seed in job_seeds(spec, method):
                 args = {"method": _method_args(method), "protocol_stage": stage.id, "split": split, "seed": seed,
                         "label_ratio": ratio, "evaluation": {"tolerance": spec.evaluation.tolerance}}
                 source = built.get((method.prompts_from, split, seed)) if method.prompts_from else None
@@ -239,6 +240,20 @@ def _method_jobs(spec: Spec, proto: ProtocolEntry, stage: Job, catalog_csv: str,
                 built[(method.name, split, seed)] = job
                 jobs.append(job)
     return jobs
+
+
+def seeded(method: MethodSpec) -> bool:
+    """Whether a job's seed changes what ``method`` predicts. The seed reaches only the train step (``--seed``),
+    so: a trained method, or a zero-shot one (the registry's ``kind``, :attr:`MethodSpec.zero_shot`) prompted by a
+    trained model of that seed (``prompts_from``). A zero-shot model's own randomness (``jittered-box`` prompts) is
+    seeded by its ``seed`` hyperparameter, which the job never sets: its jobs for every seed would be the same."""
+    return not method.zero_shot or method.prompts_from is not None
+
+
+def job_seeds(spec: Spec, method: MethodSpec) -> tuple[int, ...]:
+    """The spec's seeds for a :func:`seeded` method, else its first seed only (the job keeps that seed's id, so a
+    results folder from before still resumes)."""
+    return spec.seeds if seeded(method) else spec.seeds[:1]
 
 
 def _prompted(method: MethodSpec, source: Job | None) -> MethodSpec:
@@ -364,5 +379,5 @@ def last_failure(job: Job) -> str | None:
     return None
 
 
-__all__ = ["DONE", "EVENTS", "SKIPPED", "Job", "JobPlan", "Step", "arg_hash", "build_plan", "job_status",
-           "last_failure", "read_events", "skip_note", "step_marker", "steps_done", "zero_shot_skip_reason"]
+__all__ = ["DONE", "EVENTS", "SKIPPED", "Job", "JobPlan", "Step", "arg_hash", "build_plan", "job_seeds", "job_status",
+           "last_failure", "read_events", "seeded", "skip_note", "step_marker", "steps_done", "zero_shot_skip_reason"]

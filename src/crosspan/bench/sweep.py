@@ -15,8 +15,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from crosspan.bench.datasets import IN_DISTRIBUTION
 from crosspan.bench.executors import JobExecutor, make_executor
-from crosspan.bench.jobs import EVENTS, Job, JobPlan, job_status, last_failure, skip_note, steps_done
+from crosspan.bench.jobs import EVENTS, Job, JobPlan, job_status, last_failure, seeded, skip_note, steps_done
 from crosspan.bench.progress import sweep_progress
 from crosspan.bench.provenance import code_commit
 from crosspan.bench.runner import append_event, stop_all, stop_requested
@@ -55,6 +56,22 @@ def status_rows(plan: JobPlan) -> list[dict[str, Any]]:
                      "split": info.get("split", ""), "seed": info.get("seed", ""),
                      "label_ratio": info.get("label_ratio", ""), "note": _note(job, st)})
     return sorted(rows, key=lambda r: (ORDER[r["status"]], r["kind"] != "stage"))
+
+
+def plan_counts(plan: JobPlan) -> str:
+    """``504 stages and jobs: 8 stages, 248 model jobs (246 trained, 2 zero-shot: one seed each, ...), 248 test-set
+    jobs``: what ``benchmark run --dry-run`` says the spec costs."""
+    model = [j for j in plan.method_jobs if j.info.get("test_set") == IN_DISTRIBUTION]  # not a test set's job
+    trained = sum(any(s.name == "train" for s in j.steps) for j in model)
+    once = {m.name for m in plan.spec.methods if not seeded(m)}
+    zero, single = len(model) - trained, sum(j.info["method"] in once for j in model)
+    note = f", {zero} zero-shot" if zero else ""
+    if single and len(plan.spec.seeds) > 1:  # zero-shot jobs prompted by a trained model keep every seed
+        note += ((": " if single == zero else f", {single} of them ")
+                 + "one seed each, as the seed changes nothing they predict")
+    stages = len(plan.jobs) - len(plan.method_jobs)
+    return (f"{len(plan.jobs)} stages and jobs: {stages} stages, {len(model)} model jobs ({trained} trained{note}), "
+            f"{len(plan.method_jobs) - len(model)} test-set jobs")
 
 
 def _note(job: Job, status: str) -> str:

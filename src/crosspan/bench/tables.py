@@ -90,7 +90,8 @@ def _ordered(values: list[str], order: tuple[str, ...]) -> list[str]:
 
 def build_table(results: pd.DataFrame, table: TableSpec, method_order: tuple[str, ...] = (),
                 n_boot: int = 2000) -> pd.DataFrame:
-    """One row per row key, one cell column per column key: ``mean ±seed SD [CI low, CI high]``, plus ``spread``."""
+    """One row per row key, one cell column per column key: ``mean ±seed SD [CI low, CI high]`` (no SD from one
+    seed), plus ``spread``. Hidden columns ``_n <cell>`` (scored cases) and ``_seeds <cell>`` (seeds) per cell."""
     from crosspan.evaluation.stats import aggregate, prepare_results
 
     df = derive_keys(prepare_results(results.copy()))
@@ -106,7 +107,8 @@ def build_table(results: pd.DataFrame, table: TableSpec, method_order: tuple[str
     for k in keys:
         df[k] = df[k].astype(str)
     agg = aggregate(df, keys, metrics=[table.metric], n_boot=n_boot, seed=0).set_index(keys)
-    seed_sd = (df.groupby([*keys, "seed"])[table.metric].mean().groupby(level=list(range(len(keys)))).std(ddof=1))
+    seed_means = df.groupby([*keys, "seed"])[table.metric].mean().groupby(level=list(range(len(keys))))
+    seed_sd, n_seeds = seed_means.std(ddof=1), seed_means.size()  # one seed: SD NaN, shown blank
     order = {"method": method_order, **table.order}
     row_ids = _combos(df, list(table.rows), order)
     col_ids = _combos(df, list(table.columns), order)
@@ -125,6 +127,7 @@ def build_table(results: pd.DataFrame, table: TableSpec, method_order: tuple[str
             sd_text = f" ±{sd:.3f}" if np.isfinite(sd) else ""
             line[label] = f"{a[f'{m}_mean']:.3f}{sd_text} [{a[f'{m}_ci_low']:.3f}, {a[f'{m}_ci_high']:.3f}]"
             line[f"_n {label}"] = int(a["n"])
+            line[f"_seeds {label}"] = int(n_seeds.get(key, 0))
         if table.spread:
             _add_spread(line, r, col_ids, list(table.columns), table.spread, agg, m)
         out.append(line)
@@ -154,11 +157,24 @@ def _add_spread(line: dict[str, object], r: tuple[str, ...], col_ids: list[tuple
         line[" ".join(("spread", *rest))] = f"{max(means) - min(means):.3f}"
 
 
+def visible_columns(table: pd.DataFrame) -> list[str]:
+    """A built table's columns without the hidden per-cell counts (``_n ...``, ``_seeds ...``)."""
+    return [str(c) for c in table.columns if not str(c).startswith("_")]
+
+
+def row_seeds(table: pd.DataFrame) -> pd.Series:
+    """Seeds behind each row of a built table: the most over its cells (0 for a row without results)."""
+    cols = [c for c in table.columns if str(c).startswith("_seeds ")]
+    if table.empty or not cols:
+        return pd.Series(0, index=table.index, dtype=int)
+    return table[cols].max(axis=1).fillna(0).astype(int)
+
+
 def to_markdown(table: pd.DataFrame, spec: TableSpec) -> str:
     """A GitHub markdown table; column headers carry the number of scored cases (``n``)."""
     if table.empty:
         return "(no results yet)\n"
-    cols = [c for c in table.columns if not str(c).startswith("_n ")]
+    cols = visible_columns(table)
     heads = []
     for c in cols:
         n = table.get(f"_n {c}")
@@ -169,4 +185,5 @@ def to_markdown(table: pd.DataFrame, spec: TableSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["DERIVED", "TableSpec", "build_table", "derive_keys", "parse_tables", "to_markdown"]
+__all__ = ["DERIVED", "TableSpec", "build_table", "derive_keys", "parse_tables", "row_seeds", "to_markdown",
+           "visible_columns"]

@@ -66,11 +66,12 @@ def run_cmd(
 
     Finished jobs (their `done` marker) are skipped; unfinished ones restart at their first unfinished step, and
     training resumes from its checkpoint."""
-    from crosspan.bench.sweep import run_plan, status_table
+    from crosspan.bench.sweep import plan_counts, run_plan, status_table
 
     plan = _plan(spec_path, executor, jobs, subset)
     console.print(status_table(plan))
     if dry_run:
+        console.print(f"{plan.spec.name}: {plan_counts(plan)}")
         _warn_methods(plan.spec)  # imports the engine (torch): only where nothing else runs
         return
     from crosspan.cli.outputs import check_output
@@ -163,6 +164,7 @@ def _collect(plan, report: bool, output: Path | None = None,  # noqa: ANN001 - J
 def _tables(plan, table, markdown_arg: str | None) -> None:  # noqa: ANN001 - JobPlan, DataFrame
     """Print each spec table; with ``markdown_arg`` (the spec path as typed) write them to tables.md."""
     from crosspan.bench.collect import markdown, spec_tables
+    from crosspan.bench.tables import visible_columns
     from crosspan.core.atomic import write_text
     from crosspan.core.errors import CrosspanError
 
@@ -175,7 +177,7 @@ def _tables(plan, table, markdown_arg: str | None) -> None:  # noqa: ANN001 - Jo
         if df.empty:
             continue
         t = Table(title=spec.title or spec.name, title_justify="left")
-        cols = [c for c in df.columns if not str(c).startswith("_n ")]
+        cols = visible_columns(df)
         for col in cols:
             t.add_column(str(col), overflow="fold")
         for row in df[cols].itertuples(index=False):
