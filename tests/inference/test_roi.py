@@ -18,7 +18,7 @@ from crosspan.cli.main import app
 from crosspan.core.dice import dice
 from crosspan.inference.pipeline import load_run
 from crosspan.inference.postprocess import postprocess
-from crosspan.inference.roi import TileWindow, coarse_probability, predict_volume_roi, window_tiles
+from crosspan.inference.roi import MIN_AGREEMENT, TileWindow, coarse_probability, predict_volume_roi, window_tiles
 from crosspan.methods.base import Method
 from crosspan.methods.sliding import predict_volume
 from toy_scans import toy_dataset
@@ -50,6 +50,19 @@ class Conv(Method):
         return torch.softmax(self.network(image), dim=1)
 
 
+class TilePosition(Method):
+    """Foreground where the image exceeds 0.5 in the first half of the tile along x: an output that depends on where
+    the tile lies, as an unsure model's may (blended, a stripe pattern that follows the tile grid)."""
+
+    def __init__(self) -> None:
+        super().__init__(torch.nn.Identity(), ["A:T1"], {})
+
+    def predict(self, image: torch.Tensor) -> torch.Tensor:
+        p = torch.sigmoid((image - 0.5) * 20)
+        p[..., image.shape[-1] // 2:] = 0.0
+        return torch.cat([1 - p, p], dim=1)
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A ``tiny`` ERM model trained 150 steps on 6 toy scans; 6 held-out test scans."""
@@ -74,7 +87,7 @@ def test_trained_tiny_same_dice_as_full_window_with_fewer_tiles(tiny_run: dict[s
     run = load_run(tiny_run["run"])
     method, patch = run.method, list(run.model.patch_size)
     cat = pd.read_csv(tiny_run["catalog"])
-    full_d, roi_d, full_t, roi_t, notes = [], [], 0, 0, []
+    full_d, roi_d, full_t, roi_t, notes, agreements = [], [], 0, 0, [], []
     for case in cat.loc[cat["split"] == "test", "case_id"]:
         image = np.load(tiny_run["cache"] / f"{case}.npy")
         label = np.load(tiny_run["cache"] / f"{case}_seg.npy")
@@ -85,7 +98,9 @@ def test_trained_tiny_same_dice_as_full_window_with_fewer_tiles(tiny_run: dict[s
         if rep.crop is None:  # the exact fine pass: the full window's values inside the regions
             inside = _inside(rep.boxes, image.shape)
             np.testing.assert_allclose(roi[:, inside], full[:, inside], atol=1e-4)
-        notes += ["crop"] * (rep.crop is not None)
+        notes += ["crop"] * (rep.crop is not None) + ["redone exactly"] * (rep.agreement is not None
+                                                                       and rep.agreement < MIN_AGREEMENT)
+        agreements += [] if rep.agreement is None else [round(rep.agreement, 3)]
         full_d.append(_lcc_dice(full, label))
         roi_d.append(_lcc_dice(roi, label))
         full_t, roi_t = full_t + counter[0], roi_t + rep.tiles
@@ -95,7 +110,8 @@ def test_trained_tiny_same_dice_as_full_window_with_fewer_tiles(tiny_run: dict[s
     print(f"zoom {zoom}: Dice full {np.mean(full_d):.4f} roi {np.mean(roi_d):.4f} "
           f"(worst scan {diff.min():+.4f}); "
           f"tiles full {full_t} roi {roi_t}; {len(full_d)} scans, {notes.count('widened')} widened, "
-          f"{notes.count('fell back')} fell back, {notes.count('crop')} crop passes")
+          f"{notes.count('fell back')} fell back, {notes.count('crop')} crop passes kept, "
+          f"{notes.count('redone exactly')} redone exactly (agreements {agreements})")
     assert np.mean(full_d) > 0.85, full_d  # the model has learned the task, so the comparison means something
     assert np.mean(roi_d) >= np.mean(full_d) - 0.005, (roi_d, full_d)
     assert diff.min() >= -0.02, (roi_d, full_d)
@@ -174,6 +190,24 @@ def test_foreground_outside_the_regions_widens_then_falls_back(caplog: pytest.Lo
     assert "still outside the regions" in rep.fallback and "falling back" in caplog.text
     assert rep.tiles_coarse + rep.tiles_fine < 2 * rep.tiles_full_window  # the full window's tiles: once each
     np.testing.assert_allclose(roi, full, atol=1e-6)
+
+
+@pytest.mark.parametrize("zoom", [1.0, 2.0])
+def test_a_crop_pass_that_disagrees_with_the_full_windows_tiles_is_redone_exactly(zoom: float) -> None:
+    """Step 3c: the crop pass is kept for a network indifferent to tile positions (agreement 1) and replaced by the
+    exact pass, the full window's values inside the regions, for one whose output depends on them."""
+    image = np.zeros((24, 64, 120), dtype=np.float32)
+    image[8:14, 20:30, 40:80] = 1.0
+    roi, rep = predict_volume_roi(Pointwise(), image, PATCH, coarse_zoom=zoom, fine="crop")
+    assert rep.crop is not None and rep.agreement == 1.0, rep
+    method = TilePosition()
+    full = predict_volume(method, image, PATCH)
+    roi, rep = predict_volume_roi(method, image, PATCH, coarse_zoom=zoom, fine="crop")
+    assert rep.agreement is not None and rep.agreement < MIN_AGREEMENT and rep.crop is None, rep
+    inside = _inside(rep.boxes, image.shape)
+    np.testing.assert_allclose(roi[:, inside], full[:, inside], atol=1e-5)
+    kept, rep0 = predict_volume_roi(method, image, PATCH, coarse_zoom=zoom, fine="crop", min_agreement=0.0)
+    assert rep0.crop is not None and np.abs(kept[:, inside] - full[:, inside]).max() > 0.5  # what the guard prevents
 
 
 @pytest.mark.parametrize("shape", [(24, 64, 80), (10, 20, 40), (17, 33, 47)])

@@ -18,6 +18,12 @@ the full window's own tiles (MONAI ``sliding_window_inference``'s padding, grid 
       the full window's. On a pancreas-sized region of a default-size scan (a) needs nearly every tile (the gland
       spans most tile positions along x), so (b) is what saves time there;
    voxels no evaluated tile covers are background;
+   c. guard on (b): where (b)'s own tiles and the full-window tiles evaluated (the coarse tiles at zoom 1, and
+      the full-window tile that overlaps the regions most, evaluated for this when it is not yet) both cover a
+      voxel well, the Dice of their two foregrounds is the crop pass's agreement. On scans where the network's
+      output depends on where a tile lies (an out-of-distribution scan the model is unsure of) it falls; below
+      ``min_agreement`` (0.95) the exact pass (a) replaces (b) for this volume, reusing every full-window tile
+      evaluated, and the report says so;
 4. fallback, logged: the coarse pass finds nothing -> the full window; fine foreground (> ``threshold``) outside
    the trusted part (a: the regions; b: the crop less its faces inside the image) -> the regions grow to cover it
    and step 3 runs again (``max_widen`` times), then the full window. The full window then evaluates only the
@@ -47,6 +53,8 @@ from crosspan.methods.sliding import inference_layout, memory_layout, predict_vo
 
 log = logging.getLogger(__name__)
 ROI_MODES = ("none", "auto", "aligned")
+#: a crop pass whose foreground agrees with the full window's tiles below this Dice is redone exactly (step 3c)
+MIN_AGREEMENT = 0.95
 Box = list[tuple[int, int]]
 
 
@@ -61,6 +69,7 @@ class RoiReport:
     crop: Box | None = None  # set when the fine pass ran its own grid on this crop (module doc, step 3b)
     widened: int = 0
     fallback: str = ""
+    agreement: float | None = None  # the crop pass's agreement with the full window's tiles (lowest; step 3c)
 
     @property
     def tiles(self) -> int:
@@ -183,8 +192,8 @@ def _inside(boxes: list[Box], shape: tuple[int, ...]) -> np.ndarray:
 def predict_volume_roi(method: Method, image: np.ndarray, patch: list[int], overlap: float = 0.5, tta: bool = False,
                        device: str | torch.device = "cpu", amp: str = "none", threshold: float = 0.1,
                        margin: list[int] | None = None, max_widen: int = 2, sw_batch_size: int = 2,
-                       coarse_zoom: float = 1.0, align: bool = False, fine: str = "auto"
-                       ) -> tuple[np.ndarray, RoiReport]:
+                       coarse_zoom: float = 1.0, align: bool = False, fine: str = "auto",
+                       min_agreement: float = MIN_AGREEMENT) -> tuple[np.ndarray, RoiReport]:
     """Class probabilities (2, z, y, x) as :func:`predict_volume`, from the coarse-to-fine window (module doc).
     ``align`` is accepted for ``--roi aligned`` and changes nothing; ``fine`` forces step 3 (:func:`plan_fine`)."""
     device = torch.device(device)
@@ -212,8 +221,13 @@ def predict_volume_roi(method: Method, image: np.ndarray, patch: list[int], over
         if not boxes:
             rep.fallback = f"coarse pass found no foreground (max probability {coarse.max():.3f} <= {threshold})"
         while boxes and not rep.fallback:
-            prob, trusted, rep.crop, tiles = fine_pass(wins, flips, x, boxes, overlap, sw_batch_size, fine)
+            prob, trusted, rep.crop, tiles, agreement = fine_pass(wins, flips, x, boxes, overlap, sw_batch_size,
+                                                                  fine, min_agreement)
             rep.tiles_fine += tiles
+            if agreement is not None:
+                rep.agreement = agreement if rep.agreement is None else min(rep.agreement, agreement)
+                if agreement < min_agreement:
+                    fine = "exact"  # the network depends on tile positions here: stay on the full window's grid
             outside = (prob[1] > threshold) & ~trusted
             if not outside.any():
                 break
@@ -242,22 +256,48 @@ def plan_fine(wins: list[TileWindow], flips: list[tuple[int, ...]], boxes: list[
     touching = [w.touching(_mirror(boxes, f, shape)) for w, f in zip(wins, flips, strict=True)]
     crop = _crop_box(boxes, patch, shape)
     exact = sum(len(set(t) - w.done) for t, w in zip(touching, wins, strict=True))
-    cropped = window_tiles([hi - lo for lo, hi in crop], patch, overlap) * len(flips)
+    cropped = sum(window_tiles([hi - lo for lo, hi in crop], patch, overlap)
+                  + len(probe_tiles(w, _mirror(boxes, f, shape))) for w, f in zip(wins, flips, strict=True))
     use_exact = exact <= cropped if fine == "auto" else fine == "exact"
     return (touching, crop, exact) if use_exact else (None, crop, cropped)
 
 
 def fine_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Tensor, boxes: list[Box],
-              overlap: float, sw_batch_size: int, fine: str = "auto") -> tuple[np.ndarray, np.ndarray, Box | None, int]:
+              overlap: float, sw_batch_size: int, fine: str = "auto", min_agreement: float = MIN_AGREEMENT
+              ) -> tuple[np.ndarray, np.ndarray, Box | None, int, float | None]:
     """Step 3 on ``boxes``: (probabilities (2, z, y, x), the voxels whose values are trusted, the crop when the
-    crop pass ran (else None), tiles evaluated)."""
+    crop pass ran and was kept (else None), tiles evaluated, the crop pass's agreement with the full window's
+    tiles (None when it did not run)). A crop pass whose agreement is below ``min_agreement`` is replaced by the
+    exact pass (step 3c of the module doc)."""
     shape = wins[0].shape
     touching, crop, _ = plan_fine(wins, flips, boxes, overlap, fine)
-    if touching is not None:
-        tiles = sum(w.add(t) for w, t in zip(wins, touching, strict=True))
-        return _average(wins, flips), _inside(boxes, shape), None, tiles
-    prob, tiles = _crop_pass(wins, flips, x, crop, wins[0].patch, overlap, wins[0].layout, sw_batch_size)
-    return prob, _inside([_shrink_inner_faces(crop, shape)], shape), crop, tiles
+    agreement = None
+    if touching is None:
+        tiles = sum(w.add(probe_tiles(w, _mirror(boxes, f, shape))) for w, f in zip(wins, flips, strict=True))
+        prob, crop_tiles, agreement = _crop_pass(wins, flips, x, crop, wins[0].patch, overlap, wins[0].layout,
+                                                 sw_batch_size)
+        tiles += crop_tiles
+        if agreement >= min_agreement:
+            return prob, _inside([_shrink_inner_faces(crop, shape)], shape), crop, tiles, agreement
+        log.info("roi: the crop pass agrees with the full window's tiles to Dice %.3f < %.3f; exact pass instead",
+                 agreement, min_agreement)
+        touching = [w.touching(_mirror(boxes, f, shape)) for w, f in zip(wins, flips, strict=True)]
+    else:
+        tiles = 0
+    tiles += sum(w.add(t) for w, t in zip(wins, touching, strict=True))
+    return _average(wins, flips), _inside(boxes, shape), None, tiles, agreement
+
+
+def probe_tiles(win: TileWindow, boxes: list[Box]) -> list[int]:
+    """The full-window tile that overlaps ``boxes`` most, to check the crop pass against (step 3c); none when it
+    is evaluated already (often a coarse tile at ``coarse_zoom`` 1)."""
+    def overlap(i: int) -> int:
+        return sum(int(np.prod([max(0, min(sl.stop, hi + o) - max(sl.start, lo + o))
+                                for sl, (lo, hi), o in zip(win.slices[i], box, win.pad_lo, strict=True)]))
+                   for box in boxes)
+
+    best = max(win.all(), key=overlap)
+    return [] if best in win.done else [best]
 
 
 def _crop_box(boxes: list[Box], patch: list[int], shape: tuple[int, ...]) -> Box:
@@ -278,11 +318,12 @@ def _shrink_inner_faces(box: Box, shape: tuple[int, ...]) -> Box:
 
 
 def _crop_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Tensor, crop: Box, patch: list[int],
-               overlap: float, layout: torch.memory_format, sw_batch_size: int) -> tuple[np.ndarray, int]:
+               overlap: float, layout: torch.memory_format, sw_batch_size: int) -> tuple[np.ndarray, int, float]:
     """The Gaussian window on ``crop`` with its own grid (every tile inside the crop), the full-window tiles already
-    evaluated in ``wins`` blended in; background outside the crop. Returns (2, z, y, x) and the tiles evaluated."""
+    evaluated in ``wins`` blended in; background outside the crop. Returns (2, z, y, x), the tiles evaluated and
+    the agreement (:func:`_agreement`) of the crop's own tiles with the full window's where both cover."""
     shape = tuple(int(s) for s in x.shape[2:])
-    total, tiles = None, 0
+    total, tiles, agree = None, 0, []
     for w, f in zip(wins, flips, strict=True):
         box = _mirror([crop], f, shape)[0]
         sl = tuple(slice(lo, hi) for lo, hi in box)
@@ -293,15 +334,28 @@ def _crop_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Te
         own = (slice(None), slice(None), *(slice(o, o + n) for o, n in zip(cw.pad_lo, cw.shape, strict=True)))
         num, den = cw.num[own], cw.den[own]
         if w.num is not None:  # the full window's tiles evaluated so far: more views of the same voxels
-            inner = tuple(slice(lo + o, hi + o) for (lo, hi), o in zip(box, w.pad_lo, strict=True))
-            num, den = num + w.num[(slice(None), slice(None), *inner)], den + w.den[(slice(None), slice(None), *inner)]
+            inner = (slice(None), slice(None), *(slice(lo + o, hi + o) for (lo, hi), o in zip(box, w.pad_lo,
+                                                                                              strict=True)))
+            agree.append(_agreement(num, den, w.num[inner], w.den[inner]))
+            num, den = num + w.num[inner], den + w.den[inner]
         p = torch.zeros((num.shape[1], *shape), device=x.device)
         p[0] = 1.0
         p[(slice(None), *sl)] = (num / den)[0]
         p = p.flip([d - 1 for d in f]) if f else p
         total = p if total is None else total + p
     assert total is not None
-    return (total / len(flips)).float().cpu().numpy(), tiles
+    return (total / len(flips)).float().cpu().numpy(), tiles, min(agree, default=1.0)
+
+
+def _agreement(num_a: torch.Tensor, den_a: torch.Tensor, num_b: torch.Tensor, den_b: torch.Tensor) -> float:
+    """Dice of the foreground (p > 0.5) of two blends where both cover a voxel well (blend weight above a tenth of
+    the central weight: away from the tiles' edges, which the full window weights down too); 1.0 when neither has
+    any foreground there: how far the network's output depends on where the tiles lie."""
+    both = (den_a > 0.1) & (den_b > 0.1)  # the importance map is 1 at a tile's centre
+    a = (num_a[:, 1:2] > 0.5 * den_a) & both
+    b = (num_b[:, 1:2] > 0.5 * den_b) & both
+    total = int(a.sum() + b.sum())
+    return 1.0 if total == 0 else 2.0 * int((a & b).sum()) / total
 
 
 def _average(wins: list[TileWindow], flips: list[tuple[int, ...]]) -> np.ndarray:
