@@ -197,7 +197,7 @@ def test_a_crop_pass_that_disagrees_with_the_full_windows_tiles_is_redone_exactl
     """Step 3c: the crop pass is kept for a network indifferent to tile positions (agreement 1) and replaced by the
     exact pass, the full window's values inside the regions, for one whose output depends on them."""
     image = np.zeros((24, 64, 120), dtype=np.float32)
-    image[8:14, 20:30, 40:80] = 1.0
+    image[8:14, 20:30, 37:77] = 1.0  # (at x 40:80 the crop's first tile is a coarse tile: agreement 1 there)
     roi, rep = predict_volume_roi(Pointwise(), image, PATCH, coarse_zoom=zoom, fine="crop")
     assert rep.crop is not None and rep.agreement == 1.0, rep
     method = TilePosition()

@@ -18,9 +18,9 @@ the full window's own tiles (MONAI ``sliding_window_inference``'s padding, grid 
       the full window's. On a pancreas-sized region of a default-size scan (a) needs nearly every tile (the gland
       spans most tile positions along x), so (b) is what saves time there;
    voxels no evaluated tile covers are background;
-   c. guard on (b): where (b)'s own tiles and the full-window tiles evaluated (the coarse tiles at zoom 1, and
-      the full-window tile that overlaps the regions most, evaluated for this when it is not yet) both cover a
-      voxel well, the Dice of their two foregrounds is the crop pass's agreement. On scans where the network's
+   c. guard on (b): the full-window tile that overlaps the regions most (evaluated for this when it is not yet)
+      and the crop tiles that overlap it are evaluated first; where both windows cover a voxel of that tile
+      well, the Dice of their two foregrounds is the crop pass's agreement. On scans where the network's
       output depends on where a tile lies (an out-of-distribution scan the model is unsure of) it falls; below
       ``min_agreement`` (0.95) the exact pass (a) replaces (b) for this volume, reusing every full-window tile
       evaluated, and the report says so;
@@ -257,7 +257,7 @@ def plan_fine(wins: list[TileWindow], flips: list[tuple[int, ...]], boxes: list[
     crop = _crop_box(boxes, patch, shape)
     exact = sum(len(set(t) - w.done) for t, w in zip(touching, wins, strict=True))
     cropped = sum(window_tiles([hi - lo for lo, hi in crop], patch, overlap)
-                  + len(probe_tiles(w, _mirror(boxes, f, shape))) for w, f in zip(wins, flips, strict=True))
+                  + (probe_tile(w, _mirror(boxes, f, shape)) not in w.done) for w, f in zip(wins, flips, strict=True))
     use_exact = exact <= cropped if fine == "auto" else fine == "exact"
     return (touching, crop, exact) if use_exact else (None, crop, cropped)
 
@@ -271,33 +271,30 @@ def fine_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Ten
     exact pass (step 3c of the module doc)."""
     shape = wins[0].shape
     touching, crop, _ = plan_fine(wins, flips, boxes, overlap, fine)
-    agreement = None
+    agreement, tiles = None, 0
     if touching is None:
-        tiles = sum(w.add(probe_tiles(w, _mirror(boxes, f, shape))) for w, f in zip(wins, flips, strict=True))
-        prob, crop_tiles, agreement = _crop_pass(wins, flips, x, crop, wins[0].patch, overlap, wins[0].layout,
-                                                 sw_batch_size)
+        probes = [probe_tile(w, _mirror(boxes, f, shape)) for w, f in zip(wins, flips, strict=True)]
+        tiles = sum(w.add([t]) for w, t in zip(wins, probes, strict=True))
+        prob, crop_tiles, agreement = _crop_pass(wins, flips, x, crop, probes, overlap, sw_batch_size,
+                                                 min_agreement)
         tiles += crop_tiles
-        if agreement >= min_agreement:
+        if prob is not None:
             return prob, _inside([_shrink_inner_faces(crop, shape)], shape), crop, tiles, agreement
         log.info("roi: the crop pass agrees with the full window's tiles to Dice %.3f < %.3f; exact pass instead",
                  agreement, min_agreement)
         touching = [w.touching(_mirror(boxes, f, shape)) for w, f in zip(wins, flips, strict=True)]
-    else:
-        tiles = 0
     tiles += sum(w.add(t) for w, t in zip(wins, touching, strict=True))
     return _average(wins, flips), _inside(boxes, shape), None, tiles, agreement
 
 
-def probe_tiles(win: TileWindow, boxes: list[Box]) -> list[int]:
-    """The full-window tile that overlaps ``boxes`` most, to check the crop pass against (step 3c); none when it
-    is evaluated already (often a coarse tile at ``coarse_zoom`` 1)."""
+def probe_tile(win: TileWindow, boxes: list[Box]) -> int:
+    """The full-window tile that overlaps ``boxes`` most: the crop pass is checked against it (step 3c)."""
     def overlap(i: int) -> int:
         return sum(int(np.prod([max(0, min(sl.stop, hi + o) - max(sl.start, lo + o))
                                 for sl, (lo, hi), o in zip(win.slices[i], box, win.pad_lo, strict=True)]))
                    for box in boxes)
 
-    best = max(win.all(), key=overlap)
-    return [] if best in win.done else [best]
+    return max(win.all(), key=overlap)
 
 
 def _crop_box(boxes: list[Box], patch: list[int], shape: tuple[int, ...]) -> Box:
@@ -317,34 +314,44 @@ def _shrink_inner_faces(box: Box, shape: tuple[int, ...]) -> Box:
     return [(lo + (lo > 0), hi - (hi < n)) for (lo, hi), n in zip(box, shape, strict=True)]
 
 
-def _crop_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Tensor, crop: Box, patch: list[int],
-               overlap: float, layout: torch.memory_format, sw_batch_size: int) -> tuple[np.ndarray, int, float]:
+def _crop_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Tensor, crop: Box, probes: list[int],
+               overlap: float, sw_batch_size: int, min_agreement: float) -> tuple[np.ndarray | None, int, float]:
     """The Gaussian window on ``crop`` with its own grid (every tile inside the crop), the full-window tiles already
     evaluated in ``wins`` blended in; background outside the crop. Returns (2, z, y, x), the tiles evaluated and
-    the agreement (:func:`_agreement`) of the crop's own tiles with the full window's where both cover."""
+    the agreement (:func:`_agreement`) of the crop's own tiles with the full window's on each window's ``probes``
+    tile. The crop tiles there are evaluated first: below ``min_agreement`` the pass stops
+    and returns None for the probabilities."""
     shape = tuple(int(s) for s in x.shape[2:])
-    total, tiles, agree = None, 0, []
-    for w, f in zip(wins, flips, strict=True):
+    total, tiles, agree = None, 0, 1.0
+    for w, f, probe in zip(wins, flips, probes, strict=True):
         box = _mirror([crop], f, shape)[0]
         sl = tuple(slice(lo, hi) for lo, hi in box)
-        cw = TileWindow(w.method, (x.flip(f) if f else x)[(slice(None), slice(None), *sl)], patch, overlap, layout,
-                        sw_batch_size)
-        tiles += cw.add(cw.all())
-        assert cw.num is not None
+        cw = TileWindow(w.method, (x.flip(f) if f else x)[(slice(None), slice(None), *sl)], w.patch, overlap,
+                        w.layout, sw_batch_size)
+        # the probe tile, in the crop window's padded coordinates
+        centre = [(t.start - lo - o + c, t.stop - lo - o + c) for t, (lo, _), o, c in
+                  zip(w.slices[probe], box, w.pad_lo, cw.pad_lo, strict=True)]
+        tiles += cw.add(cw.touching([[(a - c, b - c) for (a, b), c in zip(centre, cw.pad_lo, strict=True)]]))
+        assert cw.num is not None and w.num is not None
+        inner = (slice(None), slice(None), *(slice(lo + o, hi + o) for (lo, hi), o in zip(box, w.pad_lo,
+                                                                                          strict=True)))
         own = (slice(None), slice(None), *(slice(o, o + n) for o, n in zip(cw.pad_lo, cw.shape, strict=True)))
-        num, den = cw.num[own], cw.den[own]
-        if w.num is not None:  # the full window's tiles evaluated so far: more views of the same voxels
-            inner = (slice(None), slice(None), *(slice(lo + o, hi + o) for (lo, hi), o in zip(box, w.pad_lo,
-                                                                                              strict=True)))
-            agree.append(_agreement(num, den, w.num[inner], w.den[inner]))
-            num, den = num + w.num[inner], den + w.den[inner]
+        part = (slice(None), slice(None), *(slice(max(a, o), min(b, o + n)) for (a, b), o, n in
+                                            zip(centre, cw.pad_lo, cw.shape, strict=True)))
+        ref = (slice(None), slice(None), *(slice(max(a, o) - o, min(b, o + n) - o) for (a, b), o, n in
+                                           zip(centre, cw.pad_lo, cw.shape, strict=True)))
+        agree = min(agree, _agreement(cw.num[part], cw.den[part], w.num[inner][ref], w.den[inner][ref]))
+        if agree < min_agreement:
+            return None, tiles, agree
+        tiles += cw.add(cw.all())
+        num, den = cw.num[own] + w.num[inner], cw.den[own] + w.den[inner]  # the full window's tiles: more views
         p = torch.zeros((num.shape[1], *shape), device=x.device)
         p[0] = 1.0
         p[(slice(None), *sl)] = (num / den)[0]
         p = p.flip([d - 1 for d in f]) if f else p
         total = p if total is None else total + p
     assert total is not None
-    return (total / len(flips)).float().cpu().numpy(), tiles, min(agree, default=1.0)
+    return (total / len(flips)).float().cpu().numpy(), tiles, agree
 
 
 def _agreement(num_a: torch.Tensor, den_a: torch.Tensor, num_b: torch.Tensor, den_b: torch.Tensor) -> float:
