@@ -19,8 +19,8 @@ the full window's own tiles (MONAI ``sliding_window_inference``'s padding, grid 
       spans most tile positions along x), so (b) is what saves time there;
    voxels no evaluated tile covers are background;
    c. guard on (b): the full-window tile that overlaps the regions most (evaluated for this when it is not yet)
-      and the crop tiles that overlap it are evaluated first; where both windows cover a voxel of that tile
-      well, the Dice of their two foregrounds is the crop pass's agreement. On scans where the network's
+      and the crop tiles that overlap its central half are evaluated first; where both windows cover a voxel of
+      that half well, the Dice of their two foregrounds is the crop pass's agreement. On scans where the network's
       output depends on where a tile lies (an out-of-distribution scan the model is unsure of) it falls; below
       ``min_agreement`` (0.95) the exact pass (a) replaces (b) for this volume, reusing every full-window tile
       evaluated, and the report says so;
@@ -318,8 +318,8 @@ def _crop_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Te
                overlap: float, sw_batch_size: int, min_agreement: float) -> tuple[np.ndarray | None, int, float]:
     """The Gaussian window on ``crop`` with its own grid (every tile inside the crop), the full-window tiles already
     evaluated in ``wins`` blended in; background outside the crop. Returns (2, z, y, x), the tiles evaluated and
-    the agreement (:func:`_agreement`) of the crop's own tiles with the full window's on each window's ``probes``
-    tile. The crop tiles there are evaluated first: below ``min_agreement`` the pass stops
+    the agreement (:func:`_agreement`) of the crop's own tiles with the full window's on the central half of each
+    window's ``probes`` tile. The crop tiles there are evaluated first: below ``min_agreement`` the pass stops
     and returns None for the probabilities."""
     shape = tuple(int(s) for s in x.shape[2:])
     total, tiles, agree = None, 0, 1.0
@@ -328,9 +328,9 @@ def _crop_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Te
         sl = tuple(slice(lo, hi) for lo, hi in box)
         cw = TileWindow(w.method, (x.flip(f) if f else x)[(slice(None), slice(None), *sl)], w.patch, overlap,
                         w.layout, sw_batch_size)
-        # the probe tile, in the crop window's padded coordinates
-        centre = [(t.start - lo - o + c, t.stop - lo - o + c) for t, (lo, _), o, c in
-                  zip(w.slices[probe], box, w.pad_lo, cw.pad_lo, strict=True)]
+        # the probe tile's central half, in the crop window's padded coordinates
+        centre = [(t.start + p // 4 - lo - o + c, t.stop - p // 4 - lo - o + c) for t, p, (lo, _), o, c in
+                  zip(w.slices[probe], w.patch, box, w.pad_lo, cw.pad_lo, strict=True)]
         tiles += cw.add(cw.touching([[(a - c, b - c) for (a, b), c in zip(centre, cw.pad_lo, strict=True)]]))
         assert cw.num is not None and w.num is not None
         inner = (slice(None), slice(None), *(slice(lo + o, hi + o) for (lo, hi), o in zip(box, w.pad_lo,
