@@ -18,9 +18,9 @@ the full window's own tiles (MONAI ``sliding_window_inference``'s padding, grid 
       the full window's. On a pancreas-sized region of a default-size scan (a) needs nearly every tile (the gland
       spans most tile positions along x), so (b) is what saves time there;
    voxels no evaluated tile covers are background;
-   c. guard on (b): the full-window tile that overlaps the regions most (evaluated for this when it is not yet)
-      and the crop tiles that overlap its central half are evaluated first; where both windows cover a voxel of
-      that half well, the Dice of their two foregrounds is the crop pass's agreement. On scans where the network's
+   c. guard on (b): the full-window tile that overlaps the regions most and the crop tile nearest to it are
+      evaluated first (one or two more tiles); where both weigh a voxel well, the Dice of their two foregrounds
+      is the crop pass's agreement. On scans where the network's
       output depends on where a tile lies (an out-of-distribution scan the model is unsure of) it falls; below
       ``min_agreement`` (0.95) the exact pass (a) replaces (b) for this volume, reusing every full-window tile
       evaluated, and the report says so;
@@ -112,22 +112,44 @@ class TileWindow:
         self.num: torch.Tensor | None = None
         self.den = torch.zeros((1, 1, *padded), device=x.device)
         self.done: set[int] = set()
+        self.raw: dict[int, torch.Tensor] = {}  # (C, *patch) network output of the tiles asked to keep it
 
-    def add(self, tiles: list[int]) -> int:
-        """Evaluate those of ``tiles`` not evaluated yet (``sw_batch_size`` a forward); how many that was."""
+    def add(self, tiles: list[int], keep: tuple[int, ...] = ()) -> int:
+        """Evaluate those of ``tiles`` not evaluated yet (``sw_batch_size`` a forward); how many that was. The
+        output of the tiles in ``keep`` is kept in :attr:`raw`."""
         todo = [i for i in tiles if i not in self.done]
         for b in range(0, len(todo), self.batch):
             chunk = todo[b: b + self.batch]
-            t = torch.cat([self.x[(slice(None), slice(None), *self.slices[i])] for i in chunk])
-            out = self.method.predict(t.contiguous(memory_format=self.layout)).float()
+            out = self._forward(chunk)
             if self.num is None:
                 self.num = torch.zeros((1, out.shape[1], *self.den.shape[2:]), device=self.den.device)
             for k, i in enumerate(chunk):
                 s = (slice(None), slice(None), *self.slices[i])
                 self.num[s] += out[k: k + 1] * self.weight
                 self.den[s] += self.weight
+                if i in keep:
+                    self.raw[i] = out[k]
         self.done.update(todo)
         return len(todo)
+
+    def raw_output(self, i: int) -> tuple[torch.Tensor, int]:
+        """Tile ``i``'s network output (C, *patch) and the tiles evaluated for it (0 or 1; a tile evaluated before
+        without keeping its output is evaluated again, not blended twice)."""
+        if i in self.raw:
+            return self.raw[i], 0
+        if i not in self.done:
+            self.add([i], keep=(i,))
+        else:
+            self.raw[i] = self._forward([i])[0]
+        return self.raw[i], 1
+
+    def _forward(self, tiles: list[int]) -> torch.Tensor:
+        t = torch.cat([self.x[(slice(None), slice(None), *self.slices[i])] for i in tiles])
+        return self.method.predict(t.contiguous(memory_format=self.layout)).float()
+
+    def image_box(self, i: int) -> Box:
+        """Tile ``i`` in image coordinates (may reach into the padding: below 0 or beyond the shape)."""
+        return [(sl.start - o, sl.stop - o) for sl, o in zip(self.slices[i], self.pad_lo, strict=True)]
 
     def all(self) -> list[int]:
         return list(range(len(self.slices)))
@@ -215,7 +237,8 @@ def predict_volume_roi(method: Method, image: np.ndarray, patch: list[int], over
     with autocast(amp, device), memory_layout(method, layout), method.volume(x):
         wins = [TileWindow(method, x.flip(f) if f else x, patch, overlap, layout, sw_batch_size) for f in flips]
         if coarse is None:
-            rep.tiles_coarse = wins[0].add(wins[0].cover())
+            cover = wins[0].cover()
+            rep.tiles_coarse = wins[0].add(cover, keep=tuple(cover))  # kept: a probe tile of step 3c
             coarse = wins[0].prob()[1].float().cpu().numpy()
         boxes = regions(coarse > threshold, margin)
         if not boxes:
@@ -257,7 +280,7 @@ def plan_fine(wins: list[TileWindow], flips: list[tuple[int, ...]], boxes: list[
     crop = _crop_box(boxes, patch, shape)
     exact = sum(len(set(t) - w.done) for t, w in zip(touching, wins, strict=True))
     cropped = sum(window_tiles([hi - lo for lo, hi in crop], patch, overlap)
-                  + (probe_tile(w, _mirror(boxes, f, shape)) not in w.done) for w, f in zip(wins, flips, strict=True))
+                  + (probe_tile(w, _mirror(boxes, f, shape)) not in w.raw) for w, f in zip(wins, flips, strict=True))
     use_exact = exact <= cropped if fine == "auto" else fine == "exact"
     return (touching, crop, exact) if use_exact else (None, crop, cropped)
 
@@ -274,10 +297,7 @@ def fine_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Ten
     agreement, tiles = None, 0
     if touching is None:
         probes = [probe_tile(w, _mirror(boxes, f, shape)) for w, f in zip(wins, flips, strict=True)]
-        tiles = sum(w.add([t]) for w, t in zip(wins, probes, strict=True))
-        prob, crop_tiles, agreement = _crop_pass(wins, flips, x, crop, probes, overlap, sw_batch_size,
-                                                 min_agreement)
-        tiles += crop_tiles
+        prob, tiles, agreement = _crop_pass(wins, flips, x, crop, probes, overlap, sw_batch_size, min_agreement)
         if prob is not None:
             return prob, _inside([_shrink_inner_faces(crop, shape)], shape), crop, tiles, agreement
         log.info("roi: the crop pass agrees with the full window's tiles to Dice %.3f < %.3f; exact pass instead",
@@ -318,9 +338,8 @@ def _crop_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Te
                overlap: float, sw_batch_size: int, min_agreement: float) -> tuple[np.ndarray | None, int, float]:
     """The Gaussian window on ``crop`` with its own grid (every tile inside the crop), the full-window tiles already
     evaluated in ``wins`` blended in; background outside the crop. Returns (2, z, y, x), the tiles evaluated and
-    the agreement (:func:`_agreement`) of the crop's own tiles with the full window's on the central half of each
-    window's ``probes`` tile. The crop tiles there are evaluated first: below ``min_agreement`` the pass stops
-    and returns None for the probabilities."""
+    the agreement (:func:`_agreement`) of each window's ``probes`` tile with the crop tile nearest to it. That crop
+    tile is evaluated first: below ``min_agreement`` the pass stops and returns None for the probabilities."""
     shape = tuple(int(s) for s in x.shape[2:])
     total, tiles, agree = None, 0, 1.0
     for w, f, probe in zip(wins, flips, probes, strict=True):
@@ -328,22 +347,21 @@ def _crop_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Te
         sl = tuple(slice(lo, hi) for lo, hi in box)
         cw = TileWindow(w.method, (x.flip(f) if f else x)[(slice(None), slice(None), *sl)], w.patch, overlap,
                         w.layout, sw_batch_size)
-        # the probe tile's central half, in the crop window's padded coordinates
-        centre = [(t.start + p // 4 - lo - o + c, t.stop - p // 4 - lo - o + c) for t, p, (lo, _), o, c in
-                  zip(w.slices[probe], w.patch, box, w.pad_lo, cw.pad_lo, strict=True)]
-        tiles += cw.add(cw.touching([[(a - c, b - c) for (a, b), c in zip(centre, cw.pad_lo, strict=True)]]))
+        full_box = w.image_box(probe)
+        centre = [(a + b) / 2 - lo for (a, b), (lo, _) in zip(full_box, box, strict=True)]
+        near = min(cw.all(), key=lambda i: sum(((a + b) / 2 - c) ** 2 for (a, b), c in
+                                               zip(cw.image_box(i), centre, strict=True)))
+        (probe_out, n1), (crop_out, n2) = w.raw_output(probe), cw.raw_output(near)
+        tiles += n1 + n2
+        crop_box = [(a + lo, b + lo) for (a, b), (lo, _) in zip(cw.image_box(near), box, strict=True)]
+        agree = min(agree, _agreement(probe_out, full_box, crop_out, crop_box, w.weight[0, 0]))
+        if agree < min_agreement:
+            return None, tiles, agree
+        tiles += cw.add(cw.all())
         assert cw.num is not None and w.num is not None
         inner = (slice(None), slice(None), *(slice(lo + o, hi + o) for (lo, hi), o in zip(box, w.pad_lo,
                                                                                           strict=True)))
         own = (slice(None), slice(None), *(slice(o, o + n) for o, n in zip(cw.pad_lo, cw.shape, strict=True)))
-        part = (slice(None), slice(None), *(slice(max(a, o), min(b, o + n)) for (a, b), o, n in
-                                            zip(centre, cw.pad_lo, cw.shape, strict=True)))
-        ref = (slice(None), slice(None), *(slice(max(a, o) - o, min(b, o + n) - o) for (a, b), o, n in
-                                           zip(centre, cw.pad_lo, cw.shape, strict=True)))
-        agree = min(agree, _agreement(cw.num[part], cw.den[part], w.num[inner][ref], w.den[inner][ref]))
-        if agree < min_agreement:
-            return None, tiles, agree
-        tiles += cw.add(cw.all())
         num, den = cw.num[own] + w.num[inner], cw.den[own] + w.den[inner]  # the full window's tiles: more views
         p = torch.zeros((num.shape[1], *shape), device=x.device)
         p[0] = 1.0
@@ -354,13 +372,21 @@ def _crop_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Te
     return (total / len(flips)).float().cpu().numpy(), tiles, agree
 
 
-def _agreement(num_a: torch.Tensor, den_a: torch.Tensor, num_b: torch.Tensor, den_b: torch.Tensor) -> float:
-    """Dice of the foreground (p > 0.5) of two blends where both cover a voxel well (blend weight above a tenth of
-    the central weight: away from the tiles' edges, which the full window weights down too); 1.0 when neither has
-    any foreground there: how far the network's output depends on where the tiles lie."""
-    both = (den_a > 0.1) & (den_b > 0.1)  # the importance map is 1 at a tile's centre
-    a = (num_a[:, 1:2] > 0.5 * den_a) & both
-    b = (num_b[:, 1:2] > 0.5 * den_b) & both
+def _agreement(out_a: torch.Tensor, box_a: Box, out_b: torch.Tensor, box_b: Box, weight: torch.Tensor) -> float:
+    """Dice of the foreground (p > 0.5) of two tiles' outputs (C, *patch) at ``box_a`` / ``box_b`` (image
+    coordinates) where both weigh a voxel well (Gaussian importance above 0.1 of the centre's in each: away from
+    the edges, which the window weights down too); 1.0 when neither has foreground there. It measures how far the
+    network's output depends on where its tile lies."""
+    both = [(max(a0, b0), min(a1, b1)) for (a0, a1), (b0, b1) in zip(box_a, box_b, strict=True)]
+    if any(hi <= lo for lo, hi in both):
+        return 1.0
+
+    def part(t: torch.Tensor, box: Box) -> torch.Tensor:
+        index: tuple[slice, ...] = tuple(slice(lo - o, hi - o) for (lo, hi), (o, _) in zip(both, box, strict=True))
+        return t[index]
+
+    well = (part(weight, box_a) > 0.1) & (part(weight, box_b) > 0.1)
+    a, b = (part(out_a[1], box_a) > 0.5) & well, (part(out_b[1], box_b) > 0.5) & well
     total = int(a.sum() + b.sum())
     return 1.0 if total == 0 else 2.0 * int((a & b).sum()) / total
 
