@@ -18,12 +18,11 @@ the full window's own tiles (MONAI ``sliding_window_inference``'s padding, grid 
       the full window's. On a pancreas-sized region of a default-size scan (a) needs nearly every tile (the gland
       spans most tile positions along x), so (b) is what saves time there;
    voxels no evaluated tile covers are background;
-   c. guard on (b): the full-window tile that overlaps the regions most and the crop tile nearest to it are
-      evaluated first (one or two more tiles); where both weigh a voxel well, the Dice of their two foregrounds
-      is the crop pass's agreement. On scans where the network's
-      output depends on where a tile lies (an out-of-distribution scan the model is unsure of) it falls; below
-      ``min_agreement`` (0.95) the exact pass (a) replaces (b) for this volume, reusing every full-window tile
-      evaluated, and the report says so;
+   c. guard on (b): the full-window tile that overlaps the regions most and the nearest crop tile at another
+      place are evaluated first (one or two more tiles); where both weigh a voxel well, the Dice of their two
+      foregrounds is the crop pass's agreement. On scans where the network's output depends on where a tile lies
+      (an out-of-distribution scan the model is unsure of) it falls; below ``min_agreement`` (0.95) the exact
+      pass (a) replaces (b) for this volume, reusing every full-window tile evaluated, and the report says so;
 4. fallback, logged: the coarse pass finds nothing -> the full window; fine foreground (> ``threshold``) outside
    the trusted part (a: the regions; b: the crop less its faces inside the image) -> the regions grow to cover it
    and step 3 runs again (``max_widen`` times), then the full window. The full window then evaluates only the
@@ -348,15 +347,18 @@ def _crop_pass(wins: list[TileWindow], flips: list[tuple[int, ...]], x: torch.Te
         cw = TileWindow(w.method, (x.flip(f) if f else x)[(slice(None), slice(None), *sl)], w.patch, overlap,
                         w.layout, sw_batch_size)
         full_box = w.image_box(probe)
-        centre = [(a + b) / 2 - lo for (a, b), (lo, _) in zip(full_box, box, strict=True)]
-        near = min(cw.all(), key=lambda i: sum(((a + b) / 2 - c) ** 2 for (a, b), c in
-                                               zip(cw.image_box(i), centre, strict=True)))
-        (probe_out, n1), (crop_out, n2) = w.raw_output(probe), cw.raw_output(near)
-        tiles += n1 + n2
-        crop_box = [(a + lo, b + lo) for (a, b), (lo, _) in zip(cw.image_box(near), box, strict=True)]
-        agree = min(agree, _agreement(probe_out, full_box, crop_out, crop_box, w.weight[0, 0]))
-        if agree < min_agreement:
-            return None, tiles, agree
+
+        placed = {i: [(a + lo, b + lo) for (a, b), (lo, _) in zip(cw.image_box(i), box, strict=True)]
+                  for i in cw.all()}  # crop tiles in image coordinates
+        others = [i for i, b in placed.items() if b != full_box]  # a tile at the probe's place tells nothing
+        if others:
+            near = min(others, key=lambda i: sum((a + b - c - d) ** 2 for (a, b), (c, d) in
+                                                 zip(placed[i], full_box, strict=True)))
+            (probe_out, n1), (crop_out, n2) = w.raw_output(probe), cw.raw_output(near)
+            tiles += n1 + n2
+            agree = min(agree, _agreement(probe_out, full_box, crop_out, placed[near], w.weight[0, 0]))
+            if agree < min_agreement:
+                return None, tiles, agree
         tiles += cw.add(cw.all())
         assert cw.num is not None and w.num is not None
         inner = (slice(None), slice(None), *(slice(lo + o, hi + o) for (lo, hi), o in zip(box, w.pad_lo,
