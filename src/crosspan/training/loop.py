@@ -66,11 +66,8 @@ class TrainConfig:
 def _model_doc(cfg: TrainConfig, plan: Plan, patch: list[int], world_size: int) -> RunModel:
     cls = trainable_method(cfg.method)
     spacing = list(plan.target_spacing)
-    hparams = dict(cfg.hparams or {})
-    if "body_mask" in cls.default_hparams:  # a method that mimics the preprocessing's normalization uses the plan's
-        hparams.setdefault("body_mask", plan.mask_method)
     return RunModel(network=cfg.network, network_config=network_config(cfg.network, patch, spacing),
-                    method=cfg.method, hparams=resolve_hparams(cls, hparams),
+                    method=cfg.method, hparams=resolve_hparams(cls, cfg.hparams),
                     train_domains=sorted(plan.train_domains), patch_size=patch, target_spacing=spacing,
                     seed=cfg.seed, steps=cfg.steps, batch_size=cfg.batch_size,
                     plan_dir=str(Path(cfg.plan_dir).resolve()),

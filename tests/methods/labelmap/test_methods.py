@@ -125,23 +125,26 @@ def test_volume_norm_matches_the_preprocessing_on_a_whole_volume(mask: str) -> N
     assert not torch.allclose(zscore_body(img[crop], ref[crop] > 0), apply_crop, atol=0.05)
 
 
-def test_the_plans_body_mask_reaches_physics_rand(tmp_path: Path) -> None:
-    """Training gives physics-rand the plan's body mask (so its draws are normalized as the scans are); a wrong
-    value is refused."""
+def test_physics_rands_body_mask_reaches_the_draws_normalization(tmp_path: Path) -> None:
+    """The ``body_mask`` hyperparameter picks the mask of the draws' normalization statistics (``otsu`` by default,
+    also under a noise-floor plan: training does not override it); a wrong value is refused."""
     from crosspan.preprocess.plan import Plan
     from crosspan.training.loop import TrainConfig, _model_doc
 
     with pytest.raises(CrosspanError, match="body_mask"):
         get_method("physics-rand")(net(), ["A:T1"], {"body_mask": "bogus"})
-    plan = Plan(target_spacing=(4.0, 3.5, 3.5), median_shape=[16.0, 24.0, 24.0], patch_size=[16, 24, 24],
-                patch_size_cpu=[16, 24, 24], train_domains=["A:T1"], training_input="label-maps")
+    tissue = batch()["tissue"]
+    norms = {}
     for mask in ("otsu", "noise-floor"):
-        doc = _model_doc(TrainConfig(plan_dir=str(tmp_path), run_dir=str(tmp_path / "r"), method="physics-rand"),
-                         plan.model_copy(update={"body_mask": mask}), [16, 24, 24], 1)
-        assert doc.hparams["body_mask"] == mask
-    old = _model_doc(TrainConfig(plan_dir=str(tmp_path), run_dir=str(tmp_path / "r"), method="physics-rand"),
-                     plan.model_copy(update={"body_mask": None}), [16, 24, 24], 1)
-    assert old.hparams["body_mask"] == "otsu"  # a plan from before the field: what it was preprocessed with
+        m = get_method("physics-rand")(net(), ["A:T1"], {"body_mask": mask})
+        norms[mask] = m._draw(tissue, torch.Generator().manual_seed(3))[1]["norm"]
+    assert not torch.allclose(norms["otsu"]["mean"], norms["noise-floor"]["mean"])
+    plan = Plan(target_spacing=(4.0, 3.5, 3.5), median_shape=[16.0, 24.0, 24.0], patch_size=[16, 24, 24],
+                patch_size_cpu=[16, 24, 24], train_domains=["A:T1"], training_input="label-maps",
+                body_mask="noise-floor")
+    doc = _model_doc(TrainConfig(plan_dir=str(tmp_path), run_dir=str(tmp_path / "r"), method="physics-rand"),
+                     plan, [16, 24, 24], 1)
+    assert doc.hparams["body_mask"] == "otsu"
 
 
 def test_p_real_keeps_real_images_and_missing_tissue_is_clear_error() -> None:

@@ -18,7 +18,6 @@ import torch
 from crosspan.core.blur import gaussian_blur
 from crosspan.methods.labelmap.acquisition import acquire_coarse
 from crosspan.methods.labelmap.normalize import apply_stats, volume_stats
-from crosspan.preprocess.normalize import DEFAULT_BODY_MASK
 from crosspan.synth.tissues import FATS, TEXTURE, Tissue
 from crosspan.synth.torch_render import (
     N_TISSUES,
@@ -130,12 +129,11 @@ def draw_images(tissue: torch.Tensor, gen: torch.Generator, snr: tuple[float, fl
                 bias: tuple[float, float] = (0.0, 0.4), blur: tuple[float, float] = (0.0, 1.2),
                 family_probs: tuple[float, ...] = (0.3, 0.3, 0.25, 0.15),
                 haste_tr: tuple[float, float] = (800.0, 2000.0),
-                acquire: tuple[float, float] = (1.0, 1.0), mask: str = DEFAULT_BODY_MASK
-                ) -> tuple[torch.Tensor, dict]:
+                acquire: tuple[float, float] = (1.0, 1.0), mask: str = "otsu") -> tuple[torch.Tensor, dict]:
     """Magnitude images (B, 1, Z, Y, X) float32 drawn from tissue maps (B, 1, Z, Y, X), and the protocols used
     (``proto["norm"]``: the whole-volume normalization statistics of :func:`volume_zscore`). ``acquire``: the
     largest slice-thickness / in-plane factors of :func:`~crosspan.methods.labelmap.acquisition.acquire_coarse`
-    ``mask``: the body mask those statistics use (the plan's, so the draws are normalized as the test scans are)
+    ``mask``: the body mask of those statistics (:func:`~crosspan.methods.labelmap.normalize.volume_stats`)
     (scanner effects and noise on a coarser grid, then back; (1, 1) = on the label map's grid)."""
     b = tissue.shape[0]
     proto: dict[str, Any] = draw_protocols(b, gen, family_probs, haste_tr)  # + "norm", a dict of its own

@@ -1,12 +1,12 @@
 """Normalize drawn patches as the preprocessing normalizes whole volumes.
 
-The preprocessing
-(:func:`crosspan.preprocess.normalize.zscore`) z-scores each *volume* inside its body mask
-(:func:`crosspan.preprocess.normalize.body_mask`, the plan's) after clipping to the body's 0.5/99.5 percentiles. A
-training patch is a small crop, so z-scoring the patch itself gives other offsets and scales than the test volumes
-get. Here each drawn protocol's per-tissue signal is painted on a coarse reference anatomy (one synthetic abdomen, 8
-x 7 x 7 mm, with the drawn noise), the preprocessing's own functions compute the clip range and z-score statistics
-on it, and these are applied to the patch: the normalization depends on the protocol, not on where the patch lies.
+The preprocessing (:func:`crosspan.preprocess.normalize.zscore`) z-scores each *volume* inside a body mask
+(:func:`crosspan.preprocess.normalize.body_mask`) after clipping to the body's 0.5/99.5 percentiles. A training
+patch is a small crop, so z-scoring the patch itself gives other offsets and scales than the test volumes get. Here
+each drawn protocol's per-tissue signal is painted on a coarse reference anatomy (one synthetic abdomen, 8 x 7 x 7
+mm, with the drawn noise), the preprocessing's own functions compute the clip range and z-score statistics on it,
+and these are applied to the patch: the normalization depends on the protocol, not on where the patch lies. Which
+mask: physics-rand's ``body_mask`` (``otsu``, whatever the plan's; benchmarks/results/stress.md).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from crosspan.preprocess.normalize import DEFAULT_BODY_MASK, body_mask
+from crosspan.preprocess.normalize import body_mask
 
 
 @lru_cache(maxsize=2)
@@ -35,13 +35,14 @@ def reference_map(crop: bool = True) -> np.ndarray:
 
 
 def volume_stats(level: torch.Tensor, sigma: torch.Tensor, gen: torch.Generator,
-                 clip: tuple[float, float] = (0.5, 99.5), mask: str = DEFAULT_BODY_MASK) -> dict[str, torch.Tensor]:
+                 clip: tuple[float, float] = (0.5, 99.5), mask: str = "otsu") -> dict[str, torch.Tensor]:
     """Clip range and z-score statistics (each (B,)) that the preprocessing computes on the reference anatomy
     drawn with the noise-free magnitude per tissue ``level`` (B, T) and Rician noise ``sigma`` (B,), inside the
-    body mask ``mask`` (the plan's, :attr:`crosspan.preprocess.plan.Preprocessing.mask_method`). ``noise-floor``
+    body mask ``mask`` (physics-rand's hyperparameter ``body_mask``; ``otsu`` by default). ``noise-floor``
     needs the air around the body to find the noise floor, so it sees the whole field of view; ``otsu`` keeps the
-    body crop its statistics were defined on. (On the T2 protocols of the default and stress centers the pancreas
-    z then lies where the preprocessed scans put it: benchmarks/results/stress.md.)"""
+    body crop its statistics were defined on. (``noise-floor`` puts the pancreas z of the default and stress
+    centers' T2 protocols where the noise-floor preprocessing puts it, yet trained worse on the validation stress
+    cohort: benchmarks/results/stress.md.)"""
     ref = torch.from_numpy(reference_map(crop=mask == "otsu")).to(level.device)
     b = level.shape[0]
     clean = level.float()[:, ref.reshape(-1)].reshape(b, *ref.shape)
