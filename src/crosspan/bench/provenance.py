@@ -16,17 +16,27 @@ from crosspan.bench.jobs import DONE, Job
 
 @cache
 def code_commit() -> str | None:
-    """The short git commit of the crosspan source tree, or None outside a git checkout (looked up once a process:
-    the code a process runs does not change under it)."""
-    here = Path(__file__).resolve().parent
-    try:
-        proc = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=False, timeout=10)
-    except (OSError, subprocess.SubprocessError):
+    """The short git commit of the crosspan source tree (``-dirty`` appended when its tracked files have uncommitted
+    changes), or None outside a git checkout (looked up once a process: the code a process runs does not change
+    under it)."""
+    return commit_of(Path(__file__).resolve().parent)
+
+
+def commit_of(folder: Path) -> str | None:
+    """Short commit of the checkout holding ``folder``, ``-dirty`` when tracked files under it differ from it."""
+    def git(*args: str) -> str | None:
+        try:
+            proc = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, check=False,
+                                  timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
         return None
-    if proc.returncode != 0:
-        return None
-    return proc.stdout.strip() or None
+    changes = git("status", "--porcelain", "--untracked-files=no", "--", ".")
+    return f"{commit}-dirty" if changes else commit
 
 
 def run_commits(output: Path) -> list[str]:
@@ -66,4 +76,4 @@ def finished_date(jobs: Iterable[Job]) -> str | None:
     return time.strftime("%Y-%m-%d", time.gmtime(max(times))) if times else None
 
 
-__all__ = ["code_commit", "finished_date", "job_commits", "run_commits"]
+__all__ = ["code_commit", "commit_of", "finished_date", "job_commits", "run_commits"]
