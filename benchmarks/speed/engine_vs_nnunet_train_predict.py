@@ -87,7 +87,7 @@ def _crosspan_worker(work: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     ops["sw"] = lambda: predict_volume(variants[""][0], vol, patch, overlap=0.5)
     ops["sw_bf16"] = lambda: predict_volume(variants[""][0], vol, patch, overlap=0.5, amp="bf16")
 
-    from crosspan.inference.roi import window_tiles
+    from crosspan.inference.tiles import window_tiles
 
     info: dict[str, Any] = {"params": sum(p.numel() for p in variants[""][0].network.parameters()),
                             "tiles": window_tiles(vol.shape, patch, 0.5), "torch": torch.__version__}
@@ -103,7 +103,8 @@ def _roi_op(method: Any, vol: np.ndarray, patch: list[int], zoom: float, amp: st
     import torch
 
     from crosspan.core.amp import autocast
-    from crosspan.inference.roi import TileWindow, coarse_probability, fine_pass, plan_fine, window_tiles
+    from crosspan.inference.roi import coarse_probability, fine_pass, plan_fine
+    from crosspan.inference.tiles import TileWindow, window_tiles
     from crosspan.methods.sliding import inference_layout, memory_layout
 
     box = [(max(0, int(a * n) - p // 4), min(n, int(np.ceil(b * n)) + p // 4))  # roi.regions' margin

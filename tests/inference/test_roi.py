@@ -18,7 +18,8 @@ from crosspan.cli.main import app
 from crosspan.core.dice import dice
 from crosspan.inference.pipeline import load_run
 from crosspan.inference.postprocess import postprocess
-from crosspan.inference.roi import MIN_AGREEMENT, TileWindow, coarse_probability, predict_volume_roi, window_tiles
+from crosspan.inference.roi import MIN_AGREEMENT, coarse_probability, predict_volume_roi
+from crosspan.inference.tiles import TileWindow, window_tiles
 from crosspan.methods.base import Method
 from crosspan.methods.sliding import predict_volume
 from toy_scans import toy_dataset
