@@ -133,8 +133,8 @@ def draw_images(tissue: torch.Tensor, gen: torch.Generator, snr: tuple[float, fl
     """Magnitude images (B, 1, Z, Y, X) float32 drawn from tissue maps (B, 1, Z, Y, X), and the protocols used
     (``proto["norm"]``: the whole-volume normalization statistics of :func:`volume_zscore`). ``acquire``: the
     largest slice-thickness / in-plane factors of :func:`~crosspan.methods.labelmap.acquisition.acquire_coarse`
-    ``mask``: the body mask of those statistics (:func:`~crosspan.methods.labelmap.normalize.volume_stats`)
-    (scanner effects and noise on a coarser grid, then back; (1, 1) = on the label map's grid)."""
+    (scanner effects and noise on a coarser grid, then back; (1, 1) = on the label map's grid). ``mask``: the body
+    mask of those statistics (:func:`~crosspan.methods.labelmap.normalize.volume_stats`)."""
     b = tissue.shape[0]
     proto: dict[str, Any] = draw_protocols(b, gen, family_probs, haste_tr)  # + "norm", a dict of its own
     p = jitter_tissues(field_tensors(proto["field"]), gen)
