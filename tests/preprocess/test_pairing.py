@@ -1,12 +1,15 @@
 """Registration for paired-sequence SSL: a known rigid offset between a scan and a contrast-inverted copy is
-recovered, and the transported label matches the target's."""
+recovered, the transported label matches the target's, and the consensus of the three candidate transports picks
+the one the others support."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import ndimage
 
 from crosspan.data.io import ImageProperties
+from crosspan.preprocess.pairing.pseudo_labels import consensus
 from crosspan.preprocess.pairing.registration import register_rigid, transport_label
 
 
@@ -34,3 +37,24 @@ def test_rigid_registration_recovers_offset_across_contrast() -> None:
     moved = transport_label(lab, props, props, reg)
     dice = 2 * (moved & target_lab).sum() / (moved.sum() + target_lab.sum())
     assert dice > 0.85 and reg.metric < 0
+
+
+def _block(z0: int) -> np.ndarray:
+    lab = np.zeros((20, 16, 16), np.uint8)
+    lab[z0: z0 + 6, 4:12, 4:12] = 1
+    return lab
+
+
+def test_consensus_outvotes_a_registration_that_slid() -> None:
+    """A backward fit that slid away (issue #17: ~100 mm along z on 8 mm T2) is outvoted by the forward fit and the
+    scanner frame; an inverse-consistent pair is kept with its agreement as the weight; no majority -> weight 0."""
+    good, slid = _block(5), _block(13)
+    choice, weight, agree = consensus({"forward": good, "backward": slid, "scanner": _block(6)}, 0.5)
+    assert choice == "forward" and weight == pytest.approx(agree[("forward", "scanner")]) and weight > 0.8
+    assert agree[("forward", "backward")] == 0.0  # the old rule's weight: this good pair was rejected
+    choice, weight, _ = consensus({"forward": good, "backward": good, "scanner": slid}, 0.5)
+    assert choice == "forward" and weight == 1.0  # the registration agrees with itself: the scanner frame is moot
+    choice, weight, _ = consensus({"forward": _block(0), "backward": _block(7), "scanner": _block(14)}, 0.5)
+    assert weight == 0.0  # three different places: no evidence for any
+    empty = np.zeros_like(good)
+    assert consensus({"forward": empty, "backward": empty, "scanner": empty}, 0.5)[1] == 0.0

@@ -26,11 +26,12 @@ def pair_cmd(
                                         help="Preferred source sequence when a patient has several labeled scans."),
     iterations: int = typer.Option(100, "--iterations", help="Optimizer iterations per registration level."),
     min_agreement: float = typer.Option(0.5, "--min-agreement",
-                                        help="Weight 0 below this forward/backward registration agreement (Dice)."),
+                                        help="Weight 0 below this Dice of the kept transport with another."),
     seed: int = typer.Option(0, "--seed", help="Seed of the registration's metric sampling."),
     workers: int = typer.Option(1, "--workers", help="Worker processes."),
 ) -> None:
-    """Register each unlabeled scan's same-patient labeled scan onto it (rigid, Mattes MI), transport the label.
+    """Register each unlabeled scan's same-patient labeled scan onto it (rigid, Mattes MI), transport the label
+    (forward fit, inverted backward fit or scanner frame: the one the other two support; docs/ssl.md).
 
     Writes OUT/catalog.csv (the catalog plus `pseudo_label` and `pseudo_weight` columns) and OUT/splits_paired.json
     (this fold's unlabeled pool cut to the paired scans). Next: `crosspan preprocess OUT/catalog.csv --splits

@@ -4,11 +4,15 @@ For each unlabeled scan of the fold whose patient has a labeled training scan (t
 image is registered rigidly onto the unlabeled (target) scan by Mattes mutual information (``register_rigid``) and
 the source label is resampled onto the target grid (``transport_label``). The target's own label is never read.
 
-Registration-quality weight (computable without target labels): the registration is run twice, target <- source
-and source <- target (inverted), and the weight is the Dice agreement of the two transported labels,
-w = Dice(T_fwd(L_src), T_bwd^-1(L_src)) in [0, 1], set to 0 below ``min_agreement``. A registration that found the
-global optimum is inverse-consistent (w ~ 1); one caught in a local optimum in either direction disagrees (w << 1).
-Unpaired unlabeled scans get an all-zero map with weight 0 (the engine needs a map for every unlabeled scan).
+Which transport, and its weight (computable without target labels; :func:`consensus`): the registration is run
+twice, target <- source and source <- target (inverted), and the source label is also resampled in the scanner frame
+(the identity: scans of one session share the patient coordinates). Of these three candidate labels the one that
+agrees best on average (Dice) with the other two is kept; its weight is its best agreement with another, set to 0
+below ``min_agreement``. An inverse-consistent registration (both directions agree, w ~ 1) is kept as before; a
+registration caught in a local optimum in one direction is outvoted by the other direction and the scanner frame
+(issue #17: on the stress suite the backward T1 <- 8 mm T2 fit slid by ~100 mm along z on some patients, and 7 of 12
+good forward T2 fits were rejected); when all three disagree the pair gets weight 0. Unpaired unlabeled scans get an
+all-zero map with weight 0 (the engine needs a map for every unlabeled scan).
 
 Outputs under OUT: ``labels/<case>.nii.gz`` (on the target's grid), ``pairs/<case>.json`` (source, metrics,
 weight; written last, marks the case done: reruns skip it), ``pairs.csv`` and ``catalog.csv`` = the input catalog
@@ -35,7 +39,7 @@ from crosspan.core.parallel import pmap
 from crosspan.data.catalog import catalog_from, save_catalog
 from crosspan.data.io import read_image, write_image
 from crosspan.data.splits import Fold, Splits
-from crosspan.preprocess.pairing.registration import Registration, register_rigid, transport_label
+from crosspan.preprocess.pairing.registration import Registration, register_rigid, scanner_frame, transport_label
 
 
 def plan_pairs(catalog: pd.DataFrame, split: Fold, source_sequence: str | None = None) -> list[dict]:
@@ -64,6 +68,22 @@ def plan_pairs(catalog: pd.DataFrame, split: Fold, source_sequence: str | None =
     return jobs
 
 
+def consensus(candidates: dict[str, np.ndarray], min_agreement: float
+              ) -> tuple[str, float, dict[tuple[str, str], float]]:
+    """(The candidate label with the highest mean Dice to the others, ties to the first; its weight: its best
+    Dice with another, 0 below ``min_agreement`` or when it is empty; the Dice of every pair of candidates)."""
+    names = list(candidates)
+    agree = {(a, b): dice(candidates[a], candidates[b], empty=0.0)  # two empty labels: no evidence
+             for i, a in enumerate(names) for b in names[i + 1:]}
+
+    def with_others(n: str) -> list[float]:
+        return [v for pair, v in agree.items() if n in pair]
+
+    choice = max(names, key=lambda n: (float(np.mean(with_others(n))), -names.index(n)))
+    best = max(with_others(choice))
+    return choice, (best if best >= min_agreement and candidates[choice].any() else 0.0), agree
+
+
 def pair_case(job: dict[str, Any], out: str, iterations: int = 100, min_agreement: float = 0.5,
               seed: int = 0) -> dict[str, Any]:
     """Worker: register, transport, weigh and write one unlabeled case (skipped when already done)."""
@@ -74,7 +94,8 @@ def pair_case(job: dict[str, Any], out: str, iterations: int = 100, min_agreemen
     target, tprops = read_image(job["image"], dtype="float32")
     rec: dict[str, Any] = {"case_id": case, "source": "", "pseudo_label": str(label_path.resolve()), "weight": 0.0,
                            "agreement": float("nan"), "metric_fwd": float("nan"), "metric_bwd": float("nan"),
-                           "translation_mm": float("nan"), "pseudo_voxels": 0}
+                           "translation_mm": float("nan"), "pseudo_voxels": 0, "transport": "",
+                           "agreement_forward_scanner": float("nan"), "agreement_backward_scanner": float("nan")}
     src = job["source"]
     if src is None:
         moved = np.zeros(tprops.shape, np.uint8)
@@ -87,12 +108,16 @@ def pair_case(job: dict[str, Any], out: str, iterations: int = 100, min_agreemen
         label = (label > 0).astype(np.uint8)
         fwd = register_rigid(target, tprops, image, sprops, iterations=iterations, seed=seed)
         bwd = register_rigid(image, sprops, target, tprops, iterations=iterations, seed=seed + 1)
-        moved = transport_label(label, lprops, tprops, fwd)
-        back = transport_label(label, lprops, tprops, Registration(bwd.transform.GetInverse(), bwd.metric))
-        agreement = dice(moved, back, empty=0.0)  # two empty labels: no evidence
-        rec.update(source=src["case_id"], agreement=agreement, metric_fwd=fwd.metric, metric_bwd=bwd.metric,
-                   translation_mm=float(np.linalg.norm(fwd.translation_xyz)),
-                   weight=agreement if agreement >= min_agreement and moved.any() else 0.0)
+        candidates = {"forward": transport_label(label, lprops, tprops, fwd),
+                      "backward": transport_label(label, lprops, tprops,
+                                                  Registration(bwd.transform.GetInverse(), bwd.metric)),
+                      "scanner": transport_label(label, lprops, tprops, scanner_frame())}
+        choice, weight, agree = consensus(candidates, min_agreement)
+        moved = candidates[choice]
+        rec.update(source=src["case_id"], agreement=agree[("forward", "backward")], metric_fwd=fwd.metric,
+                   metric_bwd=bwd.metric, translation_mm=float(np.linalg.norm(fwd.translation_xyz)), weight=weight,
+                   transport=choice, agreement_forward_scanner=agree[("forward", "scanner")],
+                   agreement_backward_scanner=agree[("backward", "scanner")])
     rec["pseudo_voxels"] = int(moved.sum())
     write_image(moved.astype(np.uint8), tprops, label_path)
     write_json(record_path, rec)  # last: its presence marks the case done

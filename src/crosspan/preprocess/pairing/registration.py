@@ -80,6 +80,11 @@ def register_rigid(fixed: np.ndarray, fixed_props: ImageProperties, moving: np.n
     return Registration(sitk.Euler3DTransform(out), float(reg.GetMetricValue()))  # the rigid fit, as its type
 
 
+def scanner_frame() -> Registration:
+    """The identity: the source label where the scanner put it (series of one session share patient coordinates)."""
+    return Registration(sitk.Euler3DTransform(), 0.0)
+
+
 def transport_label(label: np.ndarray, label_props: ImageProperties, fixed_props: ImageProperties,
                     registration: Registration) -> np.ndarray:
     """The source ``label`` resampled (nearest neighbour) into the fixed (target) scan's grid."""
