@@ -3,7 +3,7 @@
 Usage (CPU, one thread; a few minutes for 8 default-size scans and a ``tiny`` run):
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/probes/roi_fine_pass.py RUN COHORT [COHORT ...] -o OUT.json
         [--zoom 1] [--cases all|test|...] [--fine auto,exact,crop] [--threshold 0.1]
-        [--min-agreement 0.95]
+        [--max-uncertain 0.5]
 
 Each scan of each cohort (a ``crosspan synth cohort`` folder) is preprocessed with the run's plan and predicted with
 the full window and with ``predict_volume_roi`` with ``fine`` = ``auto`` (what ``--roi auto`` does), ``exact`` and
@@ -42,7 +42,8 @@ def main() -> None:
     ap.add_argument("--cases", default="all", help="all, or a split of the manifest (test, val, train)")
     ap.add_argument("--fine", default=",".join(FINE), help="the fine passes to run, comma-separated")
     ap.add_argument("--threshold", type=float, default=0.1, help="coarse foreground probability threshold")
-    ap.add_argument("--min-agreement", type=float, default=0.95, help="the crop pass guard (0: never redo exactly)")
+    ap.add_argument("--max-uncertain", type=float, default=0.5,
+                    help="the crop pass guard (inf: never redo exactly)")
     args = ap.parse_args()
     fines = [f for f in args.fine.split(",") if f]
     torch.set_num_threads(1)
@@ -59,11 +60,11 @@ def main() -> None:
                    "full": _dice(predict_volume(run.method, pre.image, patch), pre.label)}
             for fine in fines:
                 prob, rep = predict_volume_roi(run.method, pre.image, patch, coarse_zoom=args.zoom, fine=fine,
-                                               threshold=args.threshold, min_agreement=args.min_agreement)
+                                               threshold=args.threshold, max_uncertain=args.max_uncertain)
                 row[fine], row[f"{fine}_tiles"], row["full_tiles"] = _dice(prob, pre.label), rep.tiles, \
                     rep.tiles_full_window
                 row[f"{fine}_note"] = rep.fallback or ("crop" if rep.crop else "exact")
-                row[f"{fine}_agreement"] = -1.0 if rep.agreement is None else rep.agreement
+                row[f"{fine}_uncertain"] = -1.0 if rep.uncertain is None else rep.uncertain
             rows.append(row)
             print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
     df = pd.DataFrame(rows)

@@ -27,8 +27,8 @@ picks (the full window's tiles that touch the region, or the window's own grid o
 coarse tiles blended in). The weights are random, so the region is not detected but given: the pancreas bounding
 box of preprocessed synthetic T1 scans (``PANCREAS_BOX``, fractions of the volume), grown as ``--roi auto`` grows
 it; the tile counts of both passes are reported under ``info``. The crop pass's guard (step 3c of the roi module)
-is timed as when it keeps the crop pass (with random weights its verdict means nothing); ``fine_if_guard_rejects``
-counts the fine tiles when it rejects it.
+is timed as when it keeps the crop pass (with random weights its verdict means nothing; it costs no network call);
+``fine_if_guard_rejects`` counts the fine tiles when it rejects it (the crop pass's, then the exact pass's).
 """
 
 from __future__ import annotations
@@ -122,22 +122,20 @@ def _roi_op(method: Any, vol: np.ndarray, patch: list[int], zoom: float, amp: st
             win = window()
             if zoom == 1.0:
                 cover = win.cover()
-                win.add(cover, keep=tuple(cover))  # as predict_volume_roi: a probe tile of the crop pass's guard
+                win.add(cover)
                 win.prob()
             else:
                 coarse_probability(method, vol, patch, 0.0, zoom, "cpu", amp, 2, [0])
-            fine_pass([win], [()], x, [box], 0.5, 2, min_agreement=0.0)  # the guard keeps the crop pass
+            fine_pass([win], [()], x, [box], 0.5, 2, max_uncertain=float("inf"))  # the guard keeps the crop pass
 
     win = window()
     win.done = set(win.cover()) if zoom == 1.0 else set()  # (counted, not evaluated)
-    win.raw = {i: torch.empty(0) for i in win.done}  # their outputs kept, as predict_volume_roi keeps them
     touching, crop, fine = plan_fine([win], [()], [box], 0.5)
     small = [int(np.floor(n / zoom)) for n in vol.shape]  # F.interpolate's size for scale_factor 1/zoom
     exact = len(set(win.touching([box])) - win.done)
     tiles = {"coarse": len(win.done) if zoom == 1.0 else window_tiles(small, patch, 0.0), "fine": fine,
              "fine_pass": "exact" if touching else "crop", "box": box, "crop": crop,
-             "fine_if_guard_rejects": fine if touching else fine - window_tiles([b - a for a, b in crop], patch, 0.5)
-             + 1 + exact}  # the probe (if new) + the nearest crop tile + the exact pass
+             "fine_if_guard_rejects": fine if touching else fine + exact}  # the crop pass, then the exact pass
     return run, {**tiles, "total": tiles["coarse"] + tiles["fine"]}
 
 

@@ -45,11 +45,9 @@ class TileWindow:
         self.num: torch.Tensor | None = None
         self.den = torch.zeros((1, 1, *padded), device=x.device)
         self.done: set[int] = set()
-        self.raw: dict[int, torch.Tensor] = {}  # (C, *patch) network output of the tiles asked to keep it
 
-    def add(self, tiles: list[int], keep: tuple[int, ...] = ()) -> int:
-        """Evaluate those of ``tiles`` not evaluated yet (``sw_batch_size`` a forward); how many that was. The
-        output of the tiles in ``keep`` is kept in :attr:`raw`."""
+    def add(self, tiles: list[int]) -> int:
+        """Evaluate those of ``tiles`` not evaluated yet (``sw_batch_size`` a forward); how many that was."""
         todo = [i for i in tiles if i not in self.done]
         for b in range(0, len(todo), self.batch):
             chunk = todo[b: b + self.batch]
@@ -60,29 +58,12 @@ class TileWindow:
                 s = (slice(None), slice(None), *self.slices[i])
                 self.num[s] += out[k: k + 1] * self.weight
                 self.den[s] += self.weight
-                if i in keep:
-                    self.raw[i] = out[k]
         self.done.update(todo)
         return len(todo)
-
-    def raw_output(self, i: int) -> tuple[torch.Tensor, int]:
-        """Tile ``i``'s network output (C, *patch) and the tiles evaluated for it (0 or 1; a tile evaluated before
-        without keeping its output is evaluated again, not blended twice)."""
-        if i in self.raw:
-            return self.raw[i], 0
-        if i not in self.done:
-            self.add([i], keep=(i,))
-        else:
-            self.raw[i] = self._forward([i])[0]
-        return self.raw[i], 1
 
     def _forward(self, tiles: list[int]) -> torch.Tensor:
         t = torch.cat([self.x[(slice(None), slice(None), *self.slices[i])] for i in tiles])
         return self.method.predict(t.contiguous(memory_format=self.layout)).float()
-
-    def image_box(self, i: int) -> Box:
-        """Tile ``i`` in image coordinates (may reach into the padding: below 0 or beyond the shape)."""
-        return [(sl.start - o, sl.stop - o) for sl, o in zip(self.slices[i], self.pad_lo, strict=True)]
 
     def all(self) -> list[int]:
         return list(range(len(self.slices)))
