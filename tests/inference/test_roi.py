@@ -1,6 +1,6 @@
-"""Coarse-to-fine sliding window (``--roi auto``): the full window's own tiles and blend (exact inside the regions,
-for any network), same Dice as the full window on a trained ``tiny`` model with far fewer tiles, every fallback
-path, tile counts, the CLI option."""
+"""Coarse-to-fine sliding window: ``--roi auto`` uses the full window's own tiles and blend (exact inside the
+regions, for any network); ``--roi fast``'s crop pass gives the same Dice as the full window on a trained ``tiny``
+model with far fewer tiles, and its guard; every fallback path, tile counts, the CLI options."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from crosspan.cli.main import app
 from crosspan.core.dice import dice
+from crosspan.data.io import read_image
 from crosspan.inference.pipeline import load_run
 from crosspan.inference.postprocess import postprocess
 from crosspan.inference.roi import MAX_UNCERTAIN, coarse_probability, predict_volume_roi, uncertain_share
@@ -245,14 +246,22 @@ def test_window_tiles_counts_what_monai_evaluates(shape: tuple[int, int, int]) -
 
 
 def test_cli_roi_auto_writes_masks_and_tile_report(tiny_run: dict[str, Path]) -> None:
+    """``--roi auto`` (exact) writes the full window's mask with at most its tiles; ``--roi fast`` fewer tiles."""
     img = tiny_run["root"] / "data" / "case11.nii.gz"
-    out = tiny_run["root"] / "pred_roi"
-    res = runner.invoke(app, ["predict", str(tiny_run["run"]), str(img), "-o", str(out), "--roi", "auto",
-                              "--threads", "1"])
-    assert res.exit_code == 0, res.output
-    assert (out / "case11.nii.gz").is_file() and "coarse +" in res.output
-    rep = json.loads((out / "roi.json").read_text())["case11"]
-    assert 0 < rep["tiles"] == rep["tiles_coarse"] + rep["tiles_fine"] < rep["tiles_full_window"]
+    masks, reps = {}, {}
+    for mode in ("none", "auto", "fast"):
+        out = tiny_run["root"] / f"pred_roi_{mode}"
+        res = runner.invoke(app, ["predict", str(tiny_run["run"]), str(img), "-o", str(out), "--roi", mode,
+                                  "--threads", "1"])
+        assert res.exit_code == 0, res.output
+        masks[mode] = read_image(out / "case11.nii.gz")[0]
+        if mode != "none":
+            assert "coarse +" in res.output
+            reps[mode] = json.loads((out / "roi.json").read_text())["case11"]
+            assert 0 < reps[mode]["tiles"] == reps[mode]["tiles_coarse"] + reps[mode]["tiles_fine"]
+    assert masks["auto"].any() and np.array_equal(masks["auto"], masks["none"])
+    assert reps["auto"]["tiles"] <= reps["auto"]["tiles_full_window"] and reps["auto"]["crop"] is None
+    assert reps["fast"]["tiles"] < reps["fast"]["tiles_full_window"] and reps["fast"]["crop"] is not None
     for args, problem in ((["--roi", "bogus"], "unknown --roi 'bogus'"),
                           (["--roi", "auto", "--roi-zoom", "0.5"], "--roi-zoom 0.5 out of range")):
         bad = tiny_run["root"] / "pred_bad"

@@ -25,9 +25,9 @@ def predict_cmd(
     source: Path = typer.Argument(None, help="Image file, folder of images, DICOM series, catalog CSV or dataset."),
     output: Path = typer.Option(..., "-o", "--output", help="Folder for <case_id>.nii.gz masks."),
     overlap: float = typer.Option(0.5, "--overlap", help="Sliding-window overlap."),
-    roi: str = typer.Option("none", "--roi", help="none: full sliding window | auto: a no-overlap coarse pass "
-                            "finds the foreground, the full-overlap window runs only there (falls back to the "
-                            "full window when unsure; docs/engine.md)."),
+    roi: str = typer.Option("none", "--roi", help="none: full sliding window | auto: a coarse pass finds the "
+                            "foreground, then only the full window's tiles that touch it (same values there) | "
+                            "fast: or the window on its crop where cheaper (not exact; docs/engine.md)."),
     roi_zoom: float = typer.Option(1.0, "--roi-zoom", help="With --roi auto: run the coarse pass on the image "
                                    "shrunk this many times (1: full resolution)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Re-preprocess every image, even one the run's plan "

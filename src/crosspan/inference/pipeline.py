@@ -73,9 +73,9 @@ def probabilities(method: Method, model: RunModel, pre: Preprocessed, prompted: 
         prompts = method.test_prompts(pre.label)
         return predict_volume(method, np.concatenate([pre.image[None], prompts]), patch, overlap, tta, device,
                               amp), None
-    if roi in ("auto", "aligned"):
+    if roi in ("auto", "aligned", "fast"):  # fast: the crop pass too, where it is cheaper (not exact)
         return predict_volume_roi(method, pre.image, patch, overlap, tta, device, amp, coarse_zoom=roi_zoom,
-                                  align=roi == "aligned")
+                                  fine="auto" if roi == "fast" else "exact")
     return predict_volume(method, pre.image, patch, overlap, tta, device, amp), None
 
 

@@ -55,7 +55,7 @@ def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overla
     parse_postprocess(post)
     if roi not in ROI_MODES:
         raise CrosspanError(None, f"unknown --roi '{roi}'",
-                            "use --roi none (full window), auto or aligned (coarse-to-fine)")
+                            "use --roi none (full window), auto (coarse-to-fine, exact) or fast (may crop)")
     if not 1.0 <= roi_zoom <= 8.0:
         raise CrosspanError(None, f"--roi-zoom {roi_zoom} out of range", "use a factor from 1 (no shrinking) to 8")
     run = load_run(run_dir, device)

@@ -1,4 +1,4 @@
-"""Coarse-to-fine sliding window (``crosspan predict --roi auto``): the full-overlap window only where the pancreas is.
+"""Coarse-to-fine sliding window (``crosspan predict --roi auto|fast``): the full window only where the pancreas is.
 
 The gland fills a few percent of an abdominal field of view, and a 0.5-overlap window evaluates every region about
 eight times, so most of a volume's network time goes to background tiles. Here every network evaluation is one of
@@ -10,29 +10,32 @@ the full window's own tiles (MONAI ``sliding_window_inference``'s padding, grid 
    overlap, on the image shrunk z times, probabilities resized back (cheaper, not reused);
 2. regions: each connected component of coarse foreground probability > ``threshold``, its bounding box grown by
    ``margin`` voxels a side (default a quarter patch);
-3. fine pass, whichever evaluates fewer new tiles:
+3. fine pass: (a) with ``fine="exact"`` (``--roi auto``), whichever of (a) and (b) evaluates fewer new tiles with
+   ``fine="auto"`` (``--roi fast``):
    a. exact: every full-window tile that touches a region (the coarse tiles reused). A voxel in a region then has
       all the tiles the full window gives it, so its probability is the full window's (up to float rounding);
    b. crop: the Gaussian window with its own grid on the regions' bounding box (at least a patch), the full-window
       tiles already evaluated blended in. Where the network depends on a tile's position its values differ from
       the full window's. On a pancreas-sized region of a default-size scan (a) needs nearly every tile (the gland
-      spans most tile positions along x), so (b) is what saves time there;
+      spans most tile positions along x), so (b) is what saves time there. Measured on trained physics-rand
+      models it moves single scans by up to -0.066 Dice against the full window, above the 0.02 that issue #22
+      allows, so it is opt-in (``--roi fast``);
    voxels no evaluated tile covers are background;
    c. guard on (b): a mask can only differ from the full window's where the two blends fall on different sides of
       0.5, so where the crop pass's probability is near 0.5. When the voxels with |p - 0.5| < ``UNCERTAIN_BAND``
       (0.2) outnumber ``max_uncertain`` (0.5) times its foreground (p > 0.5), the model is unsure of much of the
       gland here, and the exact pass (a) replaces (b) for this volume, reusing every full-window tile evaluated
-      (the crop's own tiles are lost); the report says so. (The first guard compared one crop tile with one
-      full-window tile before the crop pass; on a trained physics-rand model its agreement did not predict the
-      Dice change of the crop pass at all: correlation 0.06 over 54 scans, docs/engine.md);
+      (the crop's own tiles are lost); the report says so. It costs no network call and catches a model unsure
+      of the whole gland, but it does not predict the crop pass's Dice change on the physics-rand models measured
+      (correlation -0.18 to 0.30 with its size; the first guard, one crop tile against one full-window tile, 0.06:
+      docs/engine.md);
 4. fallback, logged: the coarse pass finds nothing -> the full window; fine foreground (> ``threshold``) outside
    the trusted part (a: the regions; b: the crop less its faces inside the image) -> the regions grow to cover it
    and step 3 runs again (``max_widen`` times), then the full window. The full window then evaluates only the
    tiles not yet evaluated.
 
 Measured against the full window in ``tests/inference/test_roi.py``, ``benchmarks/probes/roi_accuracy_synth.py``
-and docs/engine.md. ``--roi aligned`` is kept as another name of ``auto`` (it widened the crop to the full window's
-tiles; step 3a does that whenever it costs no more).
+and docs/engine.md. ``--roi aligned`` is kept as another name of ``auto``.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from crosspan.methods.base import Method
 from crosspan.methods.sliding import inference_layout, memory_layout, predict_volume
 
 log = logging.getLogger(__name__)
-ROI_MODES = ("none", "auto", "aligned")
+ROI_MODES = ("none", "auto", "aligned", "fast")
 #: step 3c: a crop pass is redone exactly when more than MAX_UNCERTAIN of its foreground has |p - 0.5| below
 #: UNCERTAIN_BAND (chosen on 54 scans of one physics-rand model, checked on another model and cohort: docs/engine.md)
 UNCERTAIN_BAND = 0.2
@@ -106,10 +109,10 @@ def _inside(boxes: list[Box], shape: tuple[int, ...]) -> np.ndarray:
 def predict_volume_roi(method: Method, image: np.ndarray, patch: list[int], overlap: float = 0.5, tta: bool = False,
                        device: str | torch.device = "cpu", amp: str = "none", threshold: float = 0.1,
                        margin: list[int] | None = None, max_widen: int = 2, sw_batch_size: int = 2,
-                       coarse_zoom: float = 1.0, align: bool = False, fine: str = "auto",
+                       coarse_zoom: float = 1.0, fine: str = "auto",
                        max_uncertain: float = MAX_UNCERTAIN) -> tuple[np.ndarray, RoiReport]:
     """Class probabilities (2, z, y, x) as :func:`predict_volume`, from the coarse-to-fine window (module doc).
-    ``align`` is accepted for ``--roi aligned`` and changes nothing; ``fine`` forces step 3 (:func:`plan_fine`)."""
+    ``fine``: step 3's choice (:func:`plan_fine`; ``exact`` is ``--roi auto``, ``auto`` is ``--roi fast``)."""
     device = torch.device(device)
     shape = tuple(int(s) for s in image.shape)
     margin = margin if margin is not None else [p // 4 for p in patch]
