@@ -58,7 +58,7 @@ from crosspan.methods.sliding import inference_layout, memory_layout, predict_vo
 log = logging.getLogger(__name__)
 ROI_MODES = ("none", "auto", "aligned", "fast")
 #: step 3c: a crop pass is redone exactly when more than MAX_UNCERTAIN of its foreground has |p - 0.5| below
-#: UNCERTAIN_BAND (chosen on 54 scans of one physics-rand model, checked on another model and cohort: docs/engine.md)
+#: UNCERTAIN_BAND (chosen on 54 scans of one physics-rand model; on another it missed a -0.066 scan: docs/engine.md)
 UNCERTAIN_BAND = 0.2
 MAX_UNCERTAIN = 0.5
 
