@@ -94,3 +94,30 @@ def test_record_spec_has_every_registered_trainable_method() -> None:
     trainable = {n for n in method_names() if get_method(n).kind == "trainable"}
     assert trainable - listed == set(), "add the new method to benchmarks/specs/record.yaml"
     assert "litemedsam" in listed
+
+
+def test_run_dir_moves_every_stage_job_and_command_path(tmp_path: Path) -> None:
+    from crosspan.cli.benchmark import _plan
+
+    default = _plan(SPECS / "dg.yaml", subset="smoke")
+    plan = _plan(SPECS / "dg.yaml", subset="smoke", run_dir=tmp_path / "mine")
+    assert plan.spec.output == tmp_path / "mine-smoke" and len(plan.jobs) == len(default.jobs)
+    for job in plan.jobs:
+        assert job.path.is_relative_to(tmp_path / "mine-smoke"), job.dir
+        assert str(default.spec.output) not in " ".join(a for s in job.steps for a in s.args)
+    assert [j.id for j in plan.jobs] == [j.id for j in default.jobs]  # same jobs, so a moved run resumes
+
+
+def test_cli_status_reads_the_run_dir(tmp_path: Path) -> None:
+    from crosspan.bench.jobs import DONE
+    from crosspan.cli.benchmark import _plan
+    from crosspan.cli.main import app
+
+    first = _plan(SPECS / "dg.yaml", subset="smoke", run_dir=tmp_path / "elsewhere").jobs[0]
+    first.path.mkdir(parents=True)
+    (first.path / DONE).write_text("{}")
+    res = CliRunner().invoke(app, ["benchmark", "status", str(SPECS / "dg.yaml"), "--subset", "smoke",
+                                   "--run-dir", str(tmp_path / "elsewhere"), "-o", str(tmp_path / "st.csv")])
+    assert res.exit_code == 0, res.output
+    rows = (tmp_path / "st.csv").read_text().splitlines()
+    assert any(r.startswith(f"{first.id},") and ",done," in r for r in rows), rows[:3]

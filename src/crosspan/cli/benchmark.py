@@ -16,6 +16,7 @@ bench_app = typer.Typer(help="Run a benchmark spec: methods x protocols x seeds 
 
 SPEC_HELP = "Benchmark spec YAML (see docs/benchmark.md and benchmarks/specs/)."
 SUBSET_HELP = "Run / read the spec's named subset (`subsets:`, e.g. smoke): fewer methods, seeds, steps; own output."
+RUN_DIR_HELP = "Run / read in this folder instead of the spec's `output:` (a subset still gets `<folder>-<subset>`)."
 
 
 def register(app: typer.Typer) -> None:
@@ -24,12 +25,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _plan(spec_path: Path, executor: str | None = None, jobs: int | None = None,  # noqa: ANN202
-          subset: str | None = None):
+          subset: str | None = None, run_dir: Path | None = None):
     from crosspan.bench.jobs import build_plan
     from crosspan.bench.spec import EXECUTORS, load_spec
     from crosspan.bench.subset_apply import apply_subset
 
     spec = load_spec(spec_path)
+    if run_dir is not None:
+        spec = dataclasses.replace(spec, output=run_dir.expanduser().resolve())
     if subset:
         spec = apply_subset(spec, subset)
     changes: dict[str, Any] = {}  # Executor fields overridden on the command line
@@ -61,6 +64,7 @@ def run_cmd(
     collect: bool = typer.Option(True, "--collect/--no-collect", help="Collect results and write the report at "
                                                                       "the end."),
     subset: str = typer.Option(None, "--subset", help=SUBSET_HELP),
+    run_dir: Path = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
 ) -> None:
     """Run SPEC's unfinished stages and jobs, then collect the results (resumable).
 
@@ -68,7 +72,7 @@ def run_cmd(
     training resumes from its checkpoint."""
     from crosspan.bench.sweep import plan_counts, run_plan, status_table
 
-    plan = _plan(spec_path, executor, jobs, subset)
+    plan = _plan(spec_path, executor, jobs, subset, run_dir)
     console.print(status_table(plan))
     if dry_run:
         console.print(f"{plan.spec.name}: {plan_counts(plan)}")
@@ -92,6 +96,7 @@ def status_cmd(
     spec_path: Path = typer.Argument(..., help=SPEC_HELP),
     output: Path = typer.Option(None, "-o", "--output", help="Also write the status as CSV."),
     subset: str = typer.Option(None, "--subset", help=SUBSET_HELP),
+    run_dir: Path = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
 ) -> None:
     """List every stage and job of SPEC: done, incomplete (with the failed step) or pending."""
     import pandas as pd
@@ -99,7 +104,7 @@ def status_cmd(
     from crosspan.bench.sweep import status_rows, status_table
     from crosspan.core.atomic import atomic_path
 
-    plan = _plan(spec_path, subset=subset)
+    plan = _plan(spec_path, subset=subset, run_dir=run_dir)
     console.print(status_table(plan))
     _warn_methods(plan.spec)
     if output:
@@ -118,11 +123,15 @@ def collect_cmd(
                                                             "BENCHMARKS.md (command, commit, date) to "
                                                             "<spec output>/tables.md and print them."),
     subset: str = typer.Option(None, "--subset", help=SUBSET_HELP),
+    run_dir: Path = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
 ) -> None:
     """Gather every finished job's per-case results into one table (no duplicate rows), print the spec's tables
     (`tables:`, methods in the spec's order) and write the report."""
     arg = f"{spec_path} --subset {subset}" if subset else str(spec_path)
-    _collect(_plan(spec_path, subset=subset), report=report, output=output, markdown_arg=arg if markdown else None)
+    if run_dir is not None:
+        arg += f" --run-dir {run_dir}"
+    _collect(_plan(spec_path, subset=subset, run_dir=run_dir), report=report, output=output,
+             markdown_arg=arg if markdown else None)
 
 
 def _collect(plan, report: bool, output: Path | None = None,  # noqa: ANN001 - JobPlan
