@@ -1,6 +1,6 @@
 """Registration for paired-sequence SSL: a known rigid offset between a scan and a contrast-inverted copy is
-recovered, the transported label matches the target's, and the consensus of the three candidate transports picks
-the one the others support."""
+recovered, the transported label matches the target's, the consensus of the three candidate transports picks
+the one the others support, the local fit follows the box and the slice search follows each slice."""
 
 from __future__ import annotations
 
@@ -58,3 +58,52 @@ def test_consensus_outvotes_a_registration_that_slid() -> None:
     assert weight == 0.0  # three different places: no evidence for any
     empty = np.zeros_like(good)
     assert consensus({"forward": empty, "backward": empty, "scanner": empty}, 0.5)[1] == 0.0
+
+
+def _slice_stack(shifts_vox: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, ImageProperties]:
+    """A source phantom and a contrast-inverted target whose slice k shows the source's slice k + shifts_vox[k]
+    (a 2D multi-slice acquisition, each slice at its own breathing position); and both labels."""
+    img, lab = phantom((40, 40, 40))
+    props = ImageProperties(shape=img.shape, spacing=(1.5, 1.0, 1.0), origin=(0.0, 0.0, 0.0),
+                            direction=(1, 0, 0, 0, 1, 0, 0, 0, 1))
+    rows = [int(np.clip(k + s, 0, img.shape[0] - 1)) for k, s in enumerate(shifts_vox)]
+    return img, lab, img.max() - img[rows], lab[rows], props
+
+
+def test_slice_search_follows_each_slice_to_its_own_position() -> None:
+    from crosspan.preprocess.pairing.local import label_box, slice_search
+    from crosspan.preprocess.pairing.registration import scanner_frame
+
+    shifts = [int(v) for v in np.random.default_rng(3).integers(-3, 4, size=40)]  # up to 4.5 mm, like HASTE
+    img, lab, target, target_lab, props = _slice_stack(shifts)
+    plain = transport_label(lab, props, props, scanner_frame())
+    box = label_box(plain, props.spacing)
+    assert box is not None
+    moved, found = slice_search(target, props, img, props, lab, props, scanner_frame(), box)
+
+    def dice(a: np.ndarray) -> float:
+        return 2 * float((a & target_lab).sum()) / float(a.sum() + target_lab.sum())
+
+    assert dice(moved) > dice(plain) + 0.1 and dice(moved) > 0.9
+    organ = np.nonzero(target_lab.any((1, 2)))[0]  # slices through the label: the shift is recovered
+    right = [abs(found[k, 2] - 1.5 * shifts[k]) < 0.1 for k in organ]
+    assert np.mean(right) > 0.8, (found[organ, 2], [1.5 * shifts[k] for k in organ])
+    assert (found[:, 0] == 0).all()  # x is not searched
+
+
+def test_local_fit_is_driven_by_the_box_not_the_whole_field_of_view() -> None:
+    """Outside the box the target moved one way (the body outline), inside it another (the organ): the local fit
+    follows the organ, which a whole-volume fit cannot."""
+    from crosspan.preprocess.pairing.local import label_box, local_rigid
+
+    img, lab = phantom((40, 48, 48))
+    props = ImageProperties(shape=img.shape, spacing=(2.0, 1.0, 1.0), origin=(0.0, 0.0, 0.0),
+                            direction=(1, 0, 0, 0, 1, 0, 0, 0, 1))
+    near = np.roll(img.max() - img, (2, 0, 0), axis=(0, 1, 2))  # the organ's region moved 4 mm along z
+    box = label_box(lab, props.spacing, margin_mm=6.0)
+    assert box is not None
+    target = np.roll(img.max() - img, (-3, 0, 0), axis=(0, 1, 2))  # everything else moved -6 mm
+    target[box] = near[box]
+    fit = local_rigid(target, props, img, props, box)
+    assert abs(fit.translation_xyz[2] + 4.0) < 1.0, fit.translation_xyz
+    assert register_rigid(target, props, img, props).translation_xyz[2] > 3.0  # the whole-volume fit: the body

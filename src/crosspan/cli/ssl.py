@@ -29,9 +29,12 @@ def pair_cmd(
                                         help="Weight 0 below this Dice of the kept transport with another."),
     seed: int = typer.Option(0, "--seed", help="Seed of the registration's metric sampling."),
     workers: int = typer.Option(1, "--workers", help="Worker processes."),
+    transport: str = typer.Option("local", "--transport",
+                                  help="local: rigid fit of the box around the label, then per-slice shifts; "
+                                       "consensus: the earlier whole-volume fits (docs/ssl.md)."),
 ) -> None:
-    """Register each unlabeled scan's same-patient labeled scan onto it (rigid, Mattes MI), transport the label
-    (forward fit, inverted backward fit or scanner frame: the one the other two support; docs/ssl.md).
+    """Register each unlabeled scan's same-patient labeled scan onto it (Mattes MI) and transport the label: by
+    default a rigid fit of the box around the label, then a translation per slice (docs/ssl.md).
 
     Writes OUT/catalog.csv (the catalog plus `pseudo_label` and `pseudo_weight` columns) and OUT/splits_paired.json
     (this fold's unlabeled pool cut to the paired scans). Next: `crosspan preprocess OUT/catalog.csv --splits
@@ -40,7 +43,8 @@ def pair_cmd(
     """
     from crosspan.preprocess.pairing.pseudo_labels import pair_fold, summary
 
-    table = pair_fold(data, splits, fold, output, source_sequence, iterations, min_agreement, seed, workers)
+    table = pair_fold(data, splits, fold, output, source_sequence, iterations, min_agreement, seed, workers,
+                      transport=transport)
     console.print(summary(table))
     console.print(f"catalog with pseudo-labels -> {output / 'catalog.csv'}")
 

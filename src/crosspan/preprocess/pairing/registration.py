@@ -47,20 +47,23 @@ def register_rigid(fixed: np.ndarray, fixed_props: ImageProperties, moving: np.n
                    moving_props: ImageProperties, iterations: int = 100, seed: int = 0,
                    samples: int | None = METRIC_SAMPLES, shrink: tuple[int, ...] = (2, 1),
                    smoothing: tuple[float, ...] = (1.0, 0.0), grid_mm: float | None = METRIC_SPACING_MM,
-                   learning_rate: float = 2.0) -> Registration:
+                   learning_rate: float = 2.0, init: str = "geometry") -> Registration:
     """Rigid registration of ``moving`` onto ``fixed`` (arrays in (z, y, x) with their geometry).
 
     Both images are first binned to about ``grid_mm`` (None: full resolution), then registered over the
     multi-resolution ``shrink`` levels (Gaussian ``smoothing`` sigmas in voxels); at each level the metric is
     evaluated on ``samples`` random voxels of the fixed image (None: 30 % of them, the first version's setting).
-    The transform is physical, so it applies to the full-resolution images unchanged.
+    The transform is physical, so it applies to the full-resolution images unchanged. ``init``: ``geometry``
+    (the image centers aligned) or ``identity`` (the scanner frame).
     """
     f = sitk.Cast(to_sitk(fixed.astype(np.float32), fixed_props), sitk.sitkFloat32)
     m = sitk.Cast(to_sitk(moving.astype(np.float32), moving_props), sitk.sitkFloat32)
     if grid_mm:
         f, m = binned(f, grid_mm), binned(m, grid_mm)
-    init = sitk.CenteredTransformInitializer(f, m, sitk.Euler3DTransform(),
-                                             sitk.CenteredTransformInitializerFilter.GEOMETRY)
+    start = sitk.Euler3DTransform()
+    start.SetCenter(f.TransformContinuousIndexToPhysicalPoint([(n - 1) / 2 for n in f.GetSize()]))
+    if init == "geometry":
+        start = sitk.CenteredTransformInitializer(f, m, start, sitk.CenteredTransformInitializerFilter.GEOMETRY)
     reg = sitk.ImageRegistrationMethod()
     reg.SetMetricAsMattesMutualInformation(numberOfHistogramBins=32)
     reg.SetMetricSamplingStrategy(reg.RANDOM)
@@ -73,7 +76,7 @@ def register_rigid(fixed: np.ndarray, fixed_props: ImageProperties, moving: np.n
     reg.SetOptimizerScalesFromPhysicalShift()
     reg.SetShrinkFactorsPerLevel(list(shrink))
     reg.SetSmoothingSigmasPerLevel(list(smoothing))
-    reg.SetInitialTransform(init, inPlace=False)
+    reg.SetInitialTransform(start, inPlace=False)
     out = reg.Execute(f, m)
     if isinstance(out, sitk.CompositeTransform):  # SimpleITK wraps the optimized transform
         out = out.GetNthTransform(0)
