@@ -53,6 +53,8 @@ def main() -> None:
         pairs = pairs[: args.pairs]
         res: dict[str, list[tuple[float, float, float]]] = {k: [] for k in chosen}
         with tempfile.TemporaryDirectory() as out:
+            for sub in ("labels", "pairs"):
+                (Path(out) / sub).mkdir()
             for src, tgt in pairs:  # interleaved: every transport sees the same machine load
                 for name in chosen:
                     res[name].append(one_pair(src, tgt, name, out))
