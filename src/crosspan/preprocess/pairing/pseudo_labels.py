@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import SimpleITK as sitk
 
 from crosspan.core.atomic import write_json
 from crosspan.core.dice import dice
@@ -96,7 +97,9 @@ def consensus(candidates: dict[str, np.ndarray], min_agreement: float
 
 def pair_case(job: dict[str, Any], out: str, iterations: int = 100, min_agreement: float = 0.5,
               seed: int = 0, transport: str = "local") -> dict[str, Any]:
-    """Worker: register, transport, weigh and write one unlabeled case (skipped when already done)."""
+    """Worker: register, transport, weigh and write one unlabeled case (skipped when already done). ITK runs on one
+    thread, so a pair's result is the same on every run at a fixed ``seed`` (parallelism: ``workers``)."""
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
     case, out_dir = job["case_id"], Path(out)
     label_path, record_path = out_dir / "labels" / f"{case}.nii.gz", out_dir / "pairs" / f"{case}.json"
     if record_path.is_file() and label_path.is_file():

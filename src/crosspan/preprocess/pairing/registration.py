@@ -69,7 +69,7 @@ def register_rigid(fixed: np.ndarray, fixed_props: ImageProperties, moving: np.n
     reg.SetMetricSamplingStrategy(reg.RANDOM)
     finest = float(np.prod(f.GetSize())) / float(shrink[-1]) ** 3  # coarser levels: the same share of fewer voxels
     pct = 0.3 if samples is None else float(np.clip(samples / max(finest, 1.0), 1e-4, 1.0))
-    reg.SetMetricSamplingPercentage(pct, seed)
+    reg.SetMetricSamplingPercentage(pct, seed + 1)  # ITK's seed 0 means the wall clock: never reproducible
     reg.SetInterpolator(sitk.sitkLinear)
     reg.SetOptimizerAsRegularStepGradientDescent(learningRate=learning_rate, minStep=1e-3,
                                                  numberOfIterations=iterations, relaxationFactor=0.7)
