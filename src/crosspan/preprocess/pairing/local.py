@@ -18,7 +18,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from crosspan.data.io import ImageProperties, properties_from_sitk, to_sitk
-from crosspan.preprocess.pairing.registration import Registration, register_rigid
+from crosspan.preprocess.pairing.registration import Registration, register_rigid, transport_label
 
 #: mm of context around the label in the fitted box, and the grid of per-slice shifts searched: (x, y, z) in mm of
 #: the target's physical frame; craniocaudal (z) breathing dominates (the in-plane shifts of a breath are smaller)
@@ -108,8 +108,7 @@ def slice_search(target: np.ndarray, tprops: ImageProperties, source: np.ndarray
         score -= penalty * float(np.linalg.norm(shift))
         better = score > best
         best[better], choice[better] = score[better], shift
-    out = sitk.GetArrayFromImage(sitk.Resample(lab, ref_full, registration.transform, sitk.sitkNearestNeighbor, 0,
-                                               sitk.sitkUInt8))
+    out = transport_label(label, lprops, tprops, registration)
     for shift in {tuple(s) for s in choice}:
         rows = np.nonzero((choice == shift).all(1))[0]
         moved = sitk.GetArrayFromImage(sitk.Resample(lab, ref, _shifted(registration.transform, shift),
