@@ -53,6 +53,17 @@ def test_cells_rows_order_and_spread() -> None:
     assert [c for c in only.columns if not c.startswith("_")] == ["method", "stress T1", "stress T2"]
 
 
+def test_oracle_as_a_row_key_keeps_both_kinds_of_rows() -> None:
+    """benchmarks/specs/foundation.yaml's rows [method, oracle]: the aggregate's own oracle flag overwrote the row
+    key ("False" read as true), so every cell was empty."""
+    df = _results()
+    df["oracle"] = df["method"].eq("alpha")
+    table = build_table(df, TableSpec(name="f", rows=("method", "oracle"), columns=("sequence",)),
+                        ("zeta", "alpha"), n_boot=50)
+    assert table[["method", "oracle"]].values.tolist() == [["zeta", "False"], ["alpha", "True"]]
+    assert all(table[c].str.match(r"^\d\.\d{3}").all() for c in ("T1", "T2")), table
+
+
 def test_bad_tables_are_spec_errors(tmp_path: Path) -> None:
     c = Check(tmp_path / "spec.yaml")
     with pytest.raises(CrosspanError, match="unknown metric"):

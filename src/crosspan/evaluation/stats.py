@@ -163,9 +163,11 @@ def aggregate(df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] = METR
         keys = keys if isinstance(keys, tuple) else (keys,)
         row: dict[str, object] = dict(zip(by, keys, strict=True))
         mode = resolve_mode(bootstrap, g["center"].to_numpy())
-        row.update(n=int(g["dice"].notna().sum()), n_patients=int(g["patient_id"].nunique()),
-                   n_centers=int(g["center"].nunique()), bootstrap=mode,
-                   n_runs=int(g[["run", "seed"]].drop_duplicates().shape[0]), oracle=bool(g["oracle"].any()))
+        stats = dict(n=int(g["dice"].notna().sum()), n_patients=int(g["patient_id"].nunique()),
+                     n_centers=int(g["center"].nunique()), bootstrap=mode,
+                     n_runs=int(g[["run", "seed"]].drop_duplicates().shape[0]),
+                     oracle=bool(_as_bool(g["oracle"]).any()))
+        row.update({k: v for k, v in stats.items() if k not in by})  # a group key is never overwritten
         weights = (bootstrap_weights(mode, g["center"].to_numpy(), g["patient_id"].to_numpy(), n_boot,
                                      [seed, *keys])[0] if mode == "hierarchical" else None)  # one draw set, all metrics
         for m in metrics:
