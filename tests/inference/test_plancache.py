@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 from typer.testing import CliRunner
 
 import crosspan.inference.pipeline as pipeline
@@ -20,24 +19,9 @@ from crosspan.data.io import ImageProperties, read_image, write_image
 from crosspan.inference.plancache import PlanCache
 from crosspan.inference.predict import predict
 from crosspan.preprocess.plan import Plan, plan_hash
-from toy_scans import toy_dataset, toy_volume
+from toy_scans import toy_volume
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """4 toy scans (anisotropic, off-origin, so the way back resamples), all cached; a 3-step run."""
-    root = tmp_path_factory.mktemp("plancache")
-    torch.set_num_threads(1)
-    cat = toy_dataset(root / "data", n=4, shape=(24, 32, 32), splits=("train", "train", "test", "test"))
-    res = runner.invoke(app, ["preprocess", str(cat), "-o", str(root / "plan"), "--train-domains", "A:T1,B:T1",
-                              "--spacing", "2.5,1.3,1.3"])
-    assert res.exit_code == 0, res.output
-    res = runner.invoke(app, ["train", str(root / "plan"), "-o", str(root / "run"), "--steps", "3", "--patch",
-                              "16,16,16", "--threads", "1", "--ckpt-every", "100"])
-    assert res.exit_code == 0, res.output
-    return {"root": root, "catalog": cat, "plan": root / "plan", "run": root / "run"}
 
 
 @pytest.fixture
@@ -69,9 +53,9 @@ def test_cached_cases_skip_preprocessing_and_give_identical_output(trained: dict
                                                                    calls: list[str]) -> None:
     root = trained["root"]
     stats, cached = _predict(trained["run"], trained["catalog"], root / "with", True)
-    assert stats == {"cached": 2, "preprocessed": 0} and calls == []
+    assert stats == {"cached": 2, "preprocessed": 0, "resumed": 0} and calls == []
     stats, fresh = _predict(trained["run"], trained["catalog"], root / "without", False)
-    assert stats == {"cached": 0, "preprocessed": 2} and len(calls) == 2
+    assert stats == {"cached": 0, "preprocessed": 2, "resumed": 0} and len(calls) == 2
     assert cached.keys() == fresh.keys() and len(cached) == 4
     for name, arr in fresh.items():
         assert arr.dtype == cached[name].dtype and np.array_equal(arr, cached[name]), name
@@ -93,14 +77,14 @@ def test_changed_source_file_or_plan_hash_is_not_reused(trained: dict[str, Path]
     shutil.copytree(trained["root"], src, ignore=shutil.ignore_patterns("with", "without", "c1", "c2"))
     _repoint(src, trained["root"])
     stats, _ = _predict(src / "run", src / "data" / "case3.nii.gz", tmp_path / "p0", True)
-    assert stats == {"cached": 1, "preprocessed": 0} and calls == []  # the copy's own cache is reused
+    assert stats == {"cached": 1, "preprocessed": 0, "resumed": 0} and calls == []  # the copy's own cache is reused
     # the same path rewritten with other content: no reuse, and the mask is that of fresh preprocessing
     img, _ = toy_volume(7, (24, 32, 32))
     props = ImageProperties(shape=img.shape, spacing=(2.0, 1.0, 1.0), origin=(10.0, -5.0, 3.0),
                             direction=(1, 0, 0, 0, 1, 0, 0, 0, 1))
     write_image(img, props, src / "data" / "case2.nii.gz")
     stats, after = _predict(src / "run", src / "data" / "case2.nii.gz", tmp_path / "p1", True)
-    assert stats == {"cached": 0, "preprocessed": 1} and len(calls) == 1
+    assert stats == {"cached": 0, "preprocessed": 1, "resumed": 0} and len(calls) == 1
     _, fresh = _predict(src / "run", src / "data" / "case2.nii.gz", tmp_path / "p2", False)
     assert np.array_equal(after["prob_case2.nii.gz"], fresh["prob_case2.nii.gz"])
     # the same bytes with a new mtime: not trusted either
@@ -112,7 +96,7 @@ def test_changed_source_file_or_plan_hash_is_not_reused(trained: dict[str, Path]
     doc["normalization"]["clip_percentiles"] = [1.0, 99.0]
     (src / "run" / "plan.json").write_text(json.dumps(doc))
     stats, _ = _predict(src / "run", src / "data" / "case0.nii.gz", tmp_path / "p4", True)
-    assert stats == {"cached": 0, "preprocessed": 1}
+    assert stats == {"cached": 0, "preprocessed": 1, "resumed": 0}
 
 
 def test_old_or_broken_entries_are_not_reused(trained: dict[str, Path], tmp_path: Path) -> None:

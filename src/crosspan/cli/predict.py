@@ -32,6 +32,8 @@ def predict_cmd(
                                    "shrunk this many times (1: full resolution)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Re-preprocess every image, even one the run's plan "
                                   "has cached (by default such a case is read from PLAN_DIR/cache: same mask)."),
+    no_resume: bool = typer.Option(False, "--no-resume", help="Predict every case again, even one whose mask this "
+                                   "folder already holds from the same weights and settings (skipped by default)."),
     tta: bool = typer.Option(False, "--tta", help="Mirror test-time augmentation (8 flips)."),
     post: str = typer.Option("lcc", "--postprocess", help="lcc | none | min-volume:ML."),
     save_probabilities: bool = typer.Option(False, "--save-probabilities", help="Also write probabilities/."),
@@ -69,7 +71,7 @@ def predict_cmd(
         from crosspan.cli.train import parse_hparams
 
         written = predict_zero_shot(method, parse_hparams(hp), run_dir, output, cases, str(splits) if splits else None,
-                                    fold, device, post)
+                                    fold, device, post, resume=not no_resume)
         console.print(f"wrote {len(written)} masks -> {output}")
         return
     if run_dir is None or source is None:
@@ -78,10 +80,14 @@ def predict_cmd(
     stats: dict[str, int] = {}
     written = predict(run_dir, source, output, overlap, tta, post, save_probabilities, cases,
                       str(splits) if splits else None, device, amp, fold=fold, roi=roi, reports=reports,
-                      roi_zoom=roi_zoom, use_cache=not no_cache, cache_stats=stats)
+                      roi_zoom=roi_zoom, use_cache=not no_cache, cache_stats=stats, resume=not no_resume)
+    resumed = stats.get("resumed", 0)
+    if resumed:
+        console.print(f"resumed: {resumed} of {len(written)} case(s) already predicted in {output} with the same "
+                      "weights and settings, skipped (--no-resume predicts them again)", highlight=False)
     if not no_cache:
-        console.print(f"plan cache: {stats.get('cached', 0)} of {len(written)} case(s) taken from the run's plan "
-                      "cache (--no-cache re-preprocesses them)", highlight=False)
+        console.print(f"plan cache: {stats.get('cached', 0)} of {len(written) - resumed} case(s) taken from the "
+                      "run's plan cache (--no-cache re-preprocesses them)", highlight=False)
     if reports:
         _print_roi(reports)
         from crosspan.core.atomic import write_json

@@ -14,6 +14,7 @@ from crosspan.core.parallel import progress_bar
 from crosspan.data.guards import check_case_ids, inside, refuse_overwrite
 from crosspan.data.io import write_image
 from crosspan.inference.inputs import collect_inputs, collect_labeled
+from crosspan.inference.ledger import PredictionLedger, file_stamp
 from crosspan.inference.pipeline import load_run, segment
 from crosspan.inference.plancache import PlanCache
 from crosspan.inference.postprocess import parse_postprocess
@@ -21,6 +22,7 @@ from crosspan.inference.roi import ROI_MODES, RoiReport
 from crosspan.methods.base import Method
 from crosspan.preprocess.plan import Plan
 from crosspan.runs.model import RunModel
+from crosspan.runs.weights import run_weights
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +50,11 @@ def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overla
             post: str = "lcc", save_probabilities: bool = False, cases: str = "test", splits: str | None = None,
             device: str = "cpu", amp: str = "none", progress: bool = True, fold: int | str = 0, roi: str = "none",
             reports: dict[str, RoiReport] | None = None, roi_zoom: float = 1.0, use_cache: bool = True,
-            cache_stats: dict[str, int] | None = None) -> list[Path]:
+            cache_stats: dict[str, int] | None = None, resume: bool = True) -> list[Path]:
     """Masks for every input (see :func:`predict_case`); raises before writing anything on a bad option.
     ``use_cache``: take the cases cached under the run's plan from the cache (:mod:`crosspan.inference.plancache`);
-    ``cache_stats`` receives ``{"cached": n, "preprocessed": m}``."""
+    ``cache_stats`` receives ``{"cached": n, "preprocessed": m, "resumed": k}``. ``resume``: skip the cases
+    this folder already holds from the same weights and settings (:mod:`crosspan.inference.ledger`)."""
     parse_postprocess(post)
     if roi not in ROI_MODES:
         raise CrosspanError(None, f"unknown --roi '{roi}'",
@@ -70,24 +73,43 @@ def predict(run_dir: str | Path, source: str | Path, out_dir: str | Path, overla
     refuse_overwrite(ours, [i for _, i in items], "write the masks to their own folder (-o), not the images' folder")
     existed = {p for p in ours if p.exists()}
     cache = PlanCache.of_run(model, plan) if use_cache else None
-    written = []
+    ledger = PredictionLedger(out_dir, {
+        "weights": file_stamp(run_weights(run_dir)), "overlap": overlap, "tta": tta, "post": post, "roi": roi,
+        "roi_zoom": roi_zoom, "amp": amp, "save_probabilities": save_probabilities,
+        "prompts": {c: file_stamp(lab) for c, lab in labels.items()}}, resume)
+    written, resumed = [], 0
     try:
         with progress_bar(disable=not progress) as bar, torch.inference_mode():
             task = bar.add_task("predicting", total=len(items))
             for case_id, image in items:
-                written.append(predict_case(method, model, plan, image, out_dir, case_id, overlap, tta, post,
-                                            save_probabilities, device, amp, roi, reports, roi_zoom,
-                                            labels.get(case_id, ""), cache))
+                mask = out_dir / f"{case_id}.nii.gz"
+                outputs = [mask] + ([out_dir / "probabilities" / f"{case_id}.nii.gz"] if save_probabilities else [])
+                entry = ledger.done(case_id, image, outputs)
+                if entry is not None:
+                    resumed += 1
+                    if reports is not None and entry.get("roi"):
+                        reports[case_id] = RoiReport.from_dict(entry["roi"])
+                    written.append(mask)
+                else:
+                    written.append(predict_case(method, model, plan, image, out_dir, case_id, overlap, tta, post,
+                                                save_probabilities, device, amp, roi, reports, roi_zoom,
+                                                labels.get(case_id, ""), cache))
+                    rep = reports.get(case_id) if reports is not None else None
+                    ledger.record(case_id, image, **({"roi": rep.to_dict()} if rep is not None else {}))
                 bar.advance(task)
     except Exception:  # a failed run leaves none of its own masks behind (files from before stay)
         for p in ours:
             if p not in existed:
                 p.unlink(missing_ok=True)
+        ledger.forget([c for c, _ in items if out_dir / f"{c}.nii.gz" not in existed])
         raise
+    if resumed:
+        log.info("resumed: %d of %d case(s) already predicted with these weights and settings", resumed,
+                 len(written))
     hits = cache.hits if cache is not None else 0
-    log.info("plan cache: %d of %d case(s) taken from the cache", hits, len(written))
+    log.info("plan cache: %d of %d case(s) taken from the cache", hits, len(written) - resumed)
     if cache_stats is not None:
-        cache_stats.update(cached=hits, preprocessed=len(written) - hits)
+        cache_stats.update(cached=hits, preprocessed=len(written) - resumed - hits, resumed=resumed)
     if labels:  # the predictions used ground-truth prompts: say so next to them, as zero-shot runs do
         write_json(out_dir / "prompts.json", {"method": model.method, "prompt": method.hparams["prompt"],
                                               "oracle": True, "cases": len(written)})

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -82,6 +82,12 @@ class RoiReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "tiles": self.tiles}
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> RoiReport:
+        """The report :meth:`to_dict` wrote (boxes as lists of pairs)."""
+        keys = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in doc.items() if k in keys})
 
 
 def regions(mask: np.ndarray, margin: list[int]) -> list[Box]:

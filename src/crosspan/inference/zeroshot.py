@@ -22,6 +22,7 @@ from crosspan.core.parallel import progress_bar
 from crosspan.core.seeding import rng
 from crosspan.data.io import read_image, write_image
 from crosspan.inference.inputs import collect_inputs, collect_labeled
+from crosspan.inference.ledger import PredictionLedger, file_stamp
 from crosspan.inference.pipeline import load_run, segment
 from crosspan.inference.postprocess import parse_postprocess, postprocess
 from crosspan.methods.base import ZeroShotModel, get_method, resolve_hparams, zero_shot_model
@@ -29,6 +30,7 @@ from crosspan.methods.foundation.common import ZeroShotMethod
 from crosspan.methods.foundation.organ_models import OrganSegmenter
 from crosspan.methods.foundation.prompts import Box2D, is_oracle, jittered_boxes, slice_boxes
 from crosspan.runs.run import Run
+from crosspan.runs.weights import run_weights
 
 
 def is_zero_shot(name: str) -> bool:
@@ -66,8 +68,10 @@ def prompt_boxes(method: ZeroShotMethod, case_id: str, label: str, image: str, r
 
 def predict_zero_shot(name: str, hp: dict[str, Any] | None, source: str | Path, out_dir: str | Path,
                       cases: str = "test", splits: str | None = None, fold: int | str = 0, device: str = "cpu",
-                      post: str = "lcc", progress: bool = True) -> list[Path]:
-    """Segment every case of ``source`` with zero-shot method ``name``; writes masks and ``zeroshot.json``."""
+                      post: str = "lcc", progress: bool = True, resume: bool = True) -> list[Path]:
+    """Segment every case of ``source`` with zero-shot method ``name``; writes masks and ``zeroshot.json``.
+    ``resume``: skip the cases this folder already holds from the same model and settings
+    (:mod:`crosspan.inference.ledger`)."""
     mode, min_ml = parse_postprocess(post)
     method = build_zero_shot(name, hp, device)
     if isinstance(method, OrganSegmenter):  # automatic: no prompt, no label needed
@@ -86,21 +90,30 @@ def predict_zero_shot(name: str, hp: dict[str, Any] | None, source: str | Path, 
             raise CrosspanError(None, "prompt 'model-box' needs a trained run", "add --hp box_model=/path/to/run_dir")
         run = load_run(method.hparams["box_model"], device)
     out_dir = Path(out_dir)
+    ledger = PredictionLedger(out_dir, {
+        "method": name, "hparams": method.hparams, "post": post,
+        "box_model": file_stamp(run_weights(method.hparams["box_model"])) if run is not None else None}, resume)
     written, seconds = [], []
     with progress_bar(disable=not progress) as bar:
         task = bar.add_task(f"{name} ({method.hparams['prompt']})", total=len(items))
         for case_id, image, label in items:
-            arr, props = read_image(image)
-            boxes = prompt_boxes(method, case_id, label, image, run, device)
-            t0 = time.perf_counter()
-            mask = method.segment(arr, boxes) if boxes else np.zeros(arr.shape, dtype=bool)
-            seconds.append(time.perf_counter() - t0)
-            mask = postprocess(mask, mode, props.voxel_volume_ml(), min_ml)
-            written.append(write_image(mask.astype(np.uint8), props, out_dir / f"{case_id}.nii.gz"))
+            out = out_dir / f"{case_id}.nii.gz"
+            entry = ledger.done(case_id, image, [out])
+            if entry is None:
+                arr, props = read_image(image)
+                boxes = prompt_boxes(method, case_id, label, image, run, device)
+                t0 = time.perf_counter()
+                mask = method.segment(arr, boxes) if boxes else np.zeros(arr.shape, dtype=bool)
+                entry = {"seconds": time.perf_counter() - t0}
+                mask = postprocess(mask, mode, props.voxel_volume_ml(), min_ml)
+                write_image(mask.astype(np.uint8), props, out)
+                ledger.record(case_id, image, **entry)
+            seconds.append(float(entry.get("seconds", np.nan)))
+            written.append(out)
             bar.advance(task)
     write_json(out_dir / "zeroshot.json", {
         "method": name, "hparams": method.hparams, "oracle": is_oracle(method.hparams["prompt"]),
-        "cases": len(written), "seconds_per_volume": float(np.mean(seconds)), "device": device})
+        "cases": len(written), "seconds_per_volume": float(np.nanmean(seconds)), "device": device})
     return written
 
 

@@ -121,3 +121,19 @@ def test_benchmark_hooks(tmp_path) -> None:
     else:
         assert skip_reason("medsam2", {"checkpoint": str(ckpt)}) is None
     assert skip_reason("litemedsam", {}) is None
+
+
+def test_rerun_skips_finished_volumes_unless_the_prompt_changes(tmp_path, box_filler) -> None:
+    data = crosspan_release(tmp_path / "d", centers=("A",), sequences=("T1",))
+    out = tmp_path / "pred"
+    args = ["predict", "--method", "litemedsam", str(data), "-o", str(out), "--hp"]
+    assert runner.invoke(app, [*args, "prompt=oracle-box"]).exit_code == 0
+    calls = len(box_filler)
+    assert calls > 0
+    r = runner.invoke(app, [*args, "prompt=oracle-box"])
+    assert r.exit_code == 0 and len(box_filler) == calls, r.output  # the finished volume is not segmented again
+    assert json.loads((out / "zeroshot.json").read_text())["seconds_per_volume"] >= 0  # kept from the first run
+    assert runner.invoke(app, [*args, "prompt=jittered-box"]).exit_code == 0
+    assert len(box_filler) > calls
+    assert runner.invoke(app, [*args, "prompt=jittered-box", "--no-resume"]).exit_code == 0
+    assert len(box_filler) > calls + 1
