@@ -190,6 +190,22 @@ def test_method_warnings_name_unknown_methods_and_hyperparameters(tmp_path: Path
     assert "`nosuch` is not registered" in warnings[0] and "no hyperparameter 'bogus'" in warnings[1]
 
 
+def test_method_warnings_name_a_burn_in_that_outlasts_the_run(tmp_path: Path) -> None:
+    """EQRM's default burn-in (2500, DomainBed's) is longer than a 2000-step spec: it would train plain ERM."""
+    from crosspan.bench.spec import load_spec, method_warnings
+
+    raw = _raw(tmp_path)
+    raw["training"] = {**raw.get("training", {}), "steps": 2000}
+    raw["methods"] = [{"name": "eqrm", "method": "eqrm"}, {"name": "eqrm-half", "method": "eqrm",
+                                                          "hp": {"burnin_steps": 1000}},
+                      {"name": "ib-long", "method": "ib-erm", "steps": 400}]
+    warnings = method_warnings(parse_spec(raw, tmp_path / "spec.yaml"))
+    assert len(warnings) == 2, warnings
+    assert "method eqrm: burnin_steps=2500 >= the run's 2000 steps" in warnings[0]
+    assert "method ib-long: warmup_steps=500 >= the run's 400 steps" in warnings[1]
+    assert method_warnings(load_spec(SPECS / "dg.yaml")) == []  # the shipped spec gives EQRM half its run
+
+
 def test_split_names_match_the_real_splits(tmp_path: Path) -> None:
     """`crosspan data splits` writes the splits in the order and with the names the plan assumes."""
     from typer.testing import CliRunner

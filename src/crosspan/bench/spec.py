@@ -350,7 +350,8 @@ def _unique(c: _Check, names: list[str], where: str) -> None:
 
 
 def method_warnings(spec: Spec) -> list[str]:
-    """Trained methods that are not registered, or hyperparameters they do not have (their train step would fail).
+    """Trained methods that are not registered, hyperparameters they do not have (their train step would fail), or a
+    burn-in / warm-up no shorter than the run (the method would train as ERM: ``MethodFacts.dormant_reason``).
     Warnings, not errors: a spec may name methods that land later or live in a plugin. A value outside a
     registered method's bound (``lr: -1``, a probability of 7, NaN) is an error (:mod:`crosspan.methods.hparams`)."""
     try:
@@ -363,15 +364,20 @@ def method_warnings(spec: Spec) -> list[str]:
         if m.zero_shot:
             continue
         if m.method not in known:
-            out.append(f"method {m.name}: `{m.method}` is not registered (known: {', '.join(known)})")
+            out.append(f"method {m.name}: `{m.method}` is not registered (known: {', '.join(known)}); its train step "
+                       "will fail")
             continue
         try:
-            resolve_hparams(get_method(m.method), {k: v for k, v in m.hp.items()})
+            cls = get_method(m.method)
+            dormant = cls.dormant_reason(resolve_hparams(cls, {k: v for k, v in m.hp.items()}),
+                                         m.steps or spec.training.steps)
+            if dormant:
+                out.append(f"method {m.name}: {dormant} (give it hp: {{KEY: N}} below the steps)")
         except CrosspanError as err:
             if err.code == "hparam_bound":  # a value no run can use: an error in the spec, not a warning
                 raise CrosspanError(None, f"spec method {m.name}: {err.problem}", err.fix.replace("--hp ", "hp: "),
                                     code=err.code) from None
-            out.append(f"method {m.name}: {err.problem}")
+            out.append(f"method {m.name}: {err.problem}; its train step will fail")
     return out
 
 

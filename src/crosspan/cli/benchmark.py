@@ -51,7 +51,7 @@ def _warn_methods(spec) -> None:  # noqa: ANN001 - Spec
     from crosspan.bench.spec import method_warnings
 
     for warning in method_warnings(spec):
-        console.print(f"[yellow]warning:[/] {warning}; its train step will fail")
+        console.print(f"[yellow]warning:[/] {warning}")
 
 
 @bench_app.command("run")

@@ -62,6 +62,18 @@ class MethodFacts:
     family: ClassVar[str] = ""
     #: place inside its family in result tables (ties: by name)
     table_order: ClassVar[int] = 100
+    #: hyperparameters that count the steps before the method's own term acts (burn-in, warm-up): a run no longer
+    #: than one of them trains plain ERM, and ``crosspan train`` says so (:meth:`dormant_reason`)
+    onset_hparams: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def dormant_reason(cls, hparams: dict[str, Any], steps: int) -> str | None:
+        """Why this method with ``hparams`` would train as plain ERM for a run of ``steps`` steps, or ``None``."""
+        late = [k for k in cls.onset_hparams if int(hparams.get(k, 0)) >= steps]
+        if not late:
+            return None
+        return (f"{', '.join(f'{k}={int(hparams[k])}' for k in late)} >= the run's {steps} steps: its own term never "
+                "acts and it trains as ERM")
 
     @classmethod
     def unavailable_reason(cls, hparams: dict[str, Any] | None = None) -> str | None:

@@ -193,6 +193,11 @@ def train(cfg: TrainConfig, on_eval: Callable[[Method, int, RunModel, Plan], Any
     method = build_method(model).to(device)
     method.network.to(memory_format=torch.channels_last_3d)  # faster 3D convolutions on CPU (oneDNN) and GPU
     method.setup_training(steps, cfg.amp)
+    dormant = method.dormant_reason(method.hparams, steps)
+    if dormant and rank == 0:
+        from crosspan.core.errors import warn
+
+        warn(None, f"{method.name}: {dormant}", "lower it with --hp KEY=N (e.g. half the steps), or train longer")
     broadcast_parameters(method)
     start = load_checkpoint(ckpt, method) if cfg.resume and ckpt.is_file() else 0
     extend = getattr(method, "extend_schedule", None)  # SupervisedMethod's; a plugin method may lack it

@@ -129,6 +129,18 @@ def test_ib_erm_warmup() -> None:
     assert m.update(make_batch())["penalty_weight"] == 100.0
 
 
+def test_a_burn_in_no_shorter_than_the_run_is_named() -> None:
+    """EQRM / IB-ERM whose burn-in or warm-up outlasts the run train plain ERM: the registry says so."""
+    from crosspan.methods.base import resolve_hparams
+
+    eqrm, ib, erm = (get_method(n) for n in ("eqrm", "ib-erm", "erm"))
+    assert "burnin_steps=2500 >= the run's 2000 steps" in (eqrm.dormant_reason(resolve_hparams(eqrm, {}), 2000) or "")
+    assert eqrm.dormant_reason(resolve_hparams(eqrm, {}), 2501) is None
+    assert eqrm.dormant_reason(resolve_hparams(eqrm, {"burnin_steps": 100}), 2000) is None
+    assert "warmup_steps=500" in (ib.dormant_reason(resolve_hparams(ib, {}), 500) or "")
+    assert erm.dormant_reason(resolve_hparams(erm, {}), 1) is None
+
+
 # ----- SD -----
 def test_sd_penalty_is_logit_l2() -> None:
     batch = make_batch(b=2)

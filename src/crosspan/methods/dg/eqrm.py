@@ -70,6 +70,7 @@ class EQRM(SupervisedMethod):
     hparam_bounds: ClassVar[dict[str, Bound]] = {"quantile": Bound(0.0, 1.0, low_open=True, high_open=True),
                                                  "burnin_steps": NON_NEGATIVE}
     forward_passes = 1
+    onset_hparams = ("burnin_steps",)
 
     def __init__(self, network: nn.Module, domains: list[str], hparams: dict[str, Any] | None = None) -> None:
         super().__init__(network, domains, hparams)

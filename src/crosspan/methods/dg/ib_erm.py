@@ -43,6 +43,7 @@ class IBERM(SupervisedMethod):
                                                  "warmup_steps": 500}
     hparam_bounds: ClassVar[dict[str, Bound]] = {"penalty": NON_NEGATIVE, "warmup_steps": NON_NEGATIVE}
     forward_passes = 1
+    onset_hparams = ("warmup_steps",)
 
     def __init__(self, network: nn.Module, domains: list[str], hparams: dict[str, Any] | None = None) -> None:
         super().__init__(network, domains, hparams)
