@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,8 @@ from crosspan.inference.pipeline import load_run
 from crosspan.inference.postprocess import postprocess
 from crosspan.inference.roi import predict_volume_roi
 from crosspan.methods.sliding import predict_volume
-from crosspan.preprocess.cache import preprocess_image
+from crosspan.preprocess.cache import Preprocessed, preprocess_image
+from crosspan.preprocess.plan import Plan
 
 FINE = ("auto", "exact", "crop")
 
@@ -50,23 +52,18 @@ def main() -> None:
     run = load_run(args.run)
     patch = list(run.model.patch_size)
     rows = []
-    for cohort in args.cohorts:
-        man = pd.read_csv(cohort / "manifest.csv")
-        man = man if args.cases == "all" else man[man["split"] == args.cases]
-        for _, r in man.iterrows():
-            pre = preprocess_image(read_sitk(str(cohort / r["image"])), run.plan, read_sitk(str(cohort / r["label"])),
-                                   str(cohort / r["label"]))
-            row = {"cohort": cohort.name, "case": r["case_id"],
-                   "full": _dice(predict_volume(run.method, pre.image, patch), pre.label)}
-            for fine in fines:
-                prob, rep = predict_volume_roi(run.method, pre.image, patch, coarse_zoom=args.zoom, fine=fine,
-                                               threshold=args.threshold, max_uncertain=args.max_uncertain)
-                row[fine], row[f"{fine}_tiles"], row["full_tiles"] = _dice(prob, pre.label), rep.tiles, \
-                    rep.tiles_full_window
-                row[f"{fine}_note"] = rep.fallback or ("crop" if rep.crop else "exact")
-                row[f"{fine}_uncertain"] = -1.0 if rep.uncertain is None else rep.uncertain
-            rows.append(row)
-            print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+    for cohort, case_id, pre in cohort_scans(run.plan, args.cohorts, args.cases):
+        row = {"cohort": cohort, "case": case_id,
+               "full": _dice(predict_volume(run.method, pre.image, patch), pre.label)}
+        for fine in fines:
+            prob, rep = predict_volume_roi(run.method, pre.image, patch, coarse_zoom=args.zoom, fine=fine,
+                                           threshold=args.threshold, max_uncertain=args.max_uncertain)
+            row[fine], row[f"{fine}_tiles"], row["full_tiles"] = _dice(prob, pre.label), rep.tiles, \
+                rep.tiles_full_window
+            row[f"{fine}_note"] = rep.fallback or ("crop" if rep.crop else "exact")
+            row[f"{fine}_uncertain"] = -1.0 if rep.uncertain is None else rep.uncertain
+        rows.append(row)
+        print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
     df = pd.DataFrame(rows)
     for cohort, d in df.groupby("cohort"):
         for fine in fines:
@@ -75,6 +72,18 @@ def main() -> None:
                   f"roi {d[fine].mean():.4f} (mean {diff.mean():+.4f}, worst {diff.min():+.4f}, best "
                   f"{diff.max():+.4f}); tiles {d[f'{fine}_tiles'].sum()} / {d['full_tiles'].sum()}")
     args.output.write_text(json.dumps(rows, indent=1))
+
+
+def cohort_scans(plan: Plan, cohorts: list[Path], cases: str = "all") -> Iterator[tuple[str, str, Preprocessed]]:
+    """(cohort name, case id, the scan and its label preprocessed with ``plan``) for each scan of each ``crosspan
+    synth cohort`` folder (``cases``: all, or a manifest split)."""
+    for cohort in cohorts:
+        man = pd.read_csv(cohort / "manifest.csv")
+        man = man if cases == "all" else man[man["split"] == cases]
+        for _, r in man.iterrows():
+            label = str(cohort / r["label"])
+            yield cohort.name, str(r["case_id"]), preprocess_image(read_sitk(str(cohort / r["image"])), plan,
+                                                                   read_sitk(label), label)
 
 
 def _dice(prob: np.ndarray, label: np.ndarray) -> float:

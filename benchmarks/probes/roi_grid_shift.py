@@ -21,13 +21,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from roi_fine_pass import cohort_scans  # this folder (the script's own, first on sys.path)
 
 from crosspan.core.dice import dice
-from crosspan.data.io import read_sitk
 from crosspan.inference.pipeline import load_run
 from crosspan.inference.postprocess import postprocess
 from crosspan.methods.sliding import predict_volume
-from crosspan.preprocess.cache import preprocess_image
 
 
 def main() -> None:
@@ -42,20 +41,15 @@ def main() -> None:
     patch = list(run.model.patch_size)
     shift = [p // 4 for p in patch]  # half of the 0.5-overlap stride
     rows = []
-    for cohort in args.cohorts:
-        man = pd.read_csv(cohort / "manifest.csv")
-        man = man if args.cases == "all" else man[man["split"] == args.cases]
-        for _, r in man.iterrows():
-            pre = preprocess_image(read_sitk(str(cohort / r["image"])), run.plan, read_sitk(str(cohort / r["label"])),
-                                   str(cohort / r["label"]))
-            common = tuple(slice(s, None) for s in shift)
-            full = predict_volume(run.method, pre.image, patch)[1][common]
-            moved = predict_volume(run.method, np.ascontiguousarray(pre.image[common]), patch)[1]
-            label = pre.label[common]
-            row = {"cohort": cohort.name, "case": r["case_id"], "full": _dice(full, label),
-                   "shifted": _dice(moved, label), "max_abs_p": float(np.abs(full - moved).max())}
-            rows.append(row)
-            print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+    common = tuple(slice(s, None) for s in shift)
+    for cohort, case_id, pre in cohort_scans(run.plan, args.cohorts, args.cases):
+        full = predict_volume(run.method, pre.image, patch)[1][common]
+        moved = predict_volume(run.method, np.ascontiguousarray(pre.image[common]), patch)[1]
+        label = pre.label[common]
+        row = {"cohort": cohort, "case": case_id, "full": _dice(full, label), "shifted": _dice(moved, label),
+               "max_abs_p": float(np.abs(full - moved).max())}
+        rows.append(row)
+        print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
     df = pd.DataFrame(rows)
     for cohort, d in df.groupby("cohort"):
         diff = d["shifted"] - d["full"]
