@@ -52,6 +52,19 @@ def test_unlabeled_gradient_scales_with_weight() -> None:
     assert not same(grads(m, lab, a), grads(m, lab, b))
 
 
+def test_uniform_weights_count_accepted_pairs_fully() -> None:
+    """quality_weights=false: an accepted pair of weight 0.5 pulls like weight 1; a rejected one (0) still not."""
+    torch.set_num_threads(1)
+    lab = make_batch(b=2)
+    quality = build("paired-sequence", {"rampup_steps": 0})
+    uniform = build("paired-sequence", {"rampup_steps": 0, "quality_weights": False})
+    uniform.network.load_state_dict(quality.network.state_dict())
+    full = unlabeled_grad(quality, lab, paired_batch([1.0, 0.0]))
+    assert same(unlabeled_grad(uniform, lab, paired_batch([0.5, 0.0])), full, atol=1e-6)
+    assert not same(unlabeled_grad(quality, lab, paired_batch([0.5, 0.0])), full, atol=1e-6)
+    assert all(float(g.abs().max()) < 1e-6 for g in unlabeled_grad(uniform, lab, paired_batch([0.0, 0.0])))
+
+
 def test_pair_loss_rewards_the_pseudo_label_and_teacher_term() -> None:
     lab = make_batch(b=2)
     m = build("paired-sequence", {"rampup_steps": 0, "teacher_weight": 1.0})

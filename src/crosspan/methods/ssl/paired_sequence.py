@@ -3,7 +3,8 @@
 When a patient has a labeled scan in the source sequence (e.g. T1) and an unlabeled one in the target sequence
 (OOP, T2), ``crosspan ssl pair`` registers the two rigidly (Mattes MI) and transports the source label onto the
 target scan; the engine brings that map into the unlabeled batch as ``pseudo_label`` (same crop and augmentation
-as the image) with a registration-quality weight ``pseudo_weight`` w_b in [0, 1]. With r(t) the sigmoid ramp-up,
+as the image) with a registration-quality weight ``pseudo_weight`` w_b in [0, 1] (``quality_weights=false``: w_b = 1 for
+every accepted pair, 0 for a rejected one). With r(t) the sigmoid ramp-up,
 f_s the student and y_b the transported label of unlabeled patch u_b:
 
     L = L_sup(labeled) + r(t) * [ pair_weight * (1/B) sum_b w_b * (Dice_b + CE_b)(f_s(u_b), y_b)
@@ -45,7 +46,8 @@ def weighted_pair_loss(u_logits: torch.Tensor, pseudo: torch.Tensor, weight: tor
 class PairedSequence(TeacherMethod):
     name = "paired-sequence"
     default_hparams: ClassVar[dict[str, Any]] = {**TeacherMethod.default_hparams, "pair_weight": 1.0,
-                                                 "teacher_weight": 0.0, "noise": 0.1, "predict_with": "student"}
+                                                 "quality_weights": True, "teacher_weight": 0.0, "noise": 0.1,
+                                                 "predict_with": "student"}
     forward_passes = 2
 
     def loss(self, labeled: Batch, unlabeled: Batch | None) -> tuple[torch.Tensor, dict[str, float]]:
@@ -56,7 +58,10 @@ class PairedSequence(TeacherMethod):
             raise CrosspanError(None, "the unlabeled batch has no transported pseudo-labels (pseudo_label, "
                                 "pseudo_weight)", "run `crosspan ssl pair DATA --splits S --fold K -o OUT`, then "
                                 "`crosspan preprocess OUT/catalog.csv --splits S --fold K -o PLAN` and train on PLAN")
-        pair, logs = weighted_pair_loss(u_logits, unlabeled["pseudo_label"], unlabeled["pseudo_weight"])
+        weight = unlabeled["pseudo_weight"]
+        if not self.hparams["quality_weights"]:
+            weight = (weight > 0).to(weight.dtype)  # accepted pairs count fully, as the true-label bound's do
+        pair, logs = weighted_pair_loss(u_logits, unlabeled["pseudo_label"], weight)
         r = self.ramp()
         total = sup + r * float(self.hparams["pair_weight"]) * pair
         logs = {"sup": float(sup.detach()), "pair": float(pair.detach()), "unsup_w": r, **logs}
