@@ -77,7 +77,8 @@ def predict_zero_shot(name: str, hp: dict[str, Any] | None, source: str | Path, 
     if isinstance(method, OrganSegmenter):  # automatic: no prompt, no label needed
         from crosspan.inference.zeroshot_organs import predict_organs
 
-        return predict_organs(method, collect_inputs(source, cases, splits, fold), out_dir, device, post, progress)
+        return predict_organs(method, collect_inputs(source, cases, splits, fold), out_dir, device, post, progress,
+                              resume)
     if not isinstance(method, ZeroShotMethod):
         raise CrosspanError(None, f"zero-shot model '{name}' is neither box-prompted nor a packaged segmenter",
                             "subclass ZeroShotMethod (segment with boxes) or OrganSegmenter (a package's CLI)")

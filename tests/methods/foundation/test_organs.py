@@ -151,6 +151,42 @@ def test_standin_command_pancreas_in_source_geometry(tmp_path: Path) -> None:
     assert info["device"] == "cpu" and info["seconds"]["case1"] > 0
 
 
+def test_rerun_skips_the_scans_already_segmented(tmp_path: Path) -> None:
+    """Each scan is one package run: a rerun into the same folder calls the package only for what is missing;
+    new weights or --no-resume segment everything again."""
+    calls = tmp_path / "calls.txt"
+    cli = tmp_path / "bin" / "mrsegmentator"
+    cli.parent.mkdir()
+    cli.write_text(f"#!{sys.executable}\nopen({str(calls)!r}, 'a').write('x')\n{STANDIN}")
+    cli.chmod(0o755)
+    weights = write_model_stub(tmp_path / "weights")
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(2):
+        scan(data / f"case{i}.nii.gz", seed=i)
+    out = tmp_path / "out"
+    hp = (f"weights={weights}", f"cli={cli}", "fold=0", "save_organs=true")
+
+    def run(*extra: str) -> int:
+        calls.write_text("")
+        res = runner.invoke(app, ["predict", "--method", "mrsegmentator", str(data), "-o", str(out), "--cases",
+                                  "all", "--postprocess", "none", *extra, *(a for kv in hp for a in ("--hp", kv))])
+        assert res.exit_code == 0, res.output
+        return len(calls.read_text())
+
+    assert run() == 2
+    first = (out / "case0.nii.gz").stat().st_mtime_ns
+    (out / "organs" / "case1.nii.gz").unlink()  # a lost output is made again
+    assert run() == 1 and (out / "case0.nii.gz").stat().st_mtime_ns == first
+    info = json.loads((out / "zeroshot.json").read_text())
+    assert info["cases"] == 2 and set(info["seconds"]) == {"case0", "case1"}
+    assert run() == 0
+    assert run("--no-resume") == 2
+    ckpt = weights / "fold_0" / "checkpoint_final.pth"
+    ckpt.write_bytes(b"other weights")
+    assert run() == 2
+
+
 def write_model_stub(folder: Path) -> Path:
     """Weights layout only (the stand-in command never reads them)."""
     (folder / "fold_0").mkdir(parents=True)
