@@ -154,3 +154,28 @@ def test_p_real_keeps_real_images_and_missing_tissue_is_clear_error() -> None:
     del data["tissue"]
     with pytest.raises(CrosspanError, match="tissue"):
         m.draw(data)
+
+
+def test_synthseg_volume_norm_does_not_depend_on_the_crop() -> None:
+    """synthseg with ``volume_norm=1`` rescales and z-scores a draw with its statistics on the reference abdomen:
+    with texture, noise, blur, bias and gamma off (each class one value), a crop gets the values the same voxels get
+    in the whole map, and the reference itself comes out z-scored inside its body; the patch's own statistics
+    (``volume_norm=0``) give the crop other values."""
+    from crosspan.methods.labelmap.normalize import reference_map
+
+    flat = {"std_max": 0.0, "blur_max": 0.0, "bias_max": 0.0, "noise_max": 0.0, "gamma_std": 0.0}
+    ref = torch.from_numpy(reference_map(crop=True))[None, None].expand(3, 1, -1, -1, -1).contiguous()
+    crop = (slice(None), slice(None), slice(4, 16), slice(8, 20), slice(10, 30))
+
+    def draw(volume_norm: int, tissue: torch.Tensor) -> torch.Tensor:
+        m = get_method("synthseg")(net(), ["A:T1"], {**flat, "volume_norm": volume_norm})
+        return m.synthesize_normalized(tissue, torch.Generator().manual_seed(5))
+
+    whole, part = draw(1, ref), draw(1, ref[crop].contiguous())
+    assert torch.allclose(part, whole[crop], atol=1e-5)
+    body = ref > 0
+    for i in range(3):
+        inside = whole[i][body[i]]
+        assert abs(float(inside.mean())) < 0.05 and abs(float(inside.std()) - 1.0) < 0.05
+    own_whole, own_part = draw(0, ref), draw(0, ref[crop].contiguous())
+    assert not torch.allclose(own_part, own_whole[crop], atol=0.05)

@@ -160,10 +160,10 @@ def volume_zscore(image: torch.Tensor, proto: dict) -> torch.Tensor:
     return apply_stats(image, proto["norm"])
 
 
-def zscore_body(image: torch.Tensor, body: torch.Tensor, clip: tuple[float, float] = (0.005, 0.995),
-                sample: int = 32768) -> torch.Tensor:
-    """The preprocessing's normalization on a batch: clip to the 0.5/99.5 percentiles inside the body (estimated
-    on a strided subsample), then z-score with the body's mean and std (per sample)."""
+def body_stats(image: torch.Tensor, body: torch.Tensor, clip: tuple[float, float] = (0.005, 0.995),
+               sample: int = 32768) -> dict[str, torch.Tensor]:
+    """The preprocessing's normalization statistics per sample of a batch (each (B, 1)): the 0.5/99.5 percentiles
+    inside the body (estimated on a strided subsample), then the body's mean and std after clipping to them."""
     b = image.shape[0]
     x, m = image.reshape(b, -1), body.reshape(b, -1)
     m = torch.where(m.any(1, keepdim=True), m, torch.ones_like(m))
@@ -176,9 +176,22 @@ def zscore_body(image: torch.Tensor, body: torch.Tensor, clip: tuple[float, floa
         v = torch.quantile(sub, q)
         lo.append(v[0])
         hi.append(v[1])
-    xc = x.clamp(torch.stack(lo)[:, None], torch.stack(hi)[:, None])
+    low, high = torch.stack(lo)[:, None], torch.stack(hi)[:, None]
+    xc = x.clamp(low, high)
     w = m.to(x.dtype)
     n = w.sum(1, keepdim=True)
     mean = (xc * w).sum(1, keepdim=True) / n
     std = (((xc - mean) ** 2 * w).sum(1, keepdim=True) / n).sqrt()
-    return ((xc - mean) / std.clamp_min(1e-6)).reshape(image.shape)
+    return {"lo": low, "hi": high, "mean": mean, "std": std.clamp_min(1e-6)}
+
+
+def apply_body_stats(image: torch.Tensor, stats: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Clip and z-score ``image`` (B, ...) with :func:`body_stats` of the same or another batch of B samples."""
+    x = image.reshape(image.shape[0], -1).clamp(stats["lo"], stats["hi"])
+    return ((x - stats["mean"]) / stats["std"]).reshape(image.shape)
+
+
+def zscore_body(image: torch.Tensor, body: torch.Tensor, clip: tuple[float, float] = (0.005, 0.995),
+                sample: int = 32768) -> torch.Tensor:
+    """The preprocessing's normalization on a batch, with the patch's own body statistics (:func:`body_stats`)."""
+    return apply_body_stats(image, body_stats(image, body, clip, sample))

@@ -19,6 +19,8 @@ import torch
 from crosspan.core.blur import gaussian_blur
 from crosspan.methods.base import register_method
 from crosspan.methods.labelmap.base import LabelMapMethod
+from crosspan.methods.labelmap.draws import apply_body_stats, body_stats, zscore_body
+from crosspan.methods.labelmap.normalize import reference_map
 from crosspan.synth.tissues import N_TISSUES
 from crosspan.synth.torch_render import bias_field
 
@@ -27,23 +29,45 @@ def _u(gen: torch.Generator, shape: tuple[int, ...], lo: float, hi: float) -> to
     return lo + (hi - lo) * torch.rand(shape, generator=gen, device=gen.device)
 
 
-def gmm_images(tissue: torch.Tensor, gen: torch.Generator, n_classes: int = N_TISSUES, mean: float = 255.0,
-               std: float = 35.0, blur: float = 1.2, bias: float = 0.5, noise: float = 10.0,
-               gamma: float = 0.4) -> torch.Tensor:
-    """Random Gaussian-mixture images (B, 1, Z, Y, X) from integer label maps, SynthSeg's generative model."""
+def _paint(tissue: torch.Tensor, mu: torch.Tensor, sd: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Per voxel N(mu_c, sd_c) of its class c (``mu``, ``sd``: (B, classes))."""
     b = tissue.shape[0]
-    idx = tissue.long().clamp(0, n_classes - 1).reshape(b, -1)
-    mu = torch.gather(_u(gen, (b, n_classes), 0, mean), 1, idx)
-    sd = torch.gather(_u(gen, (b, n_classes), 0, std), 1, idx)
-    img = (mu + sd * torch.randn(mu.shape, generator=gen, device=gen.device)).reshape(tissue.shape)
+    idx = tissue.long().clamp(0, mu.shape[1] - 1).reshape(b, -1)
+    m, s = torch.gather(mu, 1, idx), torch.gather(sd, 1, idx)
+    return (m + s * torch.randn(m.shape, generator=gen, device=gen.device)).reshape(tissue.shape)
+
+
+def gmm_draw(tissue: torch.Tensor, gen: torch.Generator, n_classes: int = N_TISSUES, mean: float = 255.0,
+             std: float = 35.0, blur: float = 1.2, bias: float = 0.5, noise: float = 10.0, gamma: float = 0.4,
+             reference: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Random Gaussian-mixture images (B, 1, Z, Y, X) from integer label maps, SynthSeg's generative model. With a
+    ``reference`` tissue map (1, 1, z, y, x), the same draw is also painted on it (mixture and noise; blur and bias
+    are local) and the [0, 1] rescaling of both uses the reference's range: what a whole volume would get, wherever
+    the patch lies. Returns (images, reference images or ``None``)."""
+    b = tissue.shape[0]
+    mu, sd = _u(gen, (b, n_classes), 0, mean), _u(gen, (b, n_classes), 0, std)
+    img = _paint(tissue, mu, sd, gen)
     img = gaussian_blur(img, _u(gen, (b, 3), 0, blur), truncate=2.5, min_sigma=1e-3)
     img = img * bias_field(tuple(img.shape), _u(gen, (b,), 0, bias), gen)
-    img = img + _u(gen, (b, 1, 1, 1, 1), 0, noise) * torch.randn(img.shape, generator=gen, device=gen.device)
-    flat = img.flatten(1)
-    lo, hi = flat.min(1).values.reshape(-1, 1, 1, 1, 1), flat.max(1).values.reshape(-1, 1, 1, 1, 1)
-    img = ((img - lo) / (hi - lo).clamp_min(1e-6)).clamp(0, 1)
+    level = _u(gen, (b, 1, 1, 1, 1), 0, noise)
+    img = img + level * torch.randn(img.shape, generator=gen, device=gen.device)
+    ref = None
+    if reference is not None:
+        ref = _paint(reference.to(tissue.device).expand(b, -1, -1, -1, -1), mu, sd, gen)
+        ref = ref + level * torch.randn(ref.shape, generator=gen, device=gen.device)
+    span = (ref if ref is not None else img).flatten(1)
+    lo, hi = span.min(1).values.reshape(-1, 1, 1, 1, 1), span.max(1).values.reshape(-1, 1, 1, 1, 1)
     g = torch.exp(gamma * torch.randn((b, 1, 1, 1, 1), generator=gen, device=gen.device))
-    return img ** g
+
+    def rescale(x: torch.Tensor) -> torch.Tensor:
+        return ((x - lo) / (hi - lo).clamp_min(1e-6)).clamp(0, 1) ** g
+
+    return rescale(img), (rescale(ref) if ref is not None else None)
+
+
+def gmm_images(tissue: torch.Tensor, gen: torch.Generator, **kwargs: Any) -> torch.Tensor:
+    """:func:`gmm_draw`'s images alone."""
+    return gmm_draw(tissue, gen, **kwargs)[0]
 
 
 @register_method
@@ -52,9 +76,25 @@ class SynthSeg(LabelMapMethod):
     default_hparams: ClassVar[dict[str, Any]] = {
         **LabelMapMethod.default_hparams, "mean_max": 255.0, "std_max": 35.0, "blur_max": 1.2, "bias_max": 0.5,
         "noise_max": 10.0, "gamma_std": 0.4,
+        "volume_norm": 0,  # 1: rescale and z-score with the draw's statistics on a whole reference abdomen
     }
 
-    def synthesize(self, tissue: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    def _draw(self, tissue: torch.Tensor, gen: torch.Generator,
+              reference: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         hp = self.hparams
-        return gmm_images(tissue, gen, mean=hp["mean_max"], std=hp["std_max"], blur=hp["blur_max"],
-                          bias=hp["bias_max"], noise=hp["noise_max"], gamma=hp["gamma_std"])
+        return gmm_draw(tissue, gen, mean=hp["mean_max"], std=hp["std_max"], blur=hp["blur_max"],
+                        bias=hp["bias_max"], noise=hp["noise_max"], gamma=hp["gamma_std"], reference=reference)
+
+    def synthesize(self, tissue: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        return self._draw(tissue, gen)[0]
+
+    def synthesize_normalized(self, tissue: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """z-scored inside the patch's body (``volume_norm=0``, default), or (``volume_norm=1``) with the
+        statistics the same draw has on the reference abdomen of :mod:`crosspan.methods.labelmap.normalize`, so a
+        patch's normalization does not depend on where it lies or how much body it holds."""
+        if not self.hparams["volume_norm"]:
+            return zscore_body(self.synthesize(tissue, gen), tissue > 0)
+        ref_map = torch.from_numpy(reference_map(crop=True))[None, None]
+        img, ref = self._draw(tissue, gen, ref_map)
+        assert ref is not None
+        return apply_body_stats(img, body_stats(ref, ref_map.to(ref.device).expand_as(ref) > 0))
