@@ -54,6 +54,13 @@ def _warn_methods(spec) -> None:  # noqa: ANN001 - Spec
         console.print(f"[yellow]warning:[/] {warning}")
 
 
+def _warn_stale(plan) -> None:  # noqa: ANN001 - JobPlan
+    from crosspan.bench.staleness import stale_jobs
+
+    for warning in stale_jobs(plan):
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+
+
 @bench_app.command("run")
 @handle_errors
 def run_cmd(
@@ -77,10 +84,12 @@ def run_cmd(
     if dry_run:
         console.print(f"{plan.spec.name}: {plan_counts(plan)}")
         _warn_methods(plan.spec)  # imports the engine (torch): only where nothing else runs
+        _warn_stale(plan)
         return
     from crosspan.cli.outputs import check_output
 
     check_output(plan.spec.output, "dir", f"the spec's output ({spec_path})")
+    _warn_stale(plan)  # finished jobs are kept as they are: say which ones the code has moved away from
     tally = run_plan(plan, console=console)
     console.print(f"benchmark {plan.spec.name}: " + ", ".join(f"{v} {k}" for k, v in sorted(tally.items()) if v))
     if tally.get("failed") or tally.get("busy") or tally.get("interrupted") or tally.get("blocked"):
@@ -107,6 +116,7 @@ def status_cmd(
     plan = _plan(spec_path, subset=subset, run_dir=run_dir)
     console.print(status_table(plan))
     _warn_methods(plan.spec)
+    _warn_stale(plan)
     if output:
         with atomic_path(output) as tmp:
             pd.DataFrame(status_rows(plan)).to_csv(tmp, index=False)

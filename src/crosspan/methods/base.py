@@ -65,6 +65,10 @@ class MethodFacts:
     #: hyperparameters that count the steps before the method's own term acts (burn-in, warm-up): a run no longer
     #: than one of them trains plain ERM, and ``crosspan train`` says so (:meth:`dormant_reason`)
     onset_hparams: ClassVar[tuple[str, ...]] = ()
+    #: for a hyperparameter added with a default that changes what the method did before it existed: the value
+    #: that reproduces the older runs (a run folder's model.json without the key trained as that value; a new key
+    #: that is not listed is taken to default to the old behaviour). ``benchmark run|status`` compare with it.
+    legacy_hparams: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def dormant_reason(cls, hparams: dict[str, Any], steps: int) -> str | None:

@@ -85,6 +85,7 @@ class SynthSeg(LabelMapMethod):
         # own statistics) on the validation stress cohort, +0.10-0.17 per sequence (benchmarks/results/stress.md)
         "volume_norm": 1,
     }
+    legacy_hparams: ClassVar[dict[str, Any]] = {"volume_norm": 0}  # runs before the key normalized per patch
 
     def _draw(self, tissue: torch.Tensor, gen: torch.Generator,
               reference: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
