@@ -162,8 +162,9 @@ def volume_zscore(image: torch.Tensor, proto: dict) -> torch.Tensor:
 
 def body_stats(image: torch.Tensor, body: torch.Tensor, clip: tuple[float, float] = (0.005, 0.995),
                sample: int = 32768) -> dict[str, torch.Tensor]:
-    """The preprocessing's normalization statistics per sample of a batch (each (B, 1)): the 0.5/99.5 percentiles
-    inside the body (estimated on a strided subsample), then the body's mean and std after clipping to them."""
+    """The preprocessing's normalization statistics per sample of a batch (each (B,), for
+    :func:`~crosspan.methods.labelmap.normalize.apply_stats`): the 0.5/99.5 percentiles inside the body (estimated
+    on a strided subsample), then the body's mean and std after clipping to them."""
     b = image.shape[0]
     x, m = image.reshape(b, -1), body.reshape(b, -1)
     m = torch.where(m.any(1, keepdim=True), m, torch.ones_like(m))
@@ -182,16 +183,10 @@ def body_stats(image: torch.Tensor, body: torch.Tensor, clip: tuple[float, float
     n = w.sum(1, keepdim=True)
     mean = (xc * w).sum(1, keepdim=True) / n
     std = (((xc - mean) ** 2 * w).sum(1, keepdim=True) / n).sqrt()
-    return {"lo": low, "hi": high, "mean": mean, "std": std.clamp_min(1e-6)}
-
-
-def apply_body_stats(image: torch.Tensor, stats: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Clip and z-score ``image`` (B, ...) with :func:`body_stats` of the same or another batch of B samples."""
-    x = image.reshape(image.shape[0], -1).clamp(stats["lo"], stats["hi"])
-    return ((x - stats["mean"]) / stats["std"]).reshape(image.shape)
+    return {k: v.reshape(-1) for k, v in {"lo": low, "hi": high, "mean": mean, "std": std.clamp_min(1e-6)}.items()}
 
 
 def zscore_body(image: torch.Tensor, body: torch.Tensor, clip: tuple[float, float] = (0.005, 0.995),
                 sample: int = 32768) -> torch.Tensor:
     """The preprocessing's normalization on a batch, with the patch's own body statistics (:func:`body_stats`)."""
-    return apply_body_stats(image, body_stats(image, body, clip, sample))
+    return apply_stats(image, body_stats(image, body, clip, sample))

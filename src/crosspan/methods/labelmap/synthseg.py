@@ -24,8 +24,8 @@ import torch
 from crosspan.core.blur import gaussian_blur
 from crosspan.methods.base import register_method
 from crosspan.methods.labelmap.base import LabelMapMethod
-from crosspan.methods.labelmap.draws import apply_body_stats, body_stats, zscore_body
-from crosspan.methods.labelmap.normalize import reference_map
+from crosspan.methods.labelmap.draws import body_stats, zscore_body
+from crosspan.methods.labelmap.normalize import apply_stats, reference_map
 from crosspan.synth.tissues import N_TISSUES
 from crosspan.synth.torch_render import bias_field
 
@@ -105,4 +105,4 @@ class SynthSeg(LabelMapMethod):
         ref_map = torch.from_numpy(reference_map(crop=True))[None, None]
         img, ref = self._draw(tissue, gen, ref_map)
         assert ref is not None
-        return apply_body_stats(img, body_stats(ref, ref_map.to(ref.device).expand_as(ref) > 0))
+        return apply_stats(img, body_stats(ref, ref_map.to(ref.device).expand_as(ref) > 0))
