@@ -37,7 +37,7 @@ def unlabeled_grad(m, lab: dict, unl: dict) -> list[torch.Tensor]:
 def test_unlabeled_gradient_scales_with_weight() -> None:
     torch.set_num_threads(1)
     lab = make_batch(b=2)
-    m = build("paired-sequence", {"rampup_steps": 0})
+    m = build("paired-sequence", {"rampup_steps": 0, "quality_weights": True})
     g0 = unlabeled_grad(m, lab, paired_batch([0.0, 0.0]))
     assert all(float(g.abs().max()) < 1e-6 for g in g0)  # weight 0: no gradient from unlabeled samples
     g1 = unlabeled_grad(m, lab, paired_batch([1.0, 1.0]))
@@ -53,11 +53,12 @@ def test_unlabeled_gradient_scales_with_weight() -> None:
 
 
 def test_uniform_weights_count_accepted_pairs_fully() -> None:
-    """quality_weights=false: an accepted pair of weight 0.5 pulls like weight 1; a rejected one (0) still not."""
+    """quality_weights=false (the default): an accepted pair of weight 0.5 pulls like weight 1; a rejected one (0)
+    still not."""
     torch.set_num_threads(1)
     lab = make_batch(b=2)
-    quality = build("paired-sequence", {"rampup_steps": 0})
-    uniform = build("paired-sequence", {"rampup_steps": 0, "quality_weights": False})
+    quality = build("paired-sequence", {"rampup_steps": 0, "quality_weights": True})
+    uniform = build("paired-sequence", {"rampup_steps": 0})
     uniform.network.load_state_dict(quality.network.state_dict())
     full = unlabeled_grad(quality, lab, paired_batch([1.0, 0.0]))
     assert same(unlabeled_grad(uniform, lab, paired_batch([0.5, 0.0])), full, atol=1e-6)
@@ -125,7 +126,7 @@ def test_pair_preprocess_train_end_to_end(tmp_path: Path) -> None:
     _ok(["preprocess", out / "catalog.csv", "--splits", sj, "-o", tmp_path / "plan", "--cases", "split"])
     run = tmp_path / "run"
     _ok(["train", tmp_path / "plan", "-o", run, "--method", "paired-sequence", "--steps", "3", "--patch",
-         "16,32,32", "--hp", "rampup_steps=0", "--threads", "1"])
+         "16,32,32", "--hp", "rampup_steps=0", "--hp", "quality_weights=true", "--threads", "1"])
     rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3]
     assert all("pair" in r and np.isfinite(r["loss"]) for r in rows)

@@ -3,8 +3,9 @@
 When a patient has a labeled scan in the source sequence (e.g. T1) and an unlabeled one in the target sequence
 (OOP, T2), ``crosspan ssl pair`` registers the two rigidly (Mattes MI) and transports the source label onto the
 target scan; the engine brings that map into the unlabeled batch as ``pseudo_label`` (same crop and augmentation
-as the image) with a registration-quality weight ``pseudo_weight`` w_b in [0, 1] (``quality_weights=false``: w_b = 1 for
-every accepted pair, 0 for a rejected one). With r(t) the sigmoid ramp-up,
+as the image) with a registration-quality weight ``pseudo_weight`` in [0, 1]. By default (``quality_weights=false``)
+w_b = 1 for every accepted pair and 0 for a rejected one, as the true-label bound's labels count; with
+``quality_weights=true`` w_b is the pairing's weight itself. With r(t) the sigmoid ramp-up,
 f_s the student and y_b the transported label of unlabeled patch u_b:
 
     L = L_sup(labeled) + r(t) * [ pair_weight * (1/B) sum_b w_b * (Dice_b + CE_b)(f_s(u_b), y_b)
@@ -46,9 +47,12 @@ def weighted_pair_loss(u_logits: torch.Tensor, pseudo: torch.Tensor, weight: tor
 class PairedSequence(TeacherMethod):
     name = "paired-sequence"
     default_hparams: ClassVar[dict[str, Any]] = {**TeacherMethod.default_hparams, "pair_weight": 1.0,
-                                                 "quality_weights": True, "teacher_weight": 0.0, "noise": 0.1,
+                                                 "quality_weights": False, "teacher_weight": 0.0, "noise": 0.1,
                                                  "predict_with": "student"}
     forward_passes = 2
+    #: runs before 2026-12-02 scaled each pair's loss by its registration weight (chosen on a validation SSL
+    #: stress cohort: uniform weights higher on 8 of 10 target scans; benchmarks/results/stress.md)
+    legacy_hparams: ClassVar[dict[str, Any]] = {"quality_weights": True}
 
     def loss(self, labeled: Batch, unlabeled: Batch | None) -> tuple[torch.Tensor, dict[str, float]]:
         sup, u_logits = self.student_forward(labeled, unlabeled)
