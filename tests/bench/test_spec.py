@@ -285,3 +285,20 @@ def test_spec_protocol_is_a_protocol_spec(tmp_path: Path) -> None:
     assert ps == ProtocolSpec(protocol="cross-sequence", source=["A:T1", "B:T1"], label_ratios=[0.1, 1.0],
                               val_fraction=0.2)  # what the spec leaves out takes ProtocolSpec's defaults
     assert ps.test_fraction == ProtocolSpec(protocol="in-domain", source=[]).test_fraction
+
+
+def test_protocol_spacing_reaches_preprocess_and_keeps_other_hashes(tmp_path: Path) -> None:
+    spec = load_spec(write_spec(tmp_path, seeds=1))
+    before = build_plan(spec)
+    raw = yaml.safe_load(spec.path.read_text())
+    raw["protocols"][0]["spacing"] = [4, 3.5, 3.5]
+    plan = build_plan(parse_spec(raw, spec.path))
+    prep = list(plan.waves[2][0].steps[1].args)
+    assert prep[prep.index("--spacing") + 1] == "4,3.5,3.5"
+    assert "--spacing" not in list(before.waves[2][0].steps[1].args)
+    assert "spacing" not in before.waves[2][0].args["protocol"]  # a spec without it keeps its job IDs
+    assert {j.id for j in plan.method_jobs}.isdisjoint({j.id for j in before.method_jobs})  # the plan changed
+    for bad in ([4, 3.5], [4, 0, 3.5], "fine"):
+        raw["protocols"][0]["spacing"] = bad
+        with pytest.raises(CrosspanError, match=r"protocols\[0\].spacing: expected 3 spacings > 0"):
+            parse_spec(raw, spec.path)

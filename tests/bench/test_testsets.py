@@ -72,6 +72,17 @@ def test_a_test_set_that_would_be_trained_on_is_refused(tmp_path: Path, change, 
     assert message in str(err.value) and "Fix:" in str(err.value)
 
 
+def test_a_stress_training_cohort_needs_its_opt_in_and_is_not_hashed_by_it(tmp_path: Path) -> None:
+    raw = yaml.safe_load(write_spec(tmp_path).read_text())
+    raw["dataset"]["synthetic"].update(profile="stress", seed=200, train_on_stress=True)
+    plan = build_plan(parse_spec(raw, tmp_path / "spec.yaml"))
+    cohort = plan.waves[0][0]
+    assert "train_on_stress" not in cohort.args["synthetic"] and "--profile" in cohort.steps[0].args
+    raw["test_datasets"] = [{**STRESS, "synthetic": {"profile": "stress", "seed": 200}}]  # the opt-in is not a pass
+    with pytest.raises(CrosspanError, match="same profile and seed"):
+        parse_spec(raw, tmp_path / "spec.yaml")
+
+
 def test_the_training_dataset_path_is_no_test_set(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()

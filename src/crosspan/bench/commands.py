@@ -66,9 +66,12 @@ def splits(catalog_csv: str, protocol: ProtocolEntry, output: str) -> list[str]:
     return args
 
 
-def preprocess(data: str, plan_dir: str, splits_json: str, fold: int) -> list[str]:
-    """One plan a split (``--fold`` is the split's index in the splits JSON); only that split's cases cached."""
-    return ["preprocess", data, "-o", plan_dir, "--splits", splits_json, "--fold", str(fold), "--cases", "split"]
+def preprocess(data: str, plan_dir: str, splits_json: str, fold: int,
+               spacing: tuple[float, float, float] | None = None) -> list[str]:
+    """One plan a split (``--fold`` is the split's index in the splits JSON); only that split's cases cached;
+    ``spacing`` (z, y, x mm) forces the plan's target spacing."""
+    return ["preprocess", data, "-o", plan_dir, "--splits", splits_json, "--fold", str(fold), "--cases", "split",
+            *(["--spacing", ",".join(f"{v:g}" for v in spacing)] if spacing else [])]
 
 
 def ssl_pair(catalog_csv: str, splits_json: str, fold: int, output: str, seed: int) -> list[str]:

@@ -41,6 +41,9 @@ class Synthetic:
     set: Strings = ()
     tissue_maps: bool = False  # also write tissue label maps (needed by label-map protocols; set automatically)
     profile: Literal["default", "stress"] = "default"  # "stress": the test-only centers S1-S4 (never trained on)
+    #: train on a stress-profile cohort all the same: the issue-#17 part-3 setting (an unfamiliar cohort's own labels
+    #: and unlabeled scans); it must not share its seed with a stress test dataset. Not hashed: the data is the same
+    train_on_stress: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -117,6 +120,7 @@ def synthetic_args(syn: Synthetic) -> dict[str, Any]:
     from dataclasses import asdict
 
     args = asdict(syn)
+    del args["train_on_stress"]  # a permission, not a property of the cohort
     if not args["tissue_maps"]:
         del args["tissue_maps"]
     if args["profile"] == "default":
@@ -162,10 +166,13 @@ def _never_the_training_data(c: Check, where: str, test: TestDataset, dataset: P
 
 
 def refuse_training_on_stress(c: Check, synthetic: Synthetic | None, trains: bool) -> None:
-    """The stress profile is a test suite: a spec whose protocols train on it is refused."""
-    if synthetic is not None and synthetic.profile == "stress" and trains:
+    """The stress profile is a test suite: a spec whose protocols train on it is refused unless the cohort says
+    ``train_on_stress: true`` (a stress-profile cohort of its own seed as the training data)."""
+    if synthetic is not None and synthetic.profile == "stress" and trains and not synthetic.train_on_stress:
         raise c.fail("dataset.synthetic.profile", "the protocols would train on the stress suite, which is "
-                     "test-only", "train on the default profile and list the stress suite under `test_datasets:`")
+                     "test-only", "train on the default profile and list the stress suite under `test_datasets:` "
+                     "(or, to train on a stress-profile cohort of another seed on purpose, set "
+                     "`train_on_stress: true`)")
 
 
 __all__ = ["IN_DISTRIBUTION", "PROFILES", "Dataset", "Synthetic", "TestDataset", "parse_dataset",

@@ -126,7 +126,7 @@ def _protocol_stage(spec: Spec, proto: ProtocolEntry, catalog_csv: str, data_arg
     """Splits, then per split (skipped when every method is zero-shot): ``ssl pair`` when the protocol asks for
     pseudo-labels, then one preprocessing plan (from the paired catalog when paired)."""
     proto_args = asdict(proto)
-    for key, default in (("training_input", "images"), ("ssl_pair", "none")):
+    for key, default in (("training_input", "images"), ("ssl_pair", "none"), ("spacing", None)):
         if proto_args[key] == default:
             del proto_args[key]  # job IDs of specs written before the option stay the same
     args = {"stage": "protocol", "protocol": proto_args, **data_args}
@@ -148,7 +148,7 @@ def _protocol_stage(spec: Spec, proto: ProtocolEntry, catalog_csv: str, data_arg
                     steps.append(_s(f"true-labels-{split}", commands.ssl_true_labels(f"{pair_dir}/catalog.csv",
                                                                                      source)))
             steps.append(_s(f"preprocess-{split}", commands.preprocess(source, plan_dir(probe, split),
-                                                                        plan_splits, plan_fold)))
+                                                                        plan_splits, plan_fold, proto.spacing)))
     stage = Job(probe.id, "stage", probe.dir, tuple(steps), {"stage": "protocol", "protocol": proto.name}, args)
     return stage, splits_json
 

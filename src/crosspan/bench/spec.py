@@ -49,6 +49,18 @@ _PROTOCOL_DEFAULTS = ProtocolSpec(protocol=PROTOCOLS[0], source=[])
 _SCHEMA = ConfigDict(extra="forbid")
 
 
+def _spacing(value: Any) -> Any:
+    """``[4, 3.5, 3.5]`` (z, y, x in mm) as numbers; ``3`` -> isotropic."""
+    items = value if isinstance(value, list | tuple) else [value] * 3
+    if len(items) != 3 or any(isinstance(v, bool) or not isinstance(v, int | float) or v <= 0 for v in items):
+        raise problem(f"expected 3 spacings > 0 in mm (z, y, x), got {value!r}", "write spacing: [4, 3.5, 3.5]")
+    return tuple(float(v) for v in items)
+
+
+#: ``crosspan preprocess --spacing``: the plan's target voxel spacing z, y, x in mm (None: the plan's own choice)
+Spacing = Annotated[tuple[float, float, float], BeforeValidator(_spacing)]
+
+
 @schema(frozen=True, config=_SCHEMA)
 class ProtocolEntry:
     """A spec's protocol entry: a :class:`ProtocolSpec` (``train`` is its ``source``; :meth:`protocol_spec`) with a
@@ -67,6 +79,7 @@ class ProtocolEntry:
     test_fraction: NonNegative | None = None
     training_input: TrainingInputName = "images"
     ssl_pair: SslPair = "none"
+    spacing: Spacing | None = None  # every split's preprocessing plan at this voxel spacing
 
     def protocol_spec(self) -> ProtocolSpec:
         """The :class:`ProtocolSpec` that ``crosspan data splits`` builds from this entry."""
