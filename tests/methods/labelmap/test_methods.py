@@ -179,3 +179,33 @@ def test_synthseg_volume_norm_does_not_depend_on_the_crop() -> None:
         assert abs(float(inside.mean())) < 0.05 and abs(float(inside.std()) - 1.0) < 0.05
     own_whole, own_part = draw(0, ref), draw(0, ref[crop].contiguous())
     assert not torch.allclose(own_part, own_whole[crop], atol=0.05)
+
+
+def test_physics_rand_gmm_volume_norm_gives_a_class_one_value_wherever_the_patch_lies(monkeypatch) -> None:
+    """physics-rand's ``p_gmm`` draws with ``gmm_volume_norm=1`` are normalized with the draw's statistics on the
+    reference abdomen (as synthseg's): with a flat mixture, one class gets one value in two equal-sized patches of
+    different body content; with the patch's own body z-score (``gmm_volume_norm=0``) it does not."""
+    import functools
+
+    from crosspan.methods.labelmap import physics_rand
+    from crosspan.methods.labelmap.normalize import reference_map
+
+    flat = {"std": 0.0, "blur": 0.0, "bias": 0.0, "noise": 0.0, "gamma": 0.0}
+    monkeypatch.setattr(physics_rand, "gmm_volume_draw", functools.partial(physics_rand.gmm_volume_draw, **flat))
+    monkeypatch.setattr(physics_rand, "gmm_images", functools.partial(physics_rand.gmm_images, **flat))
+    ref = torch.from_numpy(reference_map(crop=True))[None, None]
+    z, y, x = (s // 2 for s in ref.shape[2:])
+    a = ref[..., :z, :y, :x].contiguous()  # a corner: more background
+    b = ref[..., -z:, y // 2:y // 2 + y, x // 2:x // 2 + x].contiguous()
+    assert a.shape == b.shape and (a > 0).float().mean() != (b > 0).float().mean()
+
+    def class_values(gmm_volume_norm: int, tissue: torch.Tensor) -> dict[int, float]:
+        m = get_method("physics-rand")(net(), ["A:T1"], {"p_gmm": 1.0, "gmm_volume_norm": gmm_volume_norm})
+        img = m.synthesize_normalized(tissue, torch.Generator().manual_seed(3))
+        return {int(c): float(img[tissue == c].mean()) for c in torch.unique(tissue)}
+
+    for norm, same in ((1, True), (0, False)):
+        va, vb = class_values(norm, a), class_values(norm, b)
+        shared = sorted(set(va) & set(vb) - {0})
+        assert len(shared) >= 3
+        assert all(abs(va[c] - vb[c]) < 1e-4 for c in shared) is same, (norm, va, vb)

@@ -20,7 +20,8 @@ from crosspan.methods.base import register_method
 from crosspan.methods.hparams import NON_NEGATIVE, POSITIVE, Bound
 from crosspan.methods.labelmap.base import LabelMapMethod
 from crosspan.methods.labelmap.draws import draw_images, volume_zscore, zscore_body
-from crosspan.methods.labelmap.synthseg import gmm_images
+from crosspan.methods.labelmap.normalize import apply_stats
+from crosspan.methods.labelmap.synthseg import gmm_images, gmm_volume_draw
 from crosspan.preprocess.normalize import BODY_MASKS
 from crosspan.transforms.random_intensity import random_gamma, random_normalization_jitter
 from crosspan.transforms.random_spatial import random_resolution
@@ -40,6 +41,7 @@ class PhysicsRand(LabelMapMethod):
         "body_mask": "otsu",
         # issue #17 (acquisition.py): off by default until measured on the stress suite
         "res_z_max": 1.0, "res_xy_max": 1.0, "gamma_std": 0.0, "norm_jitter": 0.0, "p_gmm": 0.0,
+        "gmm_volume_norm": 0,  # 1: p_gmm's draws normalized as synthseg's (whole reference volume), 0: per patch
         "res_before_noise": 0,  # 1: res_z_max / res_xy_max act on the acquisition grid, before the noise
     }
 
@@ -75,8 +77,14 @@ class PhysicsRand(LabelMapMethod):
         img, _ = random_gamma(img, float(hp["gamma_std"]), gen)
         x = volume_zscore(img, proto) if hp["volume_norm"] else zscore_body(img, tissue > 0)
         if float(hp["p_gmm"]) > 0:  # mixed with SynthSeg's random-contrast draws
-            gmm, _ = random_resolution(gmm_images(tissue, gen), float(hp["res_z_max"]), float(hp["res_xy_max"]), gen)
-            gmm = zscore_body(gmm, tissue > 0)
+            if hp["gmm_volume_norm"]:  # normalized as synthseg's: the draw's statistics on the reference abdomen
+                gmm, stats = gmm_volume_draw(tissue, gen)
+                gmm, _ = random_resolution(gmm, float(hp["res_z_max"]), float(hp["res_xy_max"]), gen)
+                gmm = apply_stats(gmm, stats)
+            else:  # z-scored in the patch's body
+                gmm, _ = random_resolution(gmm_images(tissue, gen), float(hp["res_z_max"]), float(hp["res_xy_max"]),
+                                           gen)
+                gmm = zscore_body(gmm, tissue > 0)
             pick = torch.rand(x.shape[0], generator=gen, device=gen.device) < float(hp["p_gmm"])
             x = torch.where(pick.reshape(-1, 1, 1, 1, 1), gmm, x)
         return random_normalization_jitter(x, float(hp["norm_jitter"]), gen)[0]

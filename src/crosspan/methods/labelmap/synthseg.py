@@ -75,6 +75,17 @@ def gmm_images(tissue: torch.Tensor, gen: torch.Generator, **kwargs: Any) -> tor
     return gmm_draw(tissue, gen, **kwargs)[0]
 
 
+def gmm_volume_draw(tissue: torch.Tensor, gen: torch.Generator,
+                    **kwargs: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """:func:`gmm_draw` with the reference abdomen of :mod:`crosspan.methods.labelmap.normalize`: the [0, 1]
+    images and the body statistics (for ``normalize.apply_stats``) the same draw has on that whole volume, so a
+    patch's normalization does not depend on where it lies or how much body it holds."""
+    ref_map = torch.from_numpy(reference_map(crop=True))[None, None]
+    img, ref = gmm_draw(tissue, gen, reference=ref_map, **kwargs)
+    assert ref is not None
+    return img, body_stats(ref, ref_map.to(ref.device).expand_as(ref) > 0)
+
+
 @register_method
 class SynthSeg(LabelMapMethod):
     name = "synthseg"
@@ -87,14 +98,13 @@ class SynthSeg(LabelMapMethod):
     }
     legacy_hparams: ClassVar[dict[str, Any]] = {"volume_norm": 0}  # runs before the key normalized per patch
 
-    def _draw(self, tissue: torch.Tensor, gen: torch.Generator,
-              reference: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _mixture(self) -> dict[str, float]:
         hp = self.hparams
-        return gmm_draw(tissue, gen, mean=hp["mean_max"], std=hp["std_max"], blur=hp["blur_max"],
-                        bias=hp["bias_max"], noise=hp["noise_max"], gamma=hp["gamma_std"], reference=reference)
+        return {"mean": hp["mean_max"], "std": hp["std_max"], "blur": hp["blur_max"], "bias": hp["bias_max"],
+                "noise": hp["noise_max"], "gamma": hp["gamma_std"]}
 
     def synthesize(self, tissue: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        return self._draw(tissue, gen)[0]
+        return gmm_images(tissue, gen, **self._mixture())
 
     def synthesize_normalized(self, tissue: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """z-scored inside the patch's body (``volume_norm=0``), or (``volume_norm=1``, default) with the
@@ -102,7 +112,4 @@ class SynthSeg(LabelMapMethod):
         patch's normalization does not depend on where it lies or how much body it holds."""
         if not self.hparams["volume_norm"]:
             return zscore_body(self.synthesize(tissue, gen), tissue > 0)
-        ref_map = torch.from_numpy(reference_map(crop=True))[None, None]
-        img, ref = self._draw(tissue, gen, ref_map)
-        assert ref is not None
-        return apply_stats(img, body_stats(ref, ref_map.to(ref.device).expand_as(ref) > 0))
+        return apply_stats(*gmm_volume_draw(tissue, gen, **self._mixture()))
