@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from crosspan.bench.collect import collect_checkpoints, collect_results
@@ -52,3 +53,25 @@ def test_collect_checkpoints_tags_rows_and_writes_selection(tmp_path: Path) -> N
     assert set(written["rule"]) == {"training-domain", "oracle"} and written.loc[written["rule"] == "oracle",
                                                                                  "oracle"].all()
     assert (sel["protocol"] == "xseq").all() and not sel.loc[sel["rule"] == "training-domain", "oracle"].any()
+
+
+def test_curve_table_averages_each_step_over_seeds_and_marks_test_oracle() -> None:
+    from crosspan.bench.curves import curve_markdown, curve_table
+
+    rows = []
+    for seed, shift in ((0, 0.0), (1, 0.1)):
+        for step, base in ((500, 0.5), (1000, 0.7)):
+            for split, case in (("val", "v1"), ("val", "v2"), ("test", "t1")):
+                dice = base + shift + (0.2 if split == "test" else 0.0) + (0.02 if case == "v2" else 0.0)
+                rows.append({"method": "erm", "protocol": "ind", "label_ratio": 1.0, "seed": seed, "split": split,
+                             "case_id": f"{case}-{seed}", "checkpoint": step, "dice": dice})
+    df = pd.DataFrame(rows)
+    table = curve_table(df)
+    assert list(table.index) == [500, 1000]
+    assert table.loc[500, "erm ind 100 % val"] == pytest.approx(0.56)  # (0.5 + 0.52 + 0.6 + 0.62) / 4
+    assert table.loc[1000, "erm ind 100 % test (oracle)"] == pytest.approx(0.95)
+    assert table.loc[1000, "_n erm ind 100 % val"] == 4 and table.loc[1000, "_seeds erm ind 100 % val"] == 2
+    text = curve_markdown(df)
+    assert "| 500 | 0.560 | 0.750 |" in text and "| 1000 | 0.760 | 0.950 |" in text
+    assert "erm ind 100 % val (n=4, seeds=2)" in text and "test (oracle) (n=2, seeds=2)" in text
+    assert curve_markdown(df.iloc[:0]) == ""

@@ -166,8 +166,8 @@ def _collect(plan, report: bool, output: Path | None = None,  # noqa: ANN001 - J
         for row in means.itertuples(index=False):
             t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
         console.print(t)
-    _tables(plan, table, markdown_arg)
     ckpt = c.collect_checkpoints(plan, path)
+    _tables(plan, table, markdown_arg, ckpt[0] if ckpt else None)
     if ckpt is not None:
         picks = ckpt[1]
         console.print(f"checkpoints: {ckpt[0]}; model selection ({len(picks)} picks, oracle rule marked) -> "
@@ -180,9 +180,14 @@ def _collect(plan, report: bool, output: Path | None = None,  # noqa: ANN001 - J
             console.print(f"report ({name}) -> {message}" if ok else f"[yellow]report ({name}) skipped:[/] {message}")
 
 
-def _tables(plan, table, markdown_arg: str | None) -> None:  # noqa: ANN001 - JobPlan, DataFrame
-    """Print each spec table; with ``markdown_arg`` (the spec path as typed) write them to tables.md."""
+def _tables(plan, table, markdown_arg: str | None,  # noqa: ANN001 - JobPlan, DataFrame
+            checkpoints: Path | None = None) -> None:
+    """Print each spec table; with ``markdown_arg`` (the spec path as typed) write them to tables.md, followed by the
+    training curves of the collected ``checkpoints`` table when there is one."""
+    import pandas as pd
+
     from crosspan.bench.collect import markdown, spec_tables
+    from crosspan.bench.curves import curve_markdown
     from crosspan.bench.tables import visible_columns
     from crosspan.core.atomic import write_text
     from crosspan.core.errors import CrosspanError
@@ -204,6 +209,9 @@ def _tables(plan, table, markdown_arg: str | None) -> None:  # noqa: ANN001 - Jo
         console.print(t)
     if markdown_arg is not None:
         text = markdown(plan, tables, markdown_arg, table)
+        if checkpoints is not None:
+            curves = curve_markdown(pd.read_csv(checkpoints, dtype={"case_id": str, "patient_id": str}))
+            text = f"{text}\n{curves}" if curves else text
         path = plan.spec.output / "tables.md"
         write_text(path, text)
         console.print(text, markup=False, highlight=False, soft_wrap=True)
