@@ -77,14 +77,11 @@ class PhysicsRand(LabelMapMethod):
         img, _ = random_gamma(img, float(hp["gamma_std"]), gen)
         x = volume_zscore(img, proto) if hp["volume_norm"] else zscore_body(img, tissue > 0)
         if float(hp["p_gmm"]) > 0:  # mixed with SynthSeg's random-contrast draws
-            if hp["gmm_volume_norm"]:  # normalized as synthseg's: the draw's statistics on the reference abdomen
-                gmm, stats = gmm_volume_draw(tissue, gen)
-                gmm, _ = random_resolution(gmm, float(hp["res_z_max"]), float(hp["res_xy_max"]), gen)
-                gmm = apply_stats(gmm, stats)
-            else:  # z-scored in the patch's body
-                gmm, _ = random_resolution(gmm_images(tissue, gen), float(hp["res_z_max"]), float(hp["res_xy_max"]),
-                                           gen)
-                gmm = zscore_body(gmm, tissue > 0)
+            # gmm_volume_norm: normalized as synthseg's, with the draw's statistics on the reference abdomen;
+            # otherwise z-scored in the patch's body
+            gmm, stats = gmm_volume_draw(tissue, gen) if hp["gmm_volume_norm"] else (gmm_images(tissue, gen), None)
+            gmm, _ = random_resolution(gmm, float(hp["res_z_max"]), float(hp["res_xy_max"]), gen)
+            gmm = zscore_body(gmm, tissue > 0) if stats is None else apply_stats(gmm, stats)
             pick = torch.rand(x.shape[0], generator=gen, device=gen.device) < float(hp["p_gmm"])
             x = torch.where(pick.reshape(-1, 1, 1, 1, 1), gmm, x)
         return random_normalization_jitter(x, float(hp["norm_jitter"]), gen)[0]
