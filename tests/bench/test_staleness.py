@@ -9,19 +9,19 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from crosspan.bench.jobs import DONE, build_plan
+from crosspan.bench.jobs import Job, build_plan
 from crosspan.bench.spec import load_spec
 from crosspan.bench.staleness import moved_hparams, stale_jobs
 from crosspan.cli.main import app
 from crosspan.methods import get_method
 from crosspan.methods.base import resolve_hparams
-from tests.bench.test_standin import write_spec
+from tests.bench.test_standin import mark_done, write_spec
 
 
-def _finish(job_dir: Path, hparams: dict) -> None:
-    (job_dir / "run").mkdir(parents=True, exist_ok=True)
-    (job_dir / "run" / "model.json").write_text(json.dumps({"method": "erm", "hparams": hparams}))
-    (job_dir / DONE).write_text("{}")
+def _finish(job: Job, hparams: dict) -> None:
+    (job.path / "run").mkdir(parents=True, exist_ok=True)
+    (job.path / "run" / "model.json").write_text(json.dumps({"method": "erm", "hparams": hparams}))
+    mark_done(job)
 
 
 def test_a_changed_value_is_named_and_a_matching_run_is_not(tmp_path: Path) -> None:
@@ -30,9 +30,9 @@ def test_a_changed_value_is_named_and_a_matching_run_is_not(tmp_path: Path) -> N
     trained = [j for j in plan.method_jobs if j.info.get("run_dir")]
     assert len(trained) == 2
     now = resolve_hparams(get_method("erm"), {"lr": 0.01})
-    _finish(trained[0].path, now)
+    _finish(trained[0], now)
     assert stale_jobs(plan) == []
-    _finish(trained[1].path, {**now, "lr": 0.02})
+    _finish(trained[1], {**now, "lr": 0.02})
     warnings = stale_jobs(plan)
     assert len(warnings) == 1 and trained[1].id in warnings[0] and "lr: 0.02 -> 0.01" in warnings[0]
     res = CliRunner().invoke(app, ["benchmark", "status", str(spec_path)])

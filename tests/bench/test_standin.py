@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from crosspan.bench.jobs import Job
+
 STANDIN = textwrap.dedent(r'''
     import csv, json, os, sys, time, zlib
     from pathlib import Path
@@ -105,3 +107,11 @@ def test_standin_train_resumes(tmp_path: Path) -> None:
     assert (run / "train.log").read_text().split() == ["1", "2", "3"]
     subprocess.run([*exe, *[a if a != "3" else "5" for a in args]], check=True)
     assert (run / "train.log").read_text().split() == ["1", "2", "3", "4", "5"]
+
+
+def mark_done(job: Job) -> None:
+    """Write what a finished run leaves: every step's marker, then the job's ``done``."""
+    (job.path / "steps").mkdir(parents=True, exist_ok=True)
+    for step in job.steps:
+        (job.path / "steps" / f"{step.name}.done").write_text("{}")
+    (job.path / "done").write_text("{}")

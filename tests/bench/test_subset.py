@@ -14,6 +14,7 @@ from crosspan.bench.spec import load_spec, parse_spec
 from crosspan.bench.subset_apply import apply_subset
 from crosspan.core.errors import CrosspanError
 from tests.bench.test_spec import SPECS, _parse_real
+from tests.bench.test_standin import mark_done
 
 
 def _arg(args: tuple[str, ...], flag: str) -> str:
@@ -78,8 +79,7 @@ def test_prompts_from_runs_after_and_reads_the_trained_job(tmp_path: Path) -> No
     assert f"box_model={erm.info['run_dir']}" in predict and "prompt=model-box" in predict
     assert not boxed.info["oracle"] and next(j for j in plan.method_jobs if "oracle-box" in j.id).info["oracle"]
     assert _ready(plan, [boxed]) == ([], [boxed])  # blocked until ERM's job is done
-    erm.path.mkdir(parents=True)
-    (erm.path / "done").write_text("")
+    mark_done(erm)
     assert job_status(erm) == "done" and _ready(plan, [boxed]) == ([boxed], [])
     raw["methods"][3]["prompts_from"] = "litemedsam-oracle-box"
     with pytest.raises(CrosspanError, match="not a trained method of this spec"):
@@ -109,15 +109,37 @@ def test_run_dir_moves_every_stage_job_and_command_path(tmp_path: Path) -> None:
 
 
 def test_cli_status_reads_the_run_dir(tmp_path: Path) -> None:
-    from crosspan.bench.jobs import DONE
     from crosspan.cli.benchmark import _plan
     from crosspan.cli.main import app
 
     first = _plan(SPECS / "dg.yaml", subset="smoke", run_dir=tmp_path / "elsewhere").jobs[0]
-    first.path.mkdir(parents=True)
-    (first.path / DONE).write_text("{}")
+    mark_done(first)
     res = CliRunner().invoke(app, ["benchmark", "status", str(SPECS / "dg.yaml"), "--subset", "smoke",
                                    "--run-dir", str(tmp_path / "elsewhere"), "-o", str(tmp_path / "st.csv")])
     assert res.exit_code == 0, res.output
     rows = (tmp_path / "st.csv").read_text().splitlines()
     assert any(r.startswith(f"{first.id},") and ",done," in r for r in rows), rows[:3]
+
+
+def test_a_stage_finished_for_a_subset_runs_the_steps_the_full_spec_adds(tmp_path: Path) -> None:
+    """ssl_paired.yaml's `paired` subset runs no method on `pair-pool`, so that stage (same id in both plans) is
+    only split there; the full spec's run must still pair and preprocess it (it once took the subset's `done`)."""
+    import dataclasses
+    import shutil
+    import sys
+
+    from crosspan.bench.runner import run_job
+
+    full = dataclasses.replace(load_spec(SPECS / "ssl_paired.yaml"), output=tmp_path)
+    subset_plan = build_plan(apply_subset(full, "paired"))
+    subset_stage = next(j for j in subset_plan.jobs if j.id.startswith("protocol-pair-pool"))
+    full_stage = next(j for j in build_plan(full).jobs if j.id == subset_stage.id)
+    assert [s.name for s in subset_stage.steps] == ["splits"] and len(full_stage.steps) > 1
+    exe = (sys.executable, "-c", "import sys")  # every step succeeds and does nothing
+    assert run_job(subset_stage, exe)["status"] == "ok"
+    shutil.copytree(subset_stage.path, full_stage.path)  # the subset's folders merged into the full spec's
+    assert job_status(subset_stage) == "done" and job_status(full_stage) == "incomplete"
+    assert run_job(full_stage, exe)["status"] == "ok"
+    assert job_status(full_stage) == "done"
+    assert {p.name for p in (full_stage.path / "steps").iterdir()} == \
+        {f"{s.name}.done" for s in full_stage.steps}

@@ -332,14 +332,22 @@ def read_events(job: Job) -> list[dict[str, Any]]:
     return events
 
 
+def is_done(job: Job) -> bool:
+    """The job's ``done`` marker and every one of its steps' markers exist. A stage's steps depend on what the spec
+    (or ``--subset``) runs on it, not its hash: a protocol stage finished for a subset with no method on it holds
+    its splits only, and the full spec must still run its pairing and preprocessing."""
+    return (job.path / DONE).exists() and all(step_marker(job, s).exists() for s in job.steps)
+
+
 def job_status(job: Job) -> str:
-    """``done`` (marker written), ``skipped`` (a zero-shot method that cannot run here, see :func:`skip_note`),
+    """``done`` (:func:`is_done`), ``skipped`` (a zero-shot method that cannot run here, see :func:`skip_note`),
     ``incomplete`` (started, not finished) or ``pending`` (never started)."""
-    if (job.path / DONE).exists():
+    if is_done(job):
         return "done"
     if (job.path / SKIPPED).exists():
         return "skipped"
-    if (job.path / EVENTS).exists() or any(step_marker(job, s).exists() for s in job.steps):
+    if any((job.path / name).exists() for name in (DONE, EVENTS)) or any(step_marker(job, s).exists()
+                                                                         for s in job.steps):
         return "incomplete"
     return "pending"
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from crosspan.bench.jobs import DONE, EVENTS, SKIPPED, Job, step_marker, zero_shot_skip_reason
+from crosspan.bench.jobs import DONE, EVENTS, SKIPPED, Job, is_done, step_marker, zero_shot_skip_reason
 from crosspan.bench.provenance import code_commit
 from crosspan.core.atomic import write_json
 
@@ -128,7 +128,7 @@ def run_job(job: Job | dict[str, Any], executable: Sequence[str] = ("crosspan",)
         job = _job_from_dict(job)
     root = job.path
     result: dict[str, Any] = {"id": job.id, "kind": job.kind, "status": "ok", "step": None, "returncode": 0}
-    if (root / DONE).exists():
+    if is_done(job):
         return {**result, "status": "skipped"}
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "job.json").exists():
@@ -139,7 +139,7 @@ def run_job(job: Job | dict[str, Any], executable: Sequence[str] = ("crosspan",)
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return {**result, "status": "busy"}
-        if (root / DONE).exists():
+        if is_done(job):
             return {**result, "status": "skipped"}
         _kill_stale(job)
         events = root / EVENTS
