@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from crosspan.bench.jobs import Job
+from crosspan.bench.jobs import DONE, Job, step_marker
 
 STANDIN = textwrap.dedent(r'''
     import csv, json, os, sys, time, zlib
@@ -111,7 +111,8 @@ def test_standin_train_resumes(tmp_path: Path) -> None:
 
 def mark_done(job: Job) -> None:
     """Write what a finished run leaves: every step's marker, then the job's ``done``."""
-    (job.path / "steps").mkdir(parents=True, exist_ok=True)
     for step in job.steps:
-        (job.path / "steps" / f"{step.name}.done").write_text("{}")
-    (job.path / "done").write_text("{}")
+        step_marker(job, step).parent.mkdir(parents=True, exist_ok=True)
+        step_marker(job, step).write_text("{}")
+    job.path.mkdir(parents=True, exist_ok=True)
+    (job.path / DONE).write_text("{}")
