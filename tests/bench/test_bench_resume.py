@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -125,3 +126,29 @@ def test_ctrl_c_stops_running_steps_and_resumes(tmp_path: Path) -> None:
     for job in erm:
         logged = [int(s) for s in (job.path / "run" / "train.log").read_text().split()]
         assert sorted(set(logged)) == list(range(1, 41))
+
+
+def test_status_tells_a_running_step_from_a_killed_runners_leftover(tmp_path: Path) -> None:
+    """`benchmark status` says ``running`` only while the process ``running.json`` names is alive on this host;
+    a leftover of a killed runner (pid gone) is ``incomplete``; another host's step is named, not checked."""
+    from crosspan.bench.runner import RUNNING, _start_time
+    from crosspan.bench.sweep import status_rows
+
+    plan = build_plan(load_spec(write_spec(tmp_path, seeds=1)))
+    job = next(j for j in plan.method_jobs if j.info["method"] == "erm")
+    job.path.mkdir(parents=True)
+    (job.path / "events.jsonl").write_text("")
+    step = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        record = {"pid": step.pid, "pgid": step.pid, "host": socket.gethostname(),
+                  "start_time": _start_time(step.pid), "step": "train"}
+        (job.path / RUNNING).write_text(json.dumps(record))
+        row = {r["id"]: r for r in status_rows(plan)}[job.id]
+        assert (row["status"], row["note"]) == ("running", "train")
+    finally:
+        step.kill()
+        step.wait()
+    assert {r["id"]: r for r in status_rows(plan)}[job.id]["status"] == "incomplete"  # pid gone: a leftover
+    (job.path / RUNNING).write_text(json.dumps({**record, "host": "node-elsewhere"}))
+    row = {r["id"]: r for r in status_rows(plan)}[job.id]
+    assert (row["status"], row["note"]) == ("running", "train (on node-elsewhere, not checked)")

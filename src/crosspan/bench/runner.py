@@ -95,6 +95,36 @@ def _start_time(pid: int) -> str | None:
     return text.rsplit(")", 1)[1].split()[19]
 
 
+def _running_record(job: Job) -> dict[str, Any] | None:
+    try:
+        rec = json.loads((job.path / RUNNING).read_text())
+    except (OSError, ValueError):
+        return None
+    return rec if isinstance(rec, dict) else None
+
+
+def _alive_here(rec: dict[str, Any]) -> bool:
+    """The recorded step process runs on this host (same pid and kernel start time)."""
+    try:
+        return bool(rec["host"] == socket.gethostname() and rec["start_time"]
+                    and _start_time(int(rec["pid"])) == rec["start_time"])
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def live_step(job: Job) -> tuple[str, str | None] | None:
+    """``(step, None)`` when ``running.json`` names a live process on this host running ``step`` for ``job``;
+    ``(step, host)`` when it names another host, whose processes cannot be checked from here; None when no step
+    runs (or the recorded process is gone: a killed runner's leftover)."""
+    rec = _running_record(job)
+    if rec is None:
+        return None
+    step, host = str(rec.get("step", "?")), str(rec.get("host", "?"))
+    if host != socket.gethostname():
+        return step, host
+    return (step, None) if _alive_here(rec) else None
+
+
 def _kill_stale(job: Job) -> None:
     """Kill a step left running by a runner that was killed (same host, same process start time)."""
     path = job.path / RUNNING
@@ -102,7 +132,7 @@ def _kill_stale(job: Job) -> None:
         return
     with contextlib.suppress(OSError, ValueError, KeyError):
         rec = json.loads(path.read_text())
-        if rec["host"] == socket.gethostname() and rec["start_time"] and _start_time(rec["pid"]) == rec["start_time"]:
+        if _alive_here(rec):
             os.killpg(rec["pgid"], signal.SIGKILL)
             for _ in range(100):
                 if _start_time(rec["pid"]) is None:

@@ -18,13 +18,13 @@ from rich.table import Table
 from crosspan.bench.datasets import IN_DISTRIBUTION
 from crosspan.bench.executors import JobExecutor, make_executor
 from crosspan.bench.jobs import EVENTS, Job, JobPlan, job_status, last_failure, seeded, skip_note, steps_done
-from crosspan.bench.progress import sweep_progress
+from crosspan.bench.progress import step_progress, sweep_progress
 from crosspan.bench.provenance import code_commit
-from crosspan.bench.runner import append_event, stop_all, stop_requested
+from crosspan.bench.runner import append_event, live_step, stop_all, stop_requested
 from crosspan.core.atomic import write_text
 from crosspan.core.errors import CrosspanError
 
-ORDER = {"done": 0, "skipped": 1, "incomplete": 2, "pending": 3}
+ORDER = {"done": 0, "skipped": 1, "running": 2, "incomplete": 3, "pending": 4}
 
 
 @contextlib.contextmanager
@@ -46,15 +46,20 @@ def runner_lock(output: Path) -> Iterator[None]:
 
 
 def status_rows(plan: JobPlan) -> list[dict[str, Any]]:
-    """One row per stage and job, done first, then skipped (note: why), incomplete, pending."""
+    """One row per stage and job, done first, then skipped (note: why), running (note: the step, and the training
+    step reached), incomplete (note: the failed step), pending."""
     rows = []
     for job in plan.jobs:
         st = job_status(job)
+        live = live_step(job) if st in ("incomplete", "pending") else None
+        if live is not None:
+            st = "running"
         info = job.info
         rows.append({"id": job.id, "kind": job.kind, "status": st, "steps": f"{steps_done(job)}/{len(job.steps)}",
                      "method": info.get("method", ""), "protocol": info.get("protocol", ""),
                      "split": info.get("split", ""), "seed": info.get("seed", ""),
-                     "label_ratio": info.get("label_ratio", ""), "note": _note(job, st)})
+                     "label_ratio": info.get("label_ratio", ""),
+                     "note": _note(job, st) if live is None else _running_note(job, *live)})
     return sorted(rows, key=lambda r: (ORDER[r["status"]], r["kind"] != "stage"))
 
 
@@ -74,6 +79,11 @@ def plan_counts(plan: JobPlan) -> str:
             f"{len(plan.method_jobs) - len(model)} test-set jobs")
 
 
+def _running_note(job: Job, step: str, host: str | None) -> str:
+    """``train 120/300``, or ``train 120/300 (on node7, not checked)`` for a step another host runs."""
+    return step_progress(job, step) + (f" (on {host}, not checked)" if host else "")
+
+
 def _note(job: Job, status: str) -> str:
     if status == "skipped":
         return f"skipped: {skip_note(job) or 'cannot run here'}"
@@ -84,9 +94,11 @@ def status_table(plan: JobPlan) -> Table:
     rows = status_rows(plan)
     counts = Counter(r["status"] for r in rows)
     skipped = f"{counts['skipped']} skipped, " if counts["skipped"] else ""
-    table = Table(title=f"{plan.spec.name}: {counts['done']} done, {skipped}{counts['incomplete']} incomplete, "
-                        f"{counts['pending']} pending ({plan.spec.output})", title_justify="left")
-    colors = {"done": "green", "skipped": "magenta", "incomplete": "yellow", "pending": "dim"}
+    running = f"{counts['running']} running, " if counts["running"] else ""
+    table = Table(title=f"{plan.spec.name}: {counts['done']} done, {skipped}{running}"
+                        f"{counts['incomplete']} incomplete, {counts['pending']} pending ({plan.spec.output})",
+                  title_justify="left")
+    colors = {"done": "green", "skipped": "magenta", "running": "cyan", "incomplete": "yellow", "pending": "dim"}
     table.add_column("status")
     table.add_column("job (method-protocol-[split-]seed-labels-hash)", overflow="fold")
     table.add_column("steps")

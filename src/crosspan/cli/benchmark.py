@@ -107,7 +107,7 @@ def status_cmd(
     subset: str = typer.Option(None, "--subset", help=SUBSET_HELP),
     run_dir: Path = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
 ) -> None:
-    """List every stage and job of SPEC: done, incomplete (with the failed step) or pending."""
+    """List every stage and job of SPEC: done, running (the step it is at), incomplete (the failed step) or pending."""
     import pandas as pd
 
     from crosspan.bench.sweep import status_rows, status_table
