@@ -24,9 +24,11 @@ def test_demo_spec_builds_the_promised_plan(tmp_path: Path) -> None:
     assert [m.method for m in spec.methods][0] == "erm" and len(spec.methods) >= 2
     assert all(m.method in method_names() for m in spec.methods)
     assert spec.protocols[0].train == ("A:T1", "B:T1") and spec.protocols[0].targets == ("*:*",)
-    assert len(plan.method_jobs) == len(spec.methods)
-    steps = [s.name for s in plan.method_jobs[0].steps]
-    assert steps == ["train", "predict", "evaluate"]
+    by_set = {t: [j for j in plan.method_jobs if j.info["test_set"] == t] for t in ("in-distribution", "stress")}
+    assert len(by_set["in-distribution"]) == len(by_set["stress"]) == len(spec.methods)  # the stress suite beside
+    assert [s.name for s in by_set["in-distribution"][0].steps] == ["train", "predict", "evaluate"]
+    assert [s.name for s in by_set["stress"][0].steps] == ["predict", "evaluate"]  # never trained on
+    assert spec.test_datasets[0].synthetic is not None and spec.test_datasets[0].synthetic.profile == "stress"
     assert all(Path(j.dir).is_relative_to(tmp_path) for j in plan.jobs)
 
 
@@ -38,4 +40,8 @@ def test_transfer_summary_orders_transfer_types() -> None:
     out = transfer_summary(table)
     assert list(out["transfer"]) == ["in-domain", "cross-center", "cross-sequence", "cross-both"]
     assert list(out["dice_mean"]) == [0.9, 0.8, 0.1, 0.05]
+    stress = table.assign(test_set="stress", dice=table["dice"] / 2)
+    both = transfer_summary(pd.concat([stress, table.assign(test_set="in-distribution")]))
+    assert list(both["test_set"]) == ["in-distribution"] * 4 + ["stress"] * 4  # the cohort's own split first
+    assert list(both["dice_mean"][4:]) == [0.45, 0.4, 0.05, 0.025]
 

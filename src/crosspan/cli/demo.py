@@ -23,12 +23,16 @@ def demo_cmd(
     methods: str = typer.Option("erm,contrast-inversion", "--methods", help="Methods to train (registry names)."),
     jobs: int = typer.Option(2, "--jobs", help="Jobs in parallel (one CPU thread each)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the cohort, the split and the training."),
+    stress_patients: int = typer.Option(12, "--stress-patients", min=0,
+                                        help="Patients of the stress suite scored beside the cohort (0: none)."),
 ) -> None:
     """Generate a small synthetic cohort, train ERM and a DG method on T1 from two centers, evaluate in-domain,
-    cross-center and cross-sequence, and write the HTML report. Rerun to resume after an interruption."""
+    cross-center and cross-sequence on the cohort's test split and on the stress suite (never trained on), and
+    write the HTML report. Rerun to resume after an interruption."""
     import yaml
 
-    from crosspan.bench.collect import collect_results
+    from crosspan.bench.collect import collect_results, test_set_tables
+    from crosspan.bench.datasets import IN_DISTRIBUTION
     from crosspan.bench.jobs import build_plan
     from crosspan.bench.spec import load_spec
     from crosspan.bench.sweep import run_plan
@@ -37,22 +41,27 @@ def demo_cmd(
     from crosspan.demo.spec import DemoSettings, demo_spec
 
     start = time.perf_counter()
-    settings = DemoSettings(patients=patients, steps=steps, methods=tuple(split_list(methods)), jobs=jobs, seed=seed)
+    settings = DemoSettings(patients=patients, steps=steps, methods=tuple(split_list(methods)), jobs=jobs, seed=seed,
+                            stress_patients=stress_patients)
     output.mkdir(parents=True, exist_ok=True)
     spec_path = output / "demo_spec.yaml"
     write_text(spec_path, yaml.safe_dump(demo_spec(settings), sort_keys=False))
     plan = build_plan(load_spec(spec_path))
-    console.print(f"[bold]crosspan demo[/] -> {output.resolve()} ({len(plan.method_jobs)} training jobs; "
-                  "rerun the same command to resume)")
+    trained = sum(any(s.name == "train" for s in j.steps) for j in plan.method_jobs)
+    console.print(f"[bold]crosspan demo[/] -> {output.resolve()} ({trained} training jobs, "
+                  f"{len(plan.method_jobs) - trained} stress-suite jobs; rerun the same command to resume)")
     tally = run_plan(plan, console=console)
     if tally.get("failed") or tally.get("interrupted") or tally.get("busy"):
         console.print("[red]some demo jobs did not finish[/]; see the messages above, then rerun `crosspan demo`")
         raise typer.Exit(1)
     table, _, results_csv = collect_results(plan)
-    report = demo_report(plan, results_csv, output / "report.html")
+    reports = {name: demo_report(plan, csv, output / ("report.html" if name == IN_DISTRIBUTION
+                                                       else f"report-{name}.html"), name)
+               for name, csv in test_set_tables(table, results_csv).items()}  # one report a test set
     elapsed = time.perf_counter() - start
     summary = transfer_summary(table)
     console.print(summary.to_string(index=False))
     write_json(output / "demo_timing.json", {"seconds": round(elapsed, 1), "settings": settings.__dict__,
                                              "summary": json.loads(summary.to_json(orient="records"))})
-    console.print(f"[green]done in {elapsed / 60:.1f} min[/]. Report: {report.resolve()}")
+    listed = ", ".join(str(r.resolve()) for r in reports.values())
+    console.print(f"[green]done in {elapsed / 60:.1f} min[/]. Reports: {listed}")
