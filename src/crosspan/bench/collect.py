@@ -77,6 +77,11 @@ def test_set_tables(table: pd.DataFrame, results_csv: Path) -> dict[str, Path]:
     return out
 
 
+def report_path(folder: Path, test_set: str) -> Path:
+    """``report.html`` for the main dataset's own test split, ``report-<test set>.html`` for another test set."""
+    return folder / ("report.html" if test_set == IN_DISTRIBUTION else f"report-{test_set}.html")
+
+
 def collect_checkpoints(plan: JobPlan, results_csv: Path) -> tuple[Path, pd.DataFrame] | None:
     """Finished jobs' ``run/checkpoints.csv`` (``training.eval_every``) in one table beside ``results_csv``, and
     each model-selection rule's pick in ``selection.csv`` (the oracle rule's pick is ``oracle``); None without any.
@@ -214,4 +219,4 @@ def seed_note(plan: JobPlan, df: pd.DataFrame, spec: TableSpec) -> str:
 
 
 __all__ = ["KEY", "collect_checkpoints", "collect_results", "markdown", "method_order", "seed_note", "skipped_rows",
-           "spec_tables", "summary", "test_set_tables", "run_report"]
+           "report_path", "spec_tables", "summary", "test_set_tables", "run_report"]

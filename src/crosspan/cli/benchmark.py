@@ -175,8 +175,8 @@ def _collect(plan, report: bool, output: Path | None = None,  # noqa: ANN001 - J
     if report and len(table) > len(skipped):
         for name, csv in c.test_set_tables(table, path).items():  # one report a test set: never pooled
             main = name == IN_DISTRIBUTION
-            out = plan.spec.output / ("report.html" if main else f"report-{name}.html")
-            ok, message = c.run_report(plan, csv, out, checkpoints=ckpt[0] if ckpt and main else None)
+            ok, message = c.run_report(plan, csv, c.report_path(plan.spec.output, name),
+                                       checkpoints=ckpt[0] if ckpt and main else None)
             console.print(f"report ({name}) -> {message}" if ok else f"[yellow]report ({name}) skipped:[/] {message}")
 
 

@@ -31,8 +31,7 @@ def demo_cmd(
     write the HTML report. Rerun to resume after an interruption."""
     import yaml
 
-    from crosspan.bench.collect import collect_results, test_set_tables
-    from crosspan.bench.datasets import IN_DISTRIBUTION
+    from crosspan.bench.collect import collect_results, report_path, test_set_tables
     from crosspan.bench.jobs import build_plan
     from crosspan.bench.spec import load_spec
     from crosspan.bench.sweep import run_plan
@@ -55,13 +54,12 @@ def demo_cmd(
         console.print("[red]some demo jobs did not finish[/]; see the messages above, then rerun `crosspan demo`")
         raise typer.Exit(1)
     table, _, results_csv = collect_results(plan)
-    reports = {name: demo_report(plan, csv, output / ("report.html" if name == IN_DISTRIBUTION
-                                                       else f"report-{name}.html"), name)
-               for name, csv in test_set_tables(table, results_csv).items()}  # one report a test set
+    reports = [demo_report(plan, csv, report_path(output, name), name)  # one report a test set: never pooled
+               for name, csv in test_set_tables(table, results_csv).items()]
     elapsed = time.perf_counter() - start
     summary = transfer_summary(table)
     console.print(summary.to_string(index=False))
     write_json(output / "demo_timing.json", {"seconds": round(elapsed, 1), "settings": settings.__dict__,
                                              "summary": json.loads(summary.to_json(orient="records"))})
-    listed = ", ".join(str(r.resolve()) for r in reports.values())
+    listed = ", ".join(str(r.resolve()) for r in reports)
     console.print(f"[green]done in {elapsed / 60:.1f} min[/]. Reports: {listed}")
