@@ -8,14 +8,14 @@ from pathlib import Path
 
 import yaml
 
-from crosspan.bench.jobs import build_plan
+from crosspan.bench.jobs import Job, build_plan
 from crosspan.bench.spec import load_spec
 from crosspan.demo.spec import DemoSettings, demo_spec
 
 SPEC = Path(__file__).resolve().parents[2] / "benchmarks" / "specs" / "demo.yaml"
 
 
-def _relative_steps(job, root: Path) -> list[list[str]]:  # type: ignore[no-untyped-def]
+def _relative_steps(job: Job, root: Path) -> list[list[str]]:
     return [[a.replace(str(root), "ROOT") for a in s.args] for s in job.steps]
 
 
