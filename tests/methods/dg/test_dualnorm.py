@@ -1,6 +1,9 @@
-"""Dual-Normalization: norms replaced by two branches, each trained on its view, nearest branch chosen at test."""
+"""Dual-Normalization: norms replaced by two branches, each trained on its view; at test one branch a volume, the
+more confident one (``select=confidence``) or the one with the nearest statistics (``select=style``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 import torch
@@ -25,7 +28,7 @@ def test_surgery_and_branch_training(norm: str) -> None:
 
 
 def test_picks_nearest_branch() -> None:
-    m = get_method("dualnorm")(tiny_net(), ["A:T1"], {"norm": "instance"})
+    m = get_method("dualnorm")(tiny_net(), ["A:T1"], {"norm": "instance", "select": "style"})
     m.eval()
     x = make_batch(b=2)["image"]
     a, b = x[:1], -3.0 * x[1:] + 2.0  # a source-like image and an inverted, rescaled one
@@ -59,7 +62,7 @@ def test_branch_is_chosen_per_volume_not_per_tile() -> None:
     volume's statistics pick."""
     from crosspan.methods.sliding import predict_volume
 
-    m = get_method("dualnorm")(tiny_net(), ["A:T1"], {"norm": "instance", "select_layers": 1})
+    m = get_method("dualnorm")(tiny_net(), ["A:T1"], {"norm": "instance", "select": "style", "select_layers": 1})
     m.eval()
     x = make_batch(b=1)["image"]
     a, b = x, -3.0 * x + 2.0
@@ -110,3 +113,44 @@ def test_first_norm_layer_is_blind_to_inversion() -> None:
         deeper.capture = False
         outs.append(deeper.captured[1])
     assert not torch.allclose(outs[0], outs[1], atol=1e-3)  # after a nonlinearity it is visible
+
+
+def constant_logits_method(fg0: float, fg1: float) -> Any:
+    """A Dual-Norm whose network outputs, everywhere, logits (0, ``fg0``) through branch 0 and (0, ``fg1``) through
+    branch 1: a 1x1 conv and one norm layer whose weight is 0, so its output is the branch's bias."""
+    net = torch.nn.Sequential(torch.nn.Conv3d(1, 2, 1), torch.nn.InstanceNorm3d(2, affine=True))
+    m = get_method("dualnorm")(net, ["A:T1"], {"norm": "instance"})
+    (dn,) = m.dual_norms
+    with torch.no_grad():
+        dn.weight.zero_()
+        dn.bias.copy_(torch.tensor([[0.0, fg0], [0.0, fg1]]))
+    return m.eval()
+
+
+def test_confidence_picks_the_branch_whose_foreground_is_more_certain() -> None:
+    from crosspan.methods.sliding import predict_volume
+
+    x = make_batch(b=1)["image"]
+    m = constant_logits_method(0.2, 5.0)  # both label everything foreground; branch 1 at p = 0.99, branch 0 at 0.55
+    assert m.select_branch(x).tolist() == [1]
+    assert m.volume_choice(x, (16, 16, 16)) == 1
+    probs = predict_volume(m, x[0, 0].numpy(), [16, 16, 16])
+    assert abs(float(probs[1].mean()) - float(torch.sigmoid(torch.tensor(5.0)))) < 1e-4  # branch 1 ran every tile
+    m = constant_logits_method(5.0, 0.2)  # swapped: the choice follows
+    assert m.volume_choice(x, (16, 16, 16)) == 0
+
+
+def test_confidence_never_prefers_a_branch_that_finds_no_foreground() -> None:
+    """An empty prediction is certain (p(background) ~ 1) but finds nothing: it ranks last."""
+    x = make_batch(b=1)["image"]
+    m = constant_logits_method(0.2, -8.0)  # branch 1: confident background everywhere
+    assert m.volume_choice(x, (16, 16, 16)) == 0 and m.select_branch(x).tolist() == [0]
+    m = constant_logits_method(-8.0, 0.2)
+    assert m.volume_choice(x, (16, 16, 16)) == 1
+
+
+def test_unknown_branch_rule_is_refused() -> None:
+    from crosspan.core.errors import CrosspanError
+
+    with pytest.raises(CrosspanError, match=r"select=confidence\|style"):
+        get_method("dualnorm")(tiny_net(), ["A:T1"], {"select": "mean"})
