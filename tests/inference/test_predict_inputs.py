@@ -1,4 +1,5 @@
-"""`crosspan predict --splits S --fold K` predicts the test cases of split K (what the benchmark runner passes)."""
+"""`crosspan predict --splits S --fold K` predicts the test cases of split K (what the benchmark runner passes), or
+the list ``--cases`` names."""
 
 from __future__ import annotations
 
@@ -39,3 +40,23 @@ def test_a_fold_by_name_or_index_as_evaluate_takes_it(tmp_path: Path) -> None:
     by_name = collect_inputs(root, splits=splits, fold="fold1")
     assert by_name == collect_inputs(root, splits=splits, fold="1") == collect_inputs(root, splits=splits, fold=1)
     assert sorted(c for c, _ in by_name) == sorted(doc["splits"][1]["test"])
+
+
+def test_cases_picks_that_list_of_the_fold_never_the_test_cases(tmp_path: Path) -> None:
+    """Asking for the validation cases (model selection) must never hand back the test cases."""
+    from crosspan.evaluation.evaluate import select_cases
+
+    root = db.crosspan_release(tmp_path / "ds", centers=("A",), sequences=("T1",), per_center=8)
+    cat, _ = build_catalog(root, workers=1, progress=False)
+    doc = make_splits(cat, ProtocolSpec(protocol="in-domain", source=["A:T1"], val_fraction=0.25))
+    splits = tmp_path / "splits.json"
+    splits.write_text(json.dumps(doc))
+    fold = doc["splits"][0]
+    assert fold["val"] and fold["test"]
+    for which in ("val", "train", "test"):
+        assert sorted(c for c, _ in collect_inputs(root, which, splits)) == sorted(fold[which])
+        assert sorted(select_cases(cat, which, fold[which])["case_id"]) == sorted(fold[which])
+    every = fold["train"] + fold["val"] + fold["test"]
+    assert sorted(c for c, _ in collect_inputs(root, "all", splits)) == sorted(every)
+    with pytest.raises(CrosspanError, match="unknown case list 'validation'"):
+        collect_inputs(root, "validation", splits)

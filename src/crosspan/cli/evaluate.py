@@ -29,8 +29,8 @@ def evaluate_cmd(
     splits: Path = typer.Option(None, "--splits", help="Splits JSON (`crosspan data splits`): test cases and "
                                                        "training domains of a fold."),
     fold: str = typer.Option(None, "--fold", help="Fold name or index in --splits (needed with several folds)."),
-    cases: str = typer.Option("test", "--cases", help="test: the fold's / catalog's test cases; all: every "
-                                                      "labelled case."),
+    cases: str = typer.Option("test", "--cases", help="test, val or train: that list of the --splits fold (else the "
+                                                      "catalog's split column); all: every labelled case."),
     resample_pred: bool = typer.Option(False, "--resample-pred", help="Resample predictions whose grid differs "
                                                                       "from the label (nearest neighbour)."),
     pred_label: int = typer.Option(None, "--pred-label", help="Score voxels equal to this value of a multi-label "

@@ -37,8 +37,9 @@ def predict_cmd(
     tta: bool = typer.Option(False, "--tta", help="Mirror test-time augmentation (8 flips)."),
     post: str = typer.Option("lcc", "--postprocess", help="lcc | none | min-volume:ML."),
     save_probabilities: bool = typer.Option(False, "--save-probabilities", help="Also write probabilities/."),
-    cases: str = typer.Option("test", "--cases", help="For a catalog: which split (test, val, train) or all."),
-    splits: Path = typer.Option(None, "--splits", help="Splits JSON: predict its test cases."),
+    cases: str = typer.Option("test", "--cases", help="For a catalog: which split (test, val, train) or all; with "
+                                                      "--splits, that list of its fold."),
+    splits: Path = typer.Option(None, "--splits", help="Splits JSON: predict the --cases list of its fold."),
     fold: str = typer.Option("0", "--fold", help="Fold of --splits: its index or name (as `crosspan preprocess "
                              "--fold`)."),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),

@@ -16,6 +16,7 @@ from crosspan.core.errors import CrosspanError
 from crosspan.data.documents import Document, load_document, parse_document
 
 SPLITS_FIX = "pass a JSON written by `crosspan data splits`"
+FOLD_LISTS = ("test", "val", "train", "unlabeled")  # a fold's case lists, as --cases names them
 
 
 def _case_id(value: Any) -> Any:
@@ -37,6 +38,16 @@ class Fold(Document):
     train_domains: list[str] = Field(default_factory=list)
     label_ratio: float = 1.0
     training_input: Literal["images", "label-maps"] | None = None  # written for label-map folds only
+
+    def cases(self, which: str) -> list[str]:
+        """The case ids of one of the fold's lists (``test``, ``val``, ``train``, ``unlabeled``), or ``all`` of
+        them; another name is an error (never a silent fallback to the test cases)."""
+        if which == "all":
+            return [*self.train, *self.val, *self.test, *self.unlabeled]
+        if which not in FOLD_LISTS:
+            raise CrosspanError(None, f"unknown case list {which!r} of split {self.name or '0'}",
+                                f"use --cases {', '.join(FOLD_LISTS)} or all")
+        return list(getattr(self, which))
 
 
 class Splits(Document):

@@ -26,7 +26,7 @@ from crosspan.data.io import (
     strip_image_suffix,
     to_sitk,
 )
-from crosspan.data.splits import Splits
+from crosspan.data.splits import FOLD_LISTS, Splits
 from crosspan.evaluation.metrics import COUNTS, FLAGS, METRICS, compute_metrics
 from crosspan.evaluation.transfer import transfer_type
 
@@ -157,23 +157,24 @@ def _resolve(path: str, base: Path | None) -> str:
     return str(p)
 
 
-def select_cases(catalog: pd.DataFrame, cases: str, test_ids: list[str] | None) -> pd.DataFrame:
-    """Rows to score: the fold's test cases, the catalog's ``split == test`` rows, or all labelled rows."""
-    if cases not in ("test", "all"):
-        raise CrosspanError(None, f"unknown --cases value {cases!r}", "use --cases test or --cases all")
+def select_cases(catalog: pd.DataFrame, cases: str, fold_ids: list[str] | None) -> pd.DataFrame:
+    """Rows to score: ``all`` labelled rows, else the fold's ``cases`` list (``fold_ids``, given a splits file) or
+    the catalog's rows whose ``split`` is ``cases`` (test, val, train)."""
+    if cases not in (*FOLD_LISTS, "all"):
+        raise CrosspanError(None, f"unknown --cases value {cases!r}", f"use --cases {', '.join(FOLD_LISTS)} or all")
     has_label = catalog["label"].astype(str).str.len() > 0
     if cases == "all":
         return catalog[has_label]
-    if test_ids is not None:
-        unknown = sorted(set(test_ids) - set(catalog["case_id"]))
+    if fold_ids is not None:
+        unknown = sorted(set(fold_ids) - set(catalog["case_id"]))
         if unknown:
             shown = ", ".join(unknown[:5])
             raise CrosspanError(None, f"splits name {len(unknown)} case(s) not in the catalog ({shown})",
                                 "use the catalog the splits were made from")
-        return catalog[catalog["case_id"].isin(test_ids)]
-    rows = catalog[catalog["split"].astype(str).str.lower() == "test"]
+        return catalog[catalog["case_id"].isin(fold_ids)]
+    rows = catalog[catalog["split"].astype(str).str.lower() == cases]
     if rows.empty:
-        raise CrosspanError(None, "the catalog has no test cases (split column)",
+        raise CrosspanError(None, f"the catalog has no {cases} cases (split column)",
                             "pass --splits SPLITS.json, or --cases all to score every labelled case")
     return rows
 
@@ -190,12 +191,12 @@ def evaluate_predictions(catalog: pd.DataFrame, pred_dir: str | Path, method: st
     :class:`EvaluationErrors` listing every missing, unreadable, non-binary or mis-gridded prediction.
     """
     pred_dir = Path(pred_dir)
-    test_ids = None
+    fold_ids = None
     if splits is not None:
         f = Splits.load(splits).fold(fold)  # by name or index; the only fold by default
-        test_ids = list(f.test)
+        fold_ids = f.cases(cases) if cases != "all" else None
         train_domains = train_domains or list(f.train_domains)
-    rows = select_cases(catalog, cases, test_ids)
+    rows = select_cases(catalog, cases, fold_ids)
     no_label = rows[rows["label"].astype(str).str.len() == 0]
     problems = [Problem(str(cid), "test case has no label to score against", "add its label or drop the case")
                 for cid in no_label["case_id"]]

@@ -13,7 +13,8 @@ from crosspan.data.splits import Splits
 def collect_inputs(source: str | Path, cases: str = "test", splits: str | Path | None = None,
                    fold: int | str = 0) -> list[tuple[str, str]]:
     """``(case_id, image path)`` pairs from a file, a folder of images, a DICOM series, a catalog or dataset;
-    with ``splits``, the test cases of its fold ``fold`` (:meth:`Splits.fold`: an index or a name)."""
+    with ``splits``, the ``cases`` list of its fold ``fold`` (:meth:`Splits.fold`: an index or a name), else the
+    catalog rows whose ``split`` is ``cases`` (``all``: every row)."""
     source = Path(source)
     if not source.exists():
         raise CrosspanError(source, "input does not exist", "give an image, a folder, a catalog CSV or a dataset")
@@ -29,7 +30,7 @@ def collect_inputs(source: str | Path, cases: str = "test", splits: str | Path |
 
     cat = catalog_from(source, progress=False)
     if splits:
-        keep = set(Splits.load(splits).fold(fold).test)
+        keep = set(Splits.load(splits).fold(fold).cases(cases))
         cat = cat[cat["case_id"].isin(keep)]
     elif cases != "all":
         cat = cat[cat["split"] == cases]
