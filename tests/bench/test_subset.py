@@ -9,6 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from crosspan.bench.executors.schedule import Schedule
 from crosspan.bench.jobs import build_plan, job_status
 from crosspan.bench.spec import load_spec, parse_spec
 from crosspan.bench.subset_apply import apply_subset
@@ -74,8 +75,9 @@ def test_prompts_from_runs_after_and_reads_the_trained_job(tmp_path: Path) -> No
     plan = build_plan(parse_spec(raw, SPECS / "foundation.yaml"))
     erm = next(j for j in plan.method_jobs if j.info["method"] == "erm")
     boxed = next(j for j in plan.method_jobs if j.info["method"] == "litemedsam-model-box")
-    wave = {j.id: i for i, w in enumerate(plan.waves) for j in w}
-    assert wave[boxed.id] > wave[erm.id]
+    schedule = Schedule([erm, boxed])
+    assert schedule.take() == [erm]  # the boxed job waits for the ERM job whose model draws its boxes
+    assert schedule.finish({"id": erm.id, "status": "ok"}) == [] and schedule.take() == [boxed]
     predict = boxed.steps[0].args
     assert f"box_model={erm.info['run_dir']}" in predict and "prompt=model-box" in predict
     assert not boxed.info["oracle"] and next(j for j in plan.method_jobs if "oracle-box" in j.id).info["oracle"]

@@ -115,6 +115,25 @@ def test_a_test_set_job_waits_for_its_model_job(tmp_path: Path, monkeypatch: pyt
     assert not any("erm" in line and "predict" in line for line in (tmp_path / "ledger.txt").read_text().splitlines())
 
 
+def test_a_test_set_job_runs_as_soon_as_its_model_job_is_done(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run stopped midway has each finished method's stress rows, not only its in-distribution ones."""
+    plan = build_plan(_spec(tmp_path, test_datasets=[STRESS], executor={"kind": "local", "jobs": 1}))
+    ledger = tmp_path / "ledger.txt"
+    monkeypatch.setenv("STANDIN_LEDGER", str(ledger))
+    run_plan(plan, progress=False)
+    order: list[str] = []  # the jobs in the order their first command ran
+    for line in ledger.read_text().splitlines():
+        job = next((j for j in plan.method_jobs if line.split(" ")[2].startswith(j.dir + "/")), None)
+        if job is not None and job.id not in order:
+            order.append(job.id)
+    by_id = {j.id: j for j in plan.method_jobs}
+    assert len(order) == len(by_id) == 6  # erm x 2 seeds, zs; each with its stress job
+    for i, jid in enumerate(order):
+        if by_id[jid].info["test_set"] == "stress":
+            assert order[i - 1] == by_id[jid].info["model_job"]  # straight after its model, before the next one
+
+
 def test_collect_writes_one_report_a_test_set(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

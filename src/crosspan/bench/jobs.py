@@ -49,7 +49,8 @@ class Job:
 
 @dataclass(frozen=True)
 class JobPlan:
-    """Waves of jobs: each wave starts once the previous one finished (stages first, then the method jobs)."""
+    """Waves of jobs: each wave starts once the previous one finished (the stages, then one wave of method and
+    test-set jobs, in which a job waits only for its ``model_job``)."""
 
     spec: Spec
     waves: tuple[tuple[Job, ...], ...]
@@ -110,10 +111,11 @@ def build_plan(spec: Spec) -> JobPlan:
     _every_method_runs(spec)
     test_stages = [_test_stage(spec, t) for t in spec.test_datasets]
     waves.append(tuple(stages + [s for s, _ in test_stages]))
-    waves.append(tuple(j for j in jobs if not j.info.get("model_job")))
-    waves.append(tuple(j for j in jobs if j.info.get("model_job")))  # zero-shot jobs prompted by a trained model
-    waves.append(tuple(_test_job(spec, j, t, s, cat) for j in jobs for t, (s, cat) in
-                       zip(spec.test_datasets, test_stages, strict=True)))
+    # One last wave: the method jobs, the zero-shot jobs prompted by a trained model and the test-set jobs; a job
+    # with a ``model_job`` starts once that job is done (executors/schedule.py), ahead of jobs not yet started.
+    waves.append(tuple([j for j in jobs if not j.info.get("model_job")] + [j for j in jobs if j.info.get("model_job")]
+                       + [_test_job(spec, j, t, s, cat) for j in jobs for t, (s, cat) in
+                          zip(spec.test_datasets, test_stages, strict=True)]))
     return JobPlan(spec=spec, waves=tuple(w for w in waves if w))
 
 

@@ -177,6 +177,11 @@ def _run_waves(plan: JobPlan, executor: JobExecutor, console: Console | None, pr
                 tally[result["status"]] += 1
                 append_event(events, {"event": "job", **result})
                 bar.advance(task)
+                if result["status"] == "blocked":
+                    if console is not None:
+                        console.print(f"[yellow]blocked:[/] {result['id']}: the job it needs, "
+                                      f"{result['blocked_by']}, did not finish; it runs once that job is done")
+                    continue
                 if result.get("reason") and console is not None:
                     console.print(f"[magenta]skipped:[/] {result['id']}: {result['reason']}")
                 if result["status"] in ("failed", "busy", "interrupted"):
@@ -196,10 +201,12 @@ def _run_waves(plan: JobPlan, executor: JobExecutor, console: Console | None, pr
 
 
 def _ready(plan: JobPlan, todo: list[Job]) -> tuple[list[Job], list[Job]]:
-    """Split ``todo`` into jobs that can run and test-set jobs whose model job is neither done nor skipped."""
+    """Split ``todo`` into jobs the executor can run (each waits there for a model job among ``todo``) and jobs
+    whose model job is neither among ``todo`` nor done nor skipped (nothing in this run will finish it)."""
+    waiting = {j.id for j in todo}
     status = {j.id: job_status(j) for j in plan.method_jobs if any(t.info.get("model_job") == j.id for t in todo)}
-    blocked = [j for j in todo if j.info.get("model_job") and status.get(j.info["model_job"]) not in
-               ("done", "skipped")]
+    blocked = [j for j in todo if j.info.get("model_job") and j.info["model_job"] not in waiting
+               and status.get(j.info["model_job"]) not in ("done", "skipped")]
     return [j for j in todo if j not in blocked], blocked
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from crosspan.bench.executors.schedule import Schedule
 from crosspan.bench.jobs import Job
 from crosspan.bench.runner import run_job
 from crosspan.bench.spec import Executor as ExecutorSpec
@@ -22,7 +23,8 @@ def _import_ray() -> Any:
 
 
 class RayExecutor:
-    """Submits every job as a task (``num_cpus = cpus_per_job or threads_per_job``, ``num_gpus = gpus_per_job``).
+    """Submits every job as a task (``num_cpus = cpus_per_job or threads_per_job``, ``num_gpus = gpus_per_job``),
+    a job with a dependency once that job is done.
 
     A Ray instance already initialised in this process is used as it is; otherwise one is started (``address``
     from the spec, e.g. ``auto`` or ``ray://head:10001``; none: a local instance) and shut down at the end."""
@@ -52,12 +54,18 @@ class RayExecutor:
             except (TypeError, ValueError) as err:
                 raise CrosspanError(None, f"Ray rejects the executor options: {err}",
                                     "use ray.remote option names in executor.extra (e.g. memory, resources)") from None
-            refs = {task.remote(job.to_dict(), tuple(executable), self.spec.threads_per_job): job for job in jobs}
-            pending = list(refs)
-            while pending:
-                done, pending = ray.wait(pending, num_returns=1)
+            schedule = Schedule(jobs)  # Ray queues what it is given; a dependent is given once its model is done
+            refs: dict[Any, Job] = {}
+            while schedule or refs:
+                for job in schedule.take():
+                    refs[task.remote(job.to_dict(), tuple(executable), self.spec.threads_per_job)] = job
+                if not refs:
+                    break
+                done, _ = ray.wait(list(refs), num_returns=1)
                 for ref in done:
-                    yield _result(ray, ref, refs[ref])
+                    result = _result(ray, ref, refs.pop(ref))
+                    yield result
+                    yield from schedule.finish(result)
         finally:
             if started:
                 ray.shutdown()

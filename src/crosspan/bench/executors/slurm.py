@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from crosspan.bench.executors.schedule import Schedule
 from crosspan.bench.jobs import Job
 from crosspan.bench.runner import append_event, run_job
 from crosspan.bench.spec import Executor as ExecutorSpec
@@ -61,19 +62,22 @@ class SlurmExecutor:
         ex = self.executor()
         # Slurm queues the jobs itself (``jobs`` caps them when given); local processes are capped like `local`.
         cap = self.spec.jobs or (len(jobs) if ex.cluster == "slurm" else self.spec.workers())
-        queue = list(jobs)
+        schedule = Schedule(jobs)  # a dependent is submitted once the job it depends on has finished
         submitted: dict[str, tuple[Any, Job]] = {}
-        while queue or submitted:
-            while queue and len(submitted) < cap:
-                job = queue.pop(0)
+        while schedule or submitted:
+            for job in schedule.take(cap - len(submitted)):
                 handle = ex.submit(run_job, job.to_dict(), tuple(executable), self.spec.threads_per_job)
                 append_event(job.path.parent / "submitted.jsonl", {"job": job.id, "slurm_id": str(handle.job_id),
                                                                    "cluster": ex.cluster})
                 submitted[job.id] = (handle, job)
+            if not submitted:
+                break
             finished = [k for k, (h, _) in submitted.items() if h.done()]
             for jid in finished:
                 handle, job = submitted.pop(jid)
-                yield _result(handle, job)
+                result = _result(handle, job)
+                yield result
+                yield from schedule.finish(result)
             if not finished:
                 time.sleep(self.poll_s)
 
