@@ -17,6 +17,7 @@ from rich.table import Table
 
 from crosspan.bench.datasets import IN_DISTRIBUTION
 from crosspan.bench.executors import JobExecutor, make_executor
+from crosspan.bench.executors.schedule import dependency
 from crosspan.bench.jobs import EVENTS, Job, JobPlan, job_status, last_failure, seeded, skip_note, steps_done
 from crosspan.bench.progress import step_progress, sweep_progress
 from crosspan.bench.provenance import code_commit
@@ -204,9 +205,10 @@ def _ready(plan: JobPlan, todo: list[Job]) -> tuple[list[Job], list[Job]]:
     """Split ``todo`` into jobs the executor can run (each waits there for a model job among ``todo``) and jobs
     whose model job is neither among ``todo`` nor done nor skipped (nothing in this run will finish it)."""
     waiting = {j.id for j in todo}
-    status = {j.id: job_status(j) for j in plan.method_jobs if any(t.info.get("model_job") == j.id for t in todo)}
-    blocked = [j for j in todo if j.info.get("model_job") and j.info["model_job"] not in waiting
-               and status.get(j.info["model_job"]) not in ("done", "skipped")]
+    needed = {dependency(j) for j in todo} - waiting - {None}
+    status = {j.id: job_status(j) for j in plan.method_jobs if j.id in needed}
+    blocked = [j for j in todo if dependency(j) in needed and status.get(str(dependency(j))) not in
+               ("done", "skipped")]
     return [j for j in todo if j not in blocked], blocked
 
 
